@@ -1,0 +1,30 @@
+"""Project paths, computed from this file so the package works from any cwd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "PACKAGE_DIR",
+    "PROJECT_ROOT",
+    "RAW_DIR",
+    "PROCESSED_DIR",
+    "REPORTS_DIR",
+    "FIGURES_DIR",
+    "NOTEBOOKS_DIR",
+    "RESOURCES_DIR",
+    "CACHE_DIR",
+    "MANIFEST_NAME",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent.parent
+RAW_DIR = PROJECT_ROOT / "data" / "raw"
+PROCESSED_DIR = PROJECT_ROOT / "data" / "processed"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+FIGURES_DIR = REPORTS_DIR / "figures"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+RESOURCES_DIR = PACKAGE_DIR / "resources"
+#: jieba's model cache and similar per-project caches (never a shared global path).
+CACHE_DIR = PROJECT_ROOT / ".cache"
+MANIFEST_NAME = "manifest.csv"

@@ -1,0 +1,94 @@
+"""Write derived tables and sidecars atomically and byte-identically on rerun."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_write", "write_table", "write_json", "file_sha256"]
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename the temp file onto ``path``.
+
+    A crash or an exception leaves any earlier ``path`` untouched and no
+    half-written file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with object cells that are not scalars turned into JSON text."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = [
+                json.dumps(v, ensure_ascii=False, default=str)
+                if isinstance(v, (list, tuple, dict, set))
+                else (str(v) if v is not None and not isinstance(v, (str, bool, int, float)) else v)
+                for v in out[col]
+            ]
+    return out
+
+
+def write_table(
+    df: pd.DataFrame,
+    path_stem: str | Path,
+    *,
+    csv: bool = True,
+    provenance: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write ``df`` as ``<stem>.parquet`` (and ``<stem>.csv``), atomically.
+
+    Rows and columns are written as given (sort before calling). Parquet is
+    written without the pandas index and with fixed settings so a rerun on
+    the same data gives identical bytes. ``provenance`` (parameters, lexicon
+    hash, versions: nothing time-dependent) goes to ``<stem>.meta.json``.
+    """
+    stem = Path(path_stem)
+    plain = _plain(df.reset_index(drop=True))
+    written = [
+        atomic_write(
+            stem.with_suffix(".parquet"),
+            lambda p: plain.to_parquet(p, index=False, engine="pyarrow", compression="zstd"),
+        )
+    ]
+    if csv:
+        written.append(
+            atomic_write(
+                stem.with_suffix(".csv"),
+                lambda p: plain.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"),
+            )
+        )
+    if provenance is not None:
+        written.append(write_json(provenance, stem.with_suffix(".meta.json")))
+    return written
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as sorted, indented UTF-8 JSON, atomically."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (used to record which lexicon made an output)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
