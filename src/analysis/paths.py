@@ -15,6 +15,7 @@ __all__ = [
     "RESOURCES_DIR",
     "CACHE_DIR",
     "MANIFEST_NAME",
+    "CORRECTIONS_PATH",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -28,3 +29,5 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 #: jieba's model cache and similar per-project caches (never a shared global path).
 CACHE_DIR = PROJECT_ROOT / ".cache"
 MANIFEST_NAME = "manifest.csv"
+#: Optional researcher corrections applied by cleaning (data/raw stays untouched).
+CORRECTIONS_PATH = PROJECT_ROOT / "data" / "corrections.yml"

@@ -1,0 +1,181 @@
+"""Command line: ``python -m analysis {clean,metrics,corpus,run,kernel} ...``.
+
+- ``clean FILE... --format json`` prints each file's cleaned version in the
+  schema of ``../shared/gold/clean/*.json``.
+- ``metrics FILE_OR_DIR... --format csv`` prints the metric mentions of raw
+  files, one row each (columns of DESIGN.md, in that order, with a header).
+- ``corpus`` cleans ``data/raw`` and writes the corpus tables to ``data/processed``.
+- ``run`` executes the notebooks with papermill and exports the HTML reports.
+- ``kernel`` registers the project's Jupyter kernel in the virtualenv.
+
+Bad input ends with a one-line message naming the file and the problem
+(exit code 2), never with a bare traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+logger = logging.getLogger("analysis")
+
+
+def _manifest_rows_for(files: Sequence[Path]):
+    """Manifest rows from the ``manifest.csv`` beside each file (when there is one)."""
+    from . import ingest, paths
+
+    rows = {}
+    for directory in sorted({f.resolve().parent for f in files}):
+        manifest = directory / paths.MANIFEST_NAME
+        if manifest.is_file():
+            for doc_id, row in ingest.read_manifest(manifest).items():
+                rows[(directory, doc_id)] = row
+    return rows
+
+
+def _clean_files(inputs: Sequence[str], *, keep_going: bool):
+    """Read and clean raw files; return (clean documents, skipped messages)."""
+    from . import clean, ingest
+    from .errors import InputError
+
+    files = ingest.list_raw_files(inputs)
+    rows = _manifest_rows_for(files)
+    rules = clean.load_rules()
+    cleaned, skipped = [], []
+    for path in files:
+        row = rows.get((path.resolve().parent, path.name[:-4]))
+        try:
+            document = ingest.read_document(path, manifest_row=row)
+        except InputError as exc:
+            if not keep_going:
+                raise
+            logger.warning("skipped %s", exc)
+            skipped.append(str(exc))
+            continue
+        cleaned.append(clean.clean_document(document, rules=rules))
+    return cleaned, skipped
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    docs, skipped = _clean_files(args.files, keep_going=args.keep_going)
+    dicts = [d.to_gold_dict() for d in docs]
+    if args.format == "json":
+        out = dicts[0] if len(dicts) == 1 and len(args.files) == 1 and not skipped else dicts
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for d in dicts:
+            sys.stdout.write(f"# {d['title']}\n")
+            for paragraph in d["paragraphs"]:
+                sys.stdout.write(paragraph + "\n\n")
+    return 1 if skipped and not docs else 0
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from . import metrics
+
+    docs, skipped = _clean_files(args.inputs, keep_going=args.keep_going)
+    mentions = [m for doc in docs for m in metrics.mentions_from_document(doc)]
+    frame = metrics.mentions_to_frame(mentions)
+    columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
+    if args.format == "csv":
+        sys.stdout.write(frame[columns].to_csv(index=False, lineterminator="\n"))
+    else:
+        sys.stdout.write(frame[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
+    return 1 if skipped and not docs else 0
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    cleaned = corpus.clean_corpus(args.raw_dir, on_error="skip" if args.keep_going else "raise")
+    frames = corpus.write_corpus_tables(cleaned, args.processed_dir)
+    docs = frames["documents"]
+    print(
+        f"cleaned {len(docs)} report(s) into {int(docs['n_paragraphs'].sum())} paragraphs; "
+        f"{len(frames['removed'])} removals, {len(frames['repairs'])} repairs, "
+        f"{len(frames['cleaning_warnings'])} warnings; tables in {args.processed_dir}"
+    )
+    for s in cleaned.corpus.skipped:
+        print(f"skipped {s.path}: {s.reason}")
+    return 0
+
+
+def _cmd_kernel(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    name = pipeline.ensure_kernel()
+    print(f"Jupyter kernel {name!r} is registered for {sys.executable}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m analysis``."""
+    from . import paths
+
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("clean", help="print the cleaned version of raw report(s)")
+    p.add_argument("files", nargs="+", help="raw .txt file(s) or directories")
+    p.add_argument("--format", choices=("json", "text"), default="json")
+    p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("metrics", help="print the metric mentions of raw report(s)")
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--all-columns", action="store_true", help="add mention_id, para_id, upper, sentence")
+    p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    p.set_defaults(func=_cmd_metrics)
+
+    p = sub.add_parser("corpus", help="clean data/raw and write the corpus tables")
+    p.add_argument("--raw-dir", type=Path, default=paths.RAW_DIR)
+    p.add_argument("--processed-dir", type=Path, default=paths.PROCESSED_DIR)
+    p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    p.set_defaults(func=_cmd_corpus)
+
+    p = sub.add_parser("run", help="execute the notebooks with papermill and export HTML reports")
+    try:
+        from . import pipeline
+
+        pipeline.add_run_arguments(p)
+        p.set_defaults(func=lambda a: pipeline.run_from_args(a))
+    except ImportError as exc:  # pragma: no cover - only while the pipeline module is missing
+        p.set_defaults(func=lambda a, exc=exc: _missing(exc))
+
+    p = sub.add_parser("kernel", help="register the project's Jupyter kernel in this virtualenv")
+    p.set_defaults(func=_cmd_kernel)
+    return parser
+
+
+def _missing(exc: Exception) -> int:
+    print(f"error: this command is not available: {exc}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from .errors import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
