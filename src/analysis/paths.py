@@ -16,6 +16,7 @@ __all__ = [
     "CACHE_DIR",
     "MANIFEST_NAME",
     "CORRECTIONS_PATH",
+    "project_path",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -31,3 +32,13 @@ CACHE_DIR = PROJECT_ROOT / ".cache"
 MANIFEST_NAME = "manifest.csv"
 #: Optional researcher corrections applied by cleaning (data/raw stays untouched).
 CORRECTIONS_PATH = PROJECT_ROOT / "data" / "corrections.yml"
+
+
+def project_path(path: str | Path) -> Path:
+    """``path`` as given when absolute, else relative to the project root.
+
+    Notebook parameters hold project-relative strings ("data/raw") so that a
+    run does not depend on the working directory or on a personal path.
+    """
+    path = Path(path)
+    return path if path.is_absolute() else PROJECT_ROOT / path
