@@ -1,0 +1,984 @@
+"""Measure formulaic language in cleaned paragraphs (RQ3): slogans, numbered formulations, text reuse.
+
+Paragraphs (``doc_id, para_id, place, text``) -> lexicon matches, candidate new
+formulations, passages shared between reports -> per-paragraph, per-report and
+per-place shares of characters that are formula versus locally specific text.
+
+The lexicon lives in ``resources/formulations.yml`` (keys ``slogans``,
+``formulations``, ``ordinary_words``, ``measure_words``); no word list is held
+in this module.
+
+Examples
+--------
+>>> from analysis import formulaic
+>>> [(s.start, s.end, s.entry) for s in formulaic.find_formulations("坚持“三会一课”制度。")]
+[(3, 7, '三会一课')]
+>>> [s.text for s in formulaic.find_slogans("学党史,悟思想,办实事,开新局")]
+['学党史,悟思想,办实事,开新局']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+
+from . import paths
+from .errors import InputError, value_invalid_msg
+
+__all__ = [
+    "FORMULATIONS_PATH",
+    "KINDS",
+    "DEFAULT_MIN_REUSE_CHARS",
+    "MAX_FORMULATION_CHARS",
+    "Formulations",
+    "LexiconSpan",
+    "ReusedPassage",
+    "FormulaicShares",
+    "load_formulations",
+    "find_slogans",
+    "find_formulations",
+    "discover_formulations",
+    "normalize_for_reuse",
+    "reused_passages",
+    "formulaic_shares",
+    "RE_NUMERAL",
+    "RE_QUOTED",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMULATIONS_PATH = paths.RESOURCES_DIR / "formulations.yml"
+
+#: The character classes, in priority order (a character is counted once, in the first that covers it).
+KINDS: tuple[str, ...] = ("slogan", "formulation", "reused", "local")
+
+#: Shortest shared passage (in normalised characters: no punctuation, no whitespace) counted as reuse.
+DEFAULT_MIN_REUSE_CHARS = 8
+#: Longest candidate formulation proposed by discovery, in characters.
+MAX_FORMULATION_CHARS = 8
+#: Shortest candidate formulation proposed by discovery, in characters.
+MIN_FORMULATION_CHARS = 2
+#: Characters of context shown on each side of a discovered candidate.
+DEFAULT_CONTEXT_CHARS = 15
+#: Contexts kept per discovered candidate.
+DEFAULT_MAX_CONTEXTS = 5
+#: Examples kept per place and kind in :func:`formulaic_shares`.
+DEFAULT_TOP_EXAMPLES = 5
+#: Local-text examples longer than this are shortened with an ellipsis.
+MAX_EXAMPLE_CHARS = 60
+
+_REQUIRED_KEYS = ("slogans", "formulations")
+_OPTIONAL_KEYS = ("ordinary_words", "measure_words")
+
+# Character tables (not word lists): Chinese numerals and quotation marks.
+_NUMERAL_CHARS = "〇零一二三四五六七八九十两百千万亿"
+#: One Chinese numeral character.
+RE_NUMERAL: re.Pattern[str] = re.compile(f"[{_NUMERAL_CHARS}]")
+#: A quoted stretch (Chinese or straight quotes) of at most 40 characters on one line.
+RE_QUOTED: re.Pattern[str] = re.compile(
+    r"“([^“”\n]{1,40})”|「([^「」\n]{1,40})」|『([^『』\n]{1,40})』|\"([^\"\n]{1,40})\""
+)
+# Separators between the items of a quoted list (“一周一调度、一周一简报”) or the phrases of a slogan.
+_RE_ITEM_SEP = re.compile(r"[、，,；;：:\s/]+")
+_SEP_CLASS = r"[、，,；;：:\s]*"
+# Alternating numbered formulation: numeral, one char, numeral, one char (...), e.g. 三会一课, 一办五部四专班,
+# 一周一调度. The last item may take a second character when punctuation or a quote follows.
+_RE_ALTERNATING = re.compile(
+    rf"(?<![{_NUMERAL_CHARS}第0-9])[{_NUMERAL_CHARS}](?:(?:[^\W\d{_NUMERAL_CHARS}_]){{1,2}}[{_NUMERAL_CHARS}])+"
+    rf"[^\W\d{_NUMERAL_CHARS}_](?:[^\W\d{_NUMERAL_CHARS}_](?=[^\w]|$))?"
+)
+_RE_DATE_LIKE = re.compile(rf"^[{_NUMERAL_CHARS}]+[年月][{_NUMERAL_CHARS}]+[月日号]?$")
+
+
+# ---------------------------------------------------------------------------
+# Lexicon
+
+
+@dataclass(frozen=True, slots=True)
+class Formulations:
+    """The validated lexicon of ``formulations.yml``.
+
+    ``sha256`` is the hash of the file's bytes (empty for an in-memory lexicon),
+    recorded next to every output made with it.
+    """
+
+    slogans: tuple[str, ...]
+    formulations: tuple[str, ...]
+    ordinary_words: tuple[str, ...] = ()
+    measure_words: tuple[str, ...] = ()
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconSpan:
+    """A lexicon entry found in a text: ``text[start:end]``, the entry it matches and its kind."""
+
+    start: int
+    end: int
+    text: str
+    entry: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReusedPassage:
+    """A maximal passage shared by two reports, located in both.
+
+    ``text`` is the passage as written in ``doc_a``; ``n_chars`` is its length
+    after normalisation (punctuation and whitespace removed).
+    """
+
+    doc_a: str
+    start_a: int
+    end_a: int
+    doc_b: str
+    start_b: int
+    end_b: int
+    n_chars: int
+    text: str
+
+
+def load_formulations(path: str | Path | None = None) -> Formulations:
+    """Load and validate the formulaic-language lexicon.
+
+    Parameters
+    ----------
+    path : str or Path or None, default=None
+        A YAML file with the keys ``slogans`` and ``formulations`` (required)
+        and ``ordinary_words``, ``measure_words`` (optional), each a list of
+        non-empty strings. ``None`` reads the bundled ``resources/formulations.yml``.
+
+    Returns
+    -------
+    Formulations
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    InputError
+        If the file is not valid YAML, has an unknown or missing key, a value
+        that is not a list of non-empty strings, or a duplicated entry.
+
+    Examples
+    --------
+    >>> lexicon = load_formulations()
+    >>> "三会一课" in lexicon.formulations
+    True
+    """
+    if path is None:
+        return _load_default()
+    return _load_formulations(Path(path))
+
+
+def _load_default() -> Formulations:
+    return _load_formulations(FORMULATIONS_PATH)
+
+
+def _load_formulations(path: Path) -> Formulations:
+    if not path.is_file():
+        raise FileNotFoundError(f"formulations lexicon not found: {path}")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(path, f"not a valid UTF-8 YAML file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(path, f"the lexicon must be a mapping of lists, got {type(data).__name__}")
+    allowed = set(_REQUIRED_KEYS) | set(_OPTIONAL_KEYS)
+    for key in sorted(data, key=str):
+        if key not in allowed:
+            raise InputError(path, value_invalid_msg("key", key, allowed))
+    for key in _REQUIRED_KEYS:
+        if key not in data:
+            raise InputError(
+                path, f"required key {key!r} is missing (keys must include {list(_REQUIRED_KEYS)})"
+            )
+    values: dict[str, tuple[str, ...]] = {}
+    for key in (*_REQUIRED_KEYS, *_OPTIONAL_KEYS):
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise InputError(path, f"{key!r} must be a list of strings, got {type(items).__name__}")
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                raise InputError(path, f"{key}[{i}] must be a non-empty string, got {item!r}")
+            if item.strip() != item:
+                raise InputError(path, f"{key}[{i}] {item!r} has leading or trailing whitespace")
+            if item in seen:
+                raise InputError(path, f"{key}[{i}] {item!r} is listed twice")
+            seen.add(item)
+        values[key] = tuple(items)
+    return Formulations(**values, path=str(path), sha256=hashlib.sha256(raw).hexdigest())
+
+
+# ---------------------------------------------------------------------------
+# Lexicon matching
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+_MATCHER_CACHE: dict[tuple[tuple[str, ...], str], _Matcher] = {}
+
+
+def _entry_pattern(entry: str) -> re.Pattern[str]:
+    """Regex for a lexicon entry: its phrases joined by any (or no) separator, numeral-guarded."""
+    parts = [p for p in _RE_ITEM_SEP.split(entry) if p]
+    body = _SEP_CLASS.join(re.escape(p) for p in parts)
+    # A formulation that begins (ends) with a numeral must not continue a longer number (十四史, 五个一百).
+    head = f"(?<![{_NUMERAL_CHARS}0-9])" if RE_NUMERAL.match(entry[0]) else ""
+    tail = f"(?![{_NUMERAL_CHARS}0-9])" if RE_NUMERAL.match(entry[-1]) else ""
+    return re.compile(head + body + tail)
+
+
+def _matcher(entries: tuple[str, ...], kind: str) -> _Matcher:
+    key = (entries, kind)
+    if key not in _MATCHER_CACHE:
+        _MATCHER_CACHE[key] = _Matcher(tuple((e, _entry_pattern(e)) for e in entries))
+    return _MATCHER_CACHE[key]
+
+
+def _find_entries(text: str, entries: tuple[str, ...], kind: str) -> Iterator[LexiconSpan]:
+    if not isinstance(text, str):
+        raise TypeError(f"`text` must be a str, got {type(text).__name__}")
+    found: list[tuple[int, int, str]] = []
+    for entry, pattern in _matcher(entries, kind).patterns:
+        found.extend((m.start(), m.end(), entry) for m in pattern.finditer(text))
+    # Longest first, then leftmost; keep a match only where no kept match overlaps it.
+    found.sort(key=lambda t: (-(t[1] - t[0]), t[0], t[2]))
+    taken = [False] * (len(text) + 1)
+    kept: list[tuple[int, int, str]] = []
+    for start, end, entry in found:
+        if any(taken[start:end]):
+            continue
+        for i in range(start, end):
+            taken[i] = True
+        kept.append((start, end, entry))
+    for start, end, entry in sorted(kept):
+        yield LexiconSpan(start, end, text[start:end], entry, kind)
+
+
+def find_slogans(text: str, *, lexicon: Formulations | None = None) -> Iterator[LexiconSpan]:
+    """Yield the slogans of the lexicon found in ``text``, in text order.
+
+    Matching is longest first without overlaps: in 学党史、悟思想、办实事、开新局
+    the whole slogan is one span, not four. Phrases of a multi-phrase slogan may
+    be separated by any of 、 , ; : or whitespace, or by nothing.
+
+    Parameters
+    ----------
+    text : str
+    lexicon : Formulations or None, default=None
+        ``None`` uses the bundled lexicon.
+
+    Yields
+    ------
+    LexiconSpan
+        With ``kind="slogan"``; ``entry`` is the lexicon form.
+
+    Examples
+    --------
+    >>> [(s.text, s.start) for s in find_slogans("各级党组织坚持学史力行,我为群众办实事。")]
+    [('学史力行', 7), ('我为群众办实事', 12)]
+    >>> list(find_slogans("今天天气很好。"))
+    []
+    """
+    lexicon = lexicon or _load_default_cached()
+    yield from _find_entries(text, lexicon.slogans, "slogan")
+
+
+def find_formulations(text: str, *, lexicon: Formulations | None = None) -> Iterator[LexiconSpan]:
+    """Yield the numbered formulations of the lexicon found in ``text``, in text order.
+
+    Longest first without overlaps. A formulation starting (ending) with a
+    numeral is not matched when another numeral or digit precedes (follows) it,
+    so 四史 is not found inside 十四史.
+
+    Parameters
+    ----------
+    text : str
+    lexicon : Formulations or None, default=None
+        ``None`` uses the bundled lexicon.
+
+    Yields
+    ------
+    LexiconSpan
+        With ``kind="formulation"``.
+
+    Examples
+    --------
+    >>> [(s.text, s.start, s.end) for s in find_formulations("做好“七个一”,落实“三会一课”。")]
+    [('七个一', 3, 6), ('三会一课', 11, 15)]
+    """
+    lexicon = lexicon or _load_default_cached()
+    yield from _find_entries(text, lexicon.formulations, "formulation")
+
+
+_DEFAULT_LEXICON: list[Formulations] = []
+
+
+def _load_default_cached() -> Formulations:
+    if not _DEFAULT_LEXICON:
+        _DEFAULT_LEXICON.append(_load_default())
+    return _DEFAULT_LEXICON[0]
+
+
+# ---------------------------------------------------------------------------
+# Discovery of new numbered formulations
+
+
+_PARAGRAPH_COLUMNS = ("doc_id", "para_id", "text")
+
+
+def _check_paragraphs(paragraphs: pd.DataFrame, *, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not isinstance(paragraphs, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(paragraphs).__name__}")
+    missing = [c for c in columns if c not in paragraphs.columns]
+    if missing:
+        raise ValueError(
+            f"`{name}` is missing column(s) {missing}; expected columns {list(columns)}, "
+            f"got {list(paragraphs.columns)}"
+        )
+    if paragraphs.empty:
+        raise ValueError(f"`{name}` has no rows; there are no paragraphs to analyse")
+    for col in columns:
+        bad = paragraphs[col].map(lambda v: not isinstance(v, str))
+        if bad.any():
+            row = paragraphs.index[bad.to_numpy()][0]
+            raise ValueError(
+                f"`{name}`: column {col!r} must hold strings; row {row!r} has {paragraphs.at[row, col]!r}"
+            )
+    if paragraphs["para_id"].duplicated().any():
+        dup = paragraphs.loc[paragraphs["para_id"].duplicated(), "para_id"].iloc[0]
+        raise ValueError(f"`{name}`: para_id {dup!r} occurs more than once; para_id must be unique")
+    return paragraphs
+
+
+def _ordinary_mask(text: str, ordinary_words: tuple[str, ...]) -> list[bool]:
+    """True for every character inside an occurrence of an ordinary word."""
+    mask = [False] * len(text)
+    for word in ordinary_words:
+        start = text.find(word)
+        while start != -1:
+            for i in range(start, start + len(word)):
+                mask[i] = True
+            start = text.find(word, start + 1)
+    return mask
+
+
+def _has_free_numeral(text: str, start: int, end: int, mask: list[bool]) -> bool:
+    return any(RE_NUMERAL.match(text[i]) and not mask[i] for i in range(start, end))
+
+
+def _quoted_items(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of the items of every quoted stretch (a quoted list is split at its separators)."""
+    for m in RE_QUOTED.finditer(text):
+        group = next(g for g in range(1, 5) if m.group(g) is not None)
+        offset = m.start(group)
+        content = m.group(group)
+        pos = 0
+        for sep in [*_RE_ITEM_SEP.finditer(content), None]:
+            end = sep.start() if sep else len(content)
+            if end > pos:
+                yield offset + pos, offset + end
+            if sep:
+                pos = sep.end()
+
+
+@functools.lru_cache(maxsize=8)
+def _numeral_measure_numeral(measure_words: tuple[str, ...]) -> re.Pattern[str]:
+    measure = "|".join(re.escape(w) for w in sorted(measure_words, key=lambda w: (-len(w), w)))
+    return re.compile(
+        f"(?<![{_NUMERAL_CHARS}第0-9])[{_NUMERAL_CHARS}](?:{measure})[{_NUMERAL_CHARS}](?![{_NUMERAL_CHARS}0-9])"
+    )
+
+
+def _raw_candidate_spans(text: str, lexicon: Formulations) -> Iterator[tuple[int, int, str]]:
+    mask = _ordinary_mask(text, lexicon.ordinary_words)
+    for start, end in _quoted_items(text):
+        # Trim punctuation at the ends of an item (“七进”。 -> 七进).
+        while start < end and not text[start].isalnum():
+            start += 1
+        while end > start and not text[end - 1].isalnum():
+            end -= 1
+        item = text[start:end]
+        if (
+            MIN_FORMULATION_CHARS <= len(item) <= MAX_FORMULATION_CHARS
+            and _has_free_numeral(text, start, end, mask)
+            and not _RE_DATE_LIKE.match(item)
+        ):
+            yield start, end, "quoted"
+    for m in _RE_ALTERNATING.finditer(text):
+        numerals = [i for i in range(m.start(), m.end()) if RE_NUMERAL.match(text[i])]
+        if all(not mask[i] for i in numerals) and not _RE_DATE_LIKE.match(m.group()):
+            yield m.start(), m.end(), "alternating"
+    if lexicon.measure_words:
+        for m in _numeral_measure_numeral(lexicon.measure_words).finditer(text):
+            if _has_free_numeral(text, m.start(), m.end(), mask) and not _RE_DATE_LIKE.match(m.group()):
+                yield m.start(), m.end(), "numeral_measure_numeral"
+
+
+def _candidate_spans(text: str, lexicon: Formulations) -> list[tuple[int, int, str]]:
+    """(start, end, rules) of candidate numbered formulations in one text, longest first without overlaps.
+
+    A span proposed by several rules keeps all of them (``;``-joined); a span
+    overlapping a longer one is dropped (一周一 inside 一周一调度).
+    """
+    rules: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for start, end, rule in _raw_candidate_spans(text, lexicon):
+        rules[(start, end)].add(rule)
+    kept: list[tuple[int, int, str]] = []
+    for start, end in sorted(rules, key=lambda se: (se[0] - se[1], se[0])):
+        if any(start < e and s < end for s, e, _ in kept):
+            continue
+        kept.append((start, end, ";".join(sorted(rules[(start, end)]))))
+    return sorted(kept)
+
+
+def _canonical(entry: str) -> str:
+    return _RE_ITEM_SEP.sub("", entry)
+
+
+def discover_formulations(
+    paragraphs: pd.DataFrame,
+    *,
+    lexicon: Formulations | None = None,
+    min_count: int = 1,
+    exclude_known: bool = True,
+    max_contexts: int = DEFAULT_MAX_CONTEXTS,
+    context_chars: int = DEFAULT_CONTEXT_CHARS,
+) -> pd.DataFrame:
+    """Candidate new numbered formulations, each with its contexts, for a researcher to review.
+
+    Parameters
+    ----------
+    paragraphs : DataFrame
+        Columns ``doc_id``, ``para_id``, ``text`` (others are ignored).
+    lexicon : Formulations or None, default=None
+        Supplies the ordinary words, the measure words and the known entries.
+    min_count : int, default=1
+        Keep candidates occurring at least this often in the corpus.
+    exclude_known : bool, default=True
+        Drop candidates that are already slogans or formulations of the lexicon.
+    max_contexts : int, default=5
+        Contexts kept per candidate (the first ones in corpus order).
+    context_chars : int, default=15
+        Characters shown on each side of the candidate in a context.
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate, sorted by ``count`` (descending), then
+        ``n_documents`` (descending), then ``candidate``. Columns:
+
+        - ``candidate`` (str): the formulation as written;
+        - ``rule`` (str): the pattern(s) that proposed it, ``;``-joined;
+        - ``count`` (int): occurrences in all paragraphs (quoted or not);
+        - ``n_documents`` (int) and ``doc_ids`` (str, ``;``-joined, sorted);
+        - ``known`` (bool): already in the lexicon;
+        - ``first_para_id`` (str);
+        - ``contexts`` (list of str): ``left【candidate】right``.
+
+    Raises
+    ------
+    ValueError
+        On missing columns, non-string cells, duplicated ``para_id`` or a bad option.
+
+    Notes
+    -----
+    Three general patterns propose candidates; none names a particular formulation:
+
+    1. ``quoted``: an item of a quoted stretch (“…”, 「…」, straight quotes;
+       a quoted list is split at 、 , ; :) of 2 to ``MAX_FORMULATION_CHARS``
+       characters that contains a Chinese numeral: “四史”, “一条主线”, “三问于民”.
+    2. ``alternating``: numeral + one or two characters, repeated, ending in one
+       character (two before punctuation): 三会一课, 一办五部四专班, 一楼一议, 一周一调度.
+    3. ``numeral_measure_numeral``: numeral + measure word + numeral: 七个一, 三个七.
+
+    A numeral inside an ordinary word of the lexicon (一线, 进一步, 千家万户)
+    does not count, and date-like strings (三月五日) are dropped. Once proposed,
+    every occurrence of the candidate is counted, quoted or not. The patterns
+    favour recall; ``contexts`` let a researcher accept or reject each one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> paras = pd.DataFrame({"doc_id": ["d"], "para_id": ["d:p000"],
+    ...                       "text": ["推行“一村一策”工作法,做到“五个一”。"]})
+    >>> discover_formulations(paras, exclude_known=False)[["candidate", "rule", "count"]].to_numpy().tolist()
+    [['一村一策', 'alternating;quoted', 1], ['五个一', 'numeral_measure_numeral;quoted', 1]]
+    """
+    paragraphs = _check_paragraphs(paragraphs, name="paragraphs", columns=_PARAGRAPH_COLUMNS)
+    for name, value, low in (
+        ("min_count", min_count, 1),
+        ("max_contexts", max_contexts, 0),
+        ("context_chars", context_chars, 0),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}")
+    lexicon = lexicon or _load_default_cached()
+    known = {_canonical(e) for e in (*lexicon.slogans, *lexicon.formulations)}
+    rows = list(paragraphs[list(_PARAGRAPH_COLUMNS)].itertuples(index=False, name=None))
+
+    rules: dict[str, set[str]] = defaultdict(set)
+    for _doc_id, _para_id, text in rows:
+        for start, end, rule in _candidate_spans(text, lexicon):
+            rules[text[start:end]].update(rule.split(";"))
+
+    records = []
+    for candidate in sorted(rules):
+        is_known = _canonical(candidate) in known
+        if exclude_known and is_known:
+            continue
+        count = 0
+        docs: set[str] = set()
+        contexts: list[str] = []
+        first_para = ""
+        for doc_id, para_id, text in rows:
+            mask = None
+            start = text.find(candidate)
+            while start != -1:
+                end = start + len(candidate)
+                mask = mask if mask is not None else _ordinary_mask(text, lexicon.ordinary_words)
+                if _has_free_numeral(text, start, end, mask):
+                    count += 1
+                    docs.add(doc_id)
+                    first_para = first_para or para_id
+                    if len(contexts) < max_contexts:
+                        left = text[max(0, start - context_chars) : start]
+                        right = text[end : end + context_chars]
+                        contexts.append(f"{left}【{candidate}】{right}")
+                start = text.find(candidate, end)
+        if count >= min_count:
+            records.append(
+                {
+                    "candidate": candidate,
+                    "rule": ";".join(sorted(rules[candidate])),
+                    "count": count,
+                    "n_documents": len(docs),
+                    "doc_ids": ";".join(sorted(docs)),
+                    "known": is_known,
+                    "first_para_id": first_para,
+                    "contexts": contexts,
+                }
+            )
+    columns = ["candidate", "rule", "count", "n_documents", "doc_ids", "known", "first_para_id", "contexts"]
+    if not records:
+        logger.warning(
+            "discover_formulations: no candidate numbered formulation in %d paragraphs (min_count=%d)",
+            len(rows),
+            min_count,
+        )
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame.from_records(records, columns=columns)
+    out = out.sort_values(
+        ["count", "n_documents", "candidate"], ascending=[False, False, True], kind="mergesort"
+    )
+    return out.reset_index(drop=True).astype({"count": "int64", "n_documents": "int64", "known": "bool"})
+
+
+# ---------------------------------------------------------------------------
+# Text reuse
+
+
+def _is_content_char(ch: str) -> bool:
+    """False for whitespace, punctuation and symbols (they are ignored when comparing texts)."""
+    return not ch.isspace() and unicodedata.category(ch)[0] not in "PSZC"
+
+
+def _strip_non_content(text: str) -> str:
+    """``text`` without punctuation, symbols or whitespace at either end."""
+    start, end = 0, len(text)
+    while start < end and not _is_content_char(text[start]):
+        start += 1
+    while end > start and not _is_content_char(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def normalize_for_reuse(text: str) -> tuple[str, list[int]]:
+    """Text without punctuation, symbols and whitespace (NFKC-folded), and the offset of each character.
+
+    A line break is kept as a hard boundary: passages never cross it.
+
+    Examples
+    --------
+    >>> normalize_for_reuse("学党史、悟思想 ")
+    ('学党史悟思想', [0, 1, 2, 4, 5, 6])
+    """
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            chars.append("\n")
+            offsets.append(i)
+            continue
+        if not _is_content_char(ch):
+            continue
+        for folded in unicodedata.normalize("NFKC", ch).casefold():
+            chars.append(folded)
+            offsets.append(i)
+    return "".join(chars), offsets
+
+
+def _iter_reused(
+    texts: dict[str, str], min_chars: int, pairs: set[tuple[str, str]] | None
+) -> Iterator[ReusedPassage]:
+    doc_ids = sorted(texts)
+    norm = {d: normalize_for_reuse(texts[d]) for d in doc_ids}
+    # Index every n-gram (n = min_chars) that does not cross a line break.
+    index: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for d in doc_ids:
+        s = norm[d][0]
+        for i in range(len(s) - min_chars + 1):
+            gram = s[i : i + min_chars]
+            if "\n" in gram:
+                continue
+            index[gram].setdefault(d, []).append(i)
+    # Seeds per document pair and diagonal (pos_a - pos_b); consecutive seeds on a diagonal form one match.
+    seeds: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for where in index.values():
+        if len(where) < 2:
+            continue
+        docs = sorted(where)
+        for ia, da in enumerate(docs):
+            for db in docs[ia + 1 :]:
+                if pairs is not None and (da, db) not in pairs:
+                    continue
+                diag = seeds[(da, db)]
+                for pa in where[da]:
+                    for pb in where[db]:
+                        diag[pa - pb].append(pa)
+    for da, db in sorted(seeds):
+        s_a, off_a = norm[da]
+        _s_b, off_b = norm[db]
+        for delta in sorted(seeds[(da, db)]):
+            starts = sorted(seeds[(da, db)][delta])
+            run_start = prev = starts[0]
+            for pa in [*starts[1:], None]:
+                if pa is not None and pa == prev + 1:
+                    prev = pa
+                    continue
+                # Match covers normalised chars [run_start, prev + min_chars) in a, shifted by -delta in b.
+                na0, na1 = run_start, prev + min_chars
+                nb0, nb1 = na0 - delta, na1 - delta
+                start_a, end_a = off_a[na0], off_a[na1 - 1] + 1
+                start_b, end_b = off_b[nb0], off_b[nb1 - 1] + 1
+                yield ReusedPassage(
+                    da, start_a, end_a, db, start_b, end_b, na1 - na0, texts[da][start_a:end_a]
+                )
+                if pa is not None:
+                    run_start = prev = pa
+
+
+_PASSAGE_COLUMNS = [f.name for f in dataclasses.fields(ReusedPassage)]
+
+
+def reused_passages(
+    texts_by_doc: Mapping[str, str],
+    *,
+    min_chars: int = DEFAULT_MIN_REUSE_CHARS,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Maximal passages shared by two reports, located in both.
+
+    Parameters
+    ----------
+    texts_by_doc : Mapping of str to str
+        Report text by ``doc_id``; pass a report as its paragraphs joined by
+        ``"\\n"`` (a passage never crosses a line break).
+    min_chars : int, default=8
+        Shortest passage, counted in normalised characters (punctuation,
+        symbols and whitespace removed).
+    pairs : iterable of (str, str) or None, default=None
+        Restrict the comparison to these document pairs (order does not
+        matter); ``None`` compares every pair.
+
+    Returns
+    -------
+    DataFrame
+        One row per maximal shared passage and occurrence pair, sorted by
+        ``doc_a, doc_b, start_a, start_b``, with ``doc_a < doc_b``. Columns:
+        ``doc_a, start_a, end_a, doc_b, start_b, end_b`` (str offsets into the
+        given texts, end exclusive), ``n_chars`` (normalised length) and
+        ``text`` (the passage as written in ``doc_a``).
+
+    Raises
+    ------
+    TypeError
+        If ``texts_by_doc`` is not a mapping of str to str.
+    ValueError
+        If ``min_chars`` < 2 or a pair names an unknown document.
+
+    Notes
+    -----
+    Every n-gram (n = ``min_chars``) of the normalised texts is hashed once
+    (a dict keyed by the n-gram itself, so there are no false matches). An
+    n-gram found in two reports seeds a match on the diagonal
+    ``pos_a - pos_b``; consecutive seeds on one diagonal are merged, which
+    gives exactly the maximal matches of at least ``min_chars`` characters.
+    The cost is linear in the corpus size plus the number of shared
+    n-gram occurrences. Passages that recur inside one report are reported
+    once per pair of occurrences.
+
+    Examples
+    --------
+    >>> df = reused_passages({"a": "我区深入开展党史学习教育,成效明显。",
+    ...                       "b": "全市深入开展党史学习教育。"})
+    >>> df[["start_a", "end_a", "start_b", "end_b", "text"]].to_numpy().tolist()
+    [[2, 12, 2, 12, '深入开展党史学习教育']]
+    """
+    if not isinstance(texts_by_doc, Mapping):
+        raise TypeError(
+            f"`texts_by_doc` must be a mapping of doc_id to text, got {type(texts_by_doc).__name__}"
+        )
+    for doc_id, text in texts_by_doc.items():
+        if not isinstance(doc_id, str) or not isinstance(text, str):
+            raise TypeError(f"`texts_by_doc`: entry {doc_id!r} must map a str doc_id to a str text")
+    if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 2:
+        raise ValueError(f"`min_chars` must be an integer >= 2, got {min_chars!r}")
+    pair_set: set[tuple[str, str]] | None = None
+    if pairs is not None:
+        pair_set = set()
+        for a, b in pairs:
+            for d in (a, b):
+                if d not in texts_by_doc:
+                    raise ValueError(value_invalid_msg("pairs document", d, texts_by_doc.keys()))
+            pair_set.add((min(a, b), max(a, b)))
+    if len(texts_by_doc) < 2:
+        logger.warning("reused_passages: fewer than two documents; no reuse can be found")
+    records = list(_iter_reused(dict(texts_by_doc), min_chars, pair_set))
+    out = pd.DataFrame([dataclasses.astuple(r) for r in records], columns=_PASSAGE_COLUMNS)
+    out = out.sort_values(["doc_a", "doc_b", "start_a", "start_b"], kind="mergesort").reset_index(drop=True)
+    return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
+
+
+# ---------------------------------------------------------------------------
+# Shares
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaicShares:
+    """Result of :func:`formulaic_shares`: long tables of character shares, examples and passages.
+
+    Attributes
+    ----------
+    paragraphs : DataFrame
+        ``doc_id, para_id, place, kind, n_chars, share``: four rows per
+        paragraph (kinds in :data:`KINDS` order); ``n_chars`` counts content
+        characters (no punctuation or whitespace) and ``share`` divides by the
+        paragraph's total (NaN for a paragraph without content characters).
+    documents : DataFrame
+        ``doc_id, place, kind, n_chars, share``: the same per report.
+    places : DataFrame
+        ``place, kind, n_chars, share``: the same per place.
+    examples : DataFrame
+        ``place, kind, rank, text, n_occurrences, n_chars``: the most frequent
+        slogans and formulations (by lexicon entry), the longest reused
+        passages and the longest locally specific stretches of each place.
+    passages : DataFrame
+        The reused passages (see :func:`reused_passages`), offsets into each
+        report's paragraphs joined by ``"\\n"``.
+    """
+
+    paragraphs: pd.DataFrame
+    documents: pd.DataFrame
+    places: pd.DataFrame
+    examples: pd.DataFrame
+    passages: pd.DataFrame
+
+
+_SHARE_COLUMNS = ("doc_id", "para_id", "place", "text")
+
+
+def _kind_order(df: pd.DataFrame) -> pd.Series:
+    return df["kind"].map({k: i for i, k in enumerate(KINDS)})
+
+
+def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum ``n_chars`` by ``keys + [kind]`` and divide by the total of ``keys``."""
+    out = df.groupby([*keys, "kind"], sort=False, as_index=False)["n_chars"].sum()
+    total = out.groupby(keys, sort=False)["n_chars"].transform("sum")
+    out["share"] = (out["n_chars"] / total.where(total > 0)).astype("float64")
+    out = out.assign(_k=_kind_order(out)).sort_values([*keys, "_k"], kind="mergesort").drop(columns="_k")
+    return out.reset_index(drop=True)
+
+
+def formulaic_shares(
+    paragraphs: pd.DataFrame,
+    *,
+    lexicon: Formulations | None = None,
+    min_reuse_chars: int = DEFAULT_MIN_REUSE_CHARS,
+    reuse_between: Literal["documents", "places"] = "documents",
+    top_n: int = DEFAULT_TOP_EXAMPLES,
+) -> FormulaicShares:
+    """Share of characters in slogans, formulations and reused passages versus local text.
+
+    Parameters
+    ----------
+    paragraphs : DataFrame
+        Columns ``doc_id``, ``para_id``, ``place``, ``text``, one row per
+        paragraph in reading order within each report.
+    lexicon : Formulations or None, default=None
+    min_reuse_chars : int, default=8
+        Shortest shared passage counted as reuse (see :func:`reused_passages`).
+    reuse_between : {"documents", "places"}, default="documents"
+        ``"documents"`` counts text shared with any other report;
+        ``"places"`` only text shared with a report about another place (two
+        reports on one district written by one office are then not "reuse").
+    top_n : int, default=5
+        Examples per place and kind.
+
+    Returns
+    -------
+    FormulaicShares
+
+    Raises
+    ------
+    ValueError
+        On missing columns, non-string cells, duplicated ``para_id`` or a bad option.
+
+    Notes
+    -----
+    Every content character (not punctuation, symbol or whitespace) gets one
+    kind, the first that covers it in the order slogan > formulation >
+    reused > local. Shares are characters of a kind over content characters,
+    so the four shares of a paragraph, report or place sum to 1. Reuse is
+    found between whole reports (paragraphs joined by line breaks, so a
+    passage never spans two paragraphs).
+    """
+    paragraphs = _check_paragraphs(paragraphs, name="paragraphs", columns=_SHARE_COLUMNS)
+    if reuse_between not in ("documents", "places"):
+        raise ValueError(value_invalid_msg("reuse_between", reuse_between, ("documents", "places")))
+    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 0:
+        raise ValueError(f"`top_n` must be an integer >= 0, got {top_n!r}")
+    lexicon = lexicon or _load_default_cached()
+    places_of_doc = paragraphs.groupby("doc_id", sort=True)["place"].unique()
+    for doc_id, places in places_of_doc.items():
+        if len(places) > 1:
+            raise ValueError(
+                f"`paragraphs`: doc_id {doc_id!r} has several places {sorted(places)}; one expected"
+            )
+    place_of = {d: p[0] for d, p in places_of_doc.items()}
+    doc_ids = sorted(place_of)
+
+    # Reuse between whole reports.
+    paras_by_doc: dict[str, list[tuple[str, str]]] = {d: [] for d in doc_ids}
+    for doc_id, para_id, text in paragraphs[["doc_id", "para_id", "text"]].itertuples(index=False, name=None):
+        paras_by_doc[doc_id].append((para_id, text))
+    joined = {d: "\n".join(t for _, t in paras_by_doc[d]) for d in doc_ids}
+    pairs = None
+    if reuse_between == "places":
+        pairs = [
+            (a, b) for i, a in enumerate(doc_ids) for b in doc_ids[i + 1 :] if place_of[a] != place_of[b]
+        ]
+    passages = reused_passages(joined, min_chars=min_reuse_chars, pairs=pairs)
+    reused_mask = {d: [False] * len(joined[d]) for d in doc_ids}
+    for da, sa, ea, db, sb, eb in passages[
+        ["doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b"]
+    ].itertuples(index=False, name=None):
+        for doc, s, e in ((da, sa, ea), (db, sb, eb)):
+            reused_mask[doc][s:e] = [True] * (e - s)
+
+    rows: list[tuple[str, str, str, str, int]] = []
+    lexicon_hits: list[tuple[str, str, str]] = []  # place, kind, entry
+    local_runs: list[tuple[str, str]] = []  # place, text
+    reused_runs: list[tuple[str, str]] = []
+    for doc_id in doc_ids:
+        place = place_of[doc_id]
+        offset = 0
+        for para_id, text in paras_by_doc[doc_id]:
+            labels = [""] * len(text)
+            for span in find_slogans(text, lexicon=lexicon):
+                lexicon_hits.append((place, "slogan", span.entry))
+                for i in range(span.start, span.end):
+                    labels[i] = labels[i] or "slogan"
+            for span in find_formulations(text, lexicon=lexicon):
+                lexicon_hits.append((place, "formulation", span.entry))
+                for i in range(span.start, span.end):
+                    labels[i] = labels[i] or "formulation"
+            mask = reused_mask[doc_id]
+            for i in range(len(text)):
+                if not labels[i]:
+                    labels[i] = "reused" if mask[offset + i] else "local"
+            counts = dict.fromkeys(KINDS, 0)
+            for ch, label in zip(text, labels, strict=True):
+                if _is_content_char(ch):
+                    counts[label] += 1
+            if sum(counts.values()) == 0:
+                logger.warning(
+                    "formulaic_shares: paragraph %s has no content characters; its shares are NaN", para_id
+                )
+            rows.extend((doc_id, para_id, place, k, counts[k]) for k in KINDS)
+            for kind, sink in (("local", local_runs), ("reused", reused_runs)):
+                for m in re.finditer(
+                    f"{kind[0]}+", "".join(lab[0] if lab == kind else "." for lab in labels)
+                ):
+                    run = _strip_non_content(text[m.start() : m.end()])
+                    if run:
+                        sink.append((place, run))
+            offset += len(text) + 1
+
+    long = pd.DataFrame(rows, columns=["doc_id", "para_id", "place", "kind", "n_chars"])
+    long["n_chars"] = long["n_chars"].astype("int64")
+    para_total = long.groupby("para_id", sort=False)["n_chars"].transform("sum")
+    para_table = long.assign(share=(long["n_chars"] / para_total.where(para_total > 0)).astype("float64"))
+    doc_table = _shares(long, ["doc_id", "place"])
+    place_table = _shares(long, ["place"])
+    examples = _examples(lexicon_hits, reused_runs, local_runs, top_n)
+    return FormulaicShares(para_table, doc_table, place_table, examples, passages)
+
+
+def _examples(
+    lexicon_hits: list[tuple[str, str, str]],
+    reused_runs: list[tuple[str, str]],
+    local_runs: list[tuple[str, str]],
+    top_n: int,
+) -> pd.DataFrame:
+    records: list[tuple[str, str, str, int, int]] = []  # place, kind, text, n_occurrences, n_chars
+    counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    for key in lexicon_hits:
+        counted[key] += 1
+    for kind, runs in (("reused", reused_runs), ("local", local_runs)):
+        for place, run in runs:
+            counted[(place, kind, run)] += 1
+    for (place, kind, text), n in counted.items():
+        n_chars = sum(_is_content_char(c) for c in text)
+        if kind == "local" and len(text) > MAX_EXAMPLE_CHARS:
+            text = text[:MAX_EXAMPLE_CHARS] + "…"
+        records.append((place, kind, text, n, n_chars))
+    columns = ["place", "kind", "rank", "text", "n_occurrences", "n_chars"]
+    if not records:
+        return pd.DataFrame(columns=columns)
+    df = pd.DataFrame(records, columns=["place", "kind", "text", "n_occurrences", "n_chars"])
+    df["_k"] = _kind_order(df)
+    # Lexicon kinds: most frequent first; reused and local: longest first.
+    df["_score"] = df["n_occurrences"].where(df["kind"].isin(["slogan", "formulation"]), df["n_chars"])
+    df = df.sort_values(
+        ["place", "_k", "_score", "n_chars", "text"],
+        ascending=[True, True, False, False, True],
+        kind="mergesort",
+    )
+    df["rank"] = df.groupby(["place", "kind"], sort=False).cumcount() + 1
+    df = df[df["rank"] <= top_n]
+    return (
+        df[columns]
+        .reset_index(drop=True)
+        .astype({"rank": "int64", "n_occurrences": "int64", "n_chars": "int64"})
+    )
