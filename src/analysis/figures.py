@@ -1,0 +1,647 @@
+"""Turn tidy DataFrames into figures with a shipped CJK font, and save them as PNG.
+
+Last stage of the flow (comparison tables -> figures). Every figure renders
+Chinese with Noto Sans CJK SC, the OFL font shipped by the pinned PyPI package
+``mplfonts``; :func:`setup_cjk_font` registers it with matplotlib on every run,
+so nothing depends on the state of matplotlib's font cache. A character the
+font cannot draw is an error, never a silent empty box: the plot helpers and
+:func:`save_figure` run :func:`check_glyphs`, and :func:`fail_on_missing_glyph`
+turns matplotlib's "Glyph ... missing from font(s)" warning into an error for
+any code.
+
+Notes
+-----
+Figures are :class:`ReportFigure` objects built directly, not with
+``pyplot``, so a notebook shows each figure exactly once (the value of the
+cell) and no figure stays open between calls. PNG output is byte-identical on
+rerun: fixed dpi, no ``Software`` metadata, no timestamps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import io
+import logging
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import cbook, font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.text import Text
+
+from . import paths
+from .storage import atomic_write
+
+__all__ = [
+    "CJK_FONT_FILE",
+    "CJK_FONT_PACKAGE",
+    "FIGURE_DPI",
+    "DISPLAY_DPI",
+    "MissingGlyphError",
+    "GlyphProblem",
+    "ReportFigure",
+    "find_cjk_font",
+    "setup_cjk_font",
+    "fail_on_missing_glyph",
+    "check_glyphs",
+    "plot_bar",
+    "plot_shares",
+    "plot_heatmap",
+    "plot_lines",
+    "save_figure",
+]
+
+logger = logging.getLogger(__name__)
+
+#: PyPI package (pinned in pyproject.toml) that ships the font file.
+CJK_FONT_PACKAGE = "mplfonts"
+#: Font file inside ``<package>/fonts/``: Noto Sans CJK SC, SIL Open Font License 1.1.
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+#: Fallback for glyphs the CJK font lacks (ships with matplotlib).
+FALLBACK_FAMILY = "DejaVu Sans"
+#: Resolution of saved PNG files, in dots per inch.
+FIGURE_DPI = 150
+#: Resolution of figures shown in notebooks and HTML reports, in dots per inch.
+DISPLAY_DPI = 100
+#: Default figure size, in inches.
+FIGURE_SIZE_INCHES = (8.0, 4.5)
+#: Height added per bar / heatmap row, in inches, for long category lists.
+ROW_HEIGHT_INCHES = 0.32
+#: Heatmap cells are annotated with their value up to this many rows/columns.
+MAX_ANNOTATED_CELLS_PER_SIDE = 15
+
+_RE_MISSING_GLYPH = re.compile(r"^Glyph (\d+) \((.*?)\) missing from font\(s\) (.*?)\.?$")
+_RE_FIGURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_GENERIC_ALIASES = {"sans": "sans-serif"}
+_CJK_FAMILY: str | None = None
+
+
+class MissingGlyphError(ValueError):
+    """A figure contains characters that no configured font can draw."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlyphProblem:
+    """One character a figure's font cannot draw.
+
+    Parameters
+    ----------
+    char : str
+        The character.
+    text : str
+        The text element it occurs in.
+    fonts : tuple of str
+        The font files that were searched.
+    """
+
+    char: str
+    text: str
+    fonts: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for an error message."""
+        name = unicodedata.name(self.char, "unnamed")
+        return f"{self.char!r} (U+{ord(self.char):04X} {name}) in {self.text!r}"
+
+
+class ReportFigure(Figure):
+    """A matplotlib Figure that displays itself as a PNG in notebooks.
+
+    Built without ``pyplot``, so it is shown once (as the value of a cell)
+    whatever the backend, and rendered the same way as :func:`save_figure`
+    (fixed dpi, no software metadata), so reruns give identical bytes.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
+        return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- font set-up
+
+
+def find_cjk_font() -> Path:
+    """Path of the Noto Sans CJK SC file shipped by the ``mplfonts`` package.
+
+    The package is located with :func:`importlib.util.find_spec` without being
+    imported (importing it may change matplotlib's rcParams).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the package or the font file is not installed.
+    """
+    spec = importlib.util.find_spec(CJK_FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"the package {CJK_FONT_PACKAGE!r}, which ships the CJK font {CJK_FONT_FILE}, is not "
+            f"installed; install the project's pinned dependencies (pip install -e .)."
+        )
+    for location in spec.submodule_search_locations:
+        path = Path(location) / "fonts" / CJK_FONT_FILE
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"{CJK_FONT_FILE} not found under {list(spec.submodule_search_locations)}/fonts; "
+        f"reinstall the pinned {CJK_FONT_PACKAGE} package."
+    )
+
+
+def setup_cjk_font(*, strict: bool = True) -> str:
+    """Register the shipped CJK font with matplotlib and make it the default.
+
+    Safe to call more than once. Sets ``font.family`` to ``sans-serif`` and
+    puts the CJK family first in ``font.sans-serif`` (DejaVu Sans after it as
+    a fallback).
+
+    Parameters
+    ----------
+    strict : bool, default=True
+        Also install a warnings filter that turns matplotlib's "Glyph ...
+        missing from font(s)" warning into an error for the rest of the
+        process, so a notebook cell that draws an undrawable character fails.
+
+    Returns
+    -------
+    str
+        The font family name (``"Noto Sans CJK SC"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the font package is not installed.
+    """
+    global _CJK_FAMILY
+    path = find_cjk_font()
+    family = font_manager.FontProperties(fname=path).get_name()
+    known = {Path(entry.fname).resolve() for entry in font_manager.fontManager.ttflist}
+    if path.resolve() not in known:
+        font_manager.fontManager.addfont(str(path))
+        logger.debug("registered CJK font %s (%s)", family, path)
+    matplotlib.rcParams["font.family"] = ["sans-serif"]
+    rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in (family, FALLBACK_FAMILY)]
+    matplotlib.rcParams["font.sans-serif"] = [family, FALLBACK_FAMILY, *rest]
+    if strict:
+        warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+    _CJK_FAMILY = family
+    return family
+
+
+def _ensure_font() -> None:
+    if _CJK_FAMILY is None:
+        setup_cjk_font(strict=False)
+
+
+@contextlib.contextmanager
+def fail_on_missing_glyph() -> Iterator[None]:
+    """Context in which a missing-glyph warning from matplotlib raises MissingGlyphError.
+
+    Other warnings raised inside the context are re-issued unchanged.
+
+    Raises
+    ------
+    MissingGlyphError
+        On exit, listing every missing character that matplotlib reported.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    missing = []
+    for item in caught:
+        match = _RE_MISSING_GLYPH.match(str(item.message))
+        if match and issubclass(item.category, UserWarning):
+            missing.append(f"{match.group(2)} (glyph {match.group(1)}) missing from {match.group(3)}")
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    if missing:
+        raise MissingGlyphError(
+            "matplotlib cannot draw these characters: " + "; ".join(sorted(set(missing)))
+            + ". Call figures.setup_cjk_font() first, or replace the characters in the labels."
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _charmap(path: str) -> frozenset[int]:
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def _font_files(prop: font_manager.FontProperties) -> tuple[str, ...]:
+    """Font files matplotlib falls back through for ``prop`` (first match per family)."""
+    families: list[str] = []
+    for family in prop.get_family():
+        generic = f"font.{_GENERIC_ALIASES.get(family, family)}"
+        if family in font_manager.font_family_aliases and generic in matplotlib.rcParams:
+            families.extend(matplotlib.rcParams[generic])
+        else:
+            families.append(family)
+    files: list[str] = []
+    for family in families:
+        candidate = prop.copy()
+        candidate.set_family(family)
+        try:
+            path = font_manager.findfont(candidate, fallback_to_default=False)
+        except ValueError:
+            continue
+        if path not in files:
+            files.append(path)
+    if not files:
+        files.append(font_manager.findfont(prop))
+    return tuple(files)
+
+
+def _glyph_problems(fig: Figure) -> list[GlyphProblem]:
+    problems = []
+    for text in fig.findobj(Text):
+        string = text.get_text()
+        if not string or not text.get_visible() or text.get_usetex():
+            continue
+        if cbook.is_math_text(string):
+            continue  # mathtext uses its own fonts; its misses surface as warnings
+        fonts = _font_files(text.get_fontproperties())
+        covered = set().union(*(_charmap(f) for f in fonts))
+        for char in sorted(set(string)):
+            if char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+                continue
+            if ord(char) not in covered:
+                problems.append(GlyphProblem(char, string, tuple(Path(f).name for f in fonts)))
+    return problems
+
+
+def check_glyphs(fig: Figure) -> None:
+    """Raise if any text in ``fig`` has a character its fonts cannot draw.
+
+    Draws the figure once (so tick labels exist) while catching matplotlib's
+    missing-glyph warnings, then checks every text element against the
+    character maps of its fonts. The second step does not depend on
+    matplotlib's text-layout cache, which suppresses the warning when the
+    same text is drawn again.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to check.
+
+    Raises
+    ------
+    MissingGlyphError
+        Naming every undrawable character and the text it occurs in.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"`fig` must be a matplotlib Figure, got {type(fig).__name__}.")
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    with fail_on_missing_glyph():
+        canvas.draw()
+    problems = _glyph_problems(fig)
+    if problems:
+        listed = "; ".join(p.describe() for p in problems)
+        raise MissingGlyphError(
+            f"{len(problems)} character(s) cannot be drawn with {', '.join(problems[0].fonts)}: "
+            f"{listed}. Call figures.setup_cjk_font() first, or replace the characters in the labels."
+        )
+
+
+# ---------------------------------------------------------------- plot helpers
+
+
+def _check_frame(df: pd.DataFrame, columns: dict[str, str | None], *, name: str = "df") -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}.")
+    if df.empty:
+        raise ValueError(f"`{name}` is empty: there is nothing to plot.")
+    for param, column in columns.items():
+        if column is not None and column not in df.columns:
+            raise KeyError(
+                f"`{param}`={column!r} is not a column of `{name}`; columns are {list(map(str, df.columns))}."
+            )
+
+
+def _new_figure(n_rows: int = 0) -> tuple[Figure, object]:
+    _ensure_font()
+    width, height = FIGURE_SIZE_INCHES
+    height = max(height, 1.2 + ROW_HEIGHT_INCHES * n_rows)
+    fig = ReportFigure(figsize=(width, height), dpi=DISPLAY_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    return fig, ax
+
+
+def _finish(fig: Figure, ax, *, title: str | None, xlabel: str | None, ylabel: str | None) -> Figure:
+    if title:
+        ax.set_title(title)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    check_glyphs(fig)
+    return fig
+
+
+def plot_bar(
+    df: pd.DataFrame,
+    *,
+    category: str,
+    value: str,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    sort: bool = False,
+) -> Figure:
+    """Horizontal bar chart: one bar per row of ``df``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per bar.
+    category : str
+        Column with the bar labels (e.g. place, term, category label).
+    value : str
+        Numeric column with the bar lengths.
+    title, xlabel, ylabel : str or None
+        Text of the title and axis labels (``xlabel`` defaults to ``value``).
+    sort : bool, default=False
+        Sort bars by value, largest at the top; otherwise keep row order
+        (first row at the top).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a column is missing.
+    ValueError
+        If ``df`` is empty, or ``category`` has duplicates.
+    """
+    _check_frame(df, {"category": category, "value": value})
+    if df[category].duplicated().any():
+        dup = sorted(df.loc[df[category].duplicated(), category].astype(str).unique())
+        raise ValueError(f"`category` column {category!r} has duplicate labels {dup}; aggregate first.")
+    data = df[[category, value]]
+    if sort:
+        data = data.sort_values(value, ascending=False, kind="mergesort")
+    labels = data[category].astype(str).tolist()
+    fig, ax = _new_figure(len(labels))
+    y = np.arange(len(labels))
+    ax.barh(y, data[value].to_numpy(dtype=float), color="#4C72B0")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    return _finish(fig, ax, title=title, xlabel=value if xlabel is None else xlabel, ylabel=ylabel)
+
+
+def plot_shares(
+    df: pd.DataFrame,
+    *,
+    group: str,
+    part: str,
+    share: str,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    part_order: Sequence[str] | None = None,
+) -> Figure:
+    """Stacked horizontal bars: how each group's total divides among parts.
+
+    E.g. topic share per place (``group="place", part="topic_label",
+    share="share"``) or formulaic vs. local characters per report.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Tidy table, one row per (group, part).
+    group : str
+        Column whose values become bars (in order of first appearance).
+    part : str
+        Column whose values become the stacked segments.
+    share : str
+        Numeric column with each segment's size (shares or counts; drawn as
+        given, so normalise first for shares).
+    title, xlabel, ylabel : str or None
+        Text of the title and axis labels.
+    part_order : sequence of str or None, default=None
+        Order of the segments; default: order of first appearance.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a column is missing.
+    ValueError
+        If ``df`` is empty, a (group, part) pair repeats, or ``part_order``
+        misses parts present in ``df``.
+    """
+    _check_frame(df, {"group": group, "part": part, "share": share})
+    if df.duplicated([group, part]).any():
+        raise ValueError(f"`df` has repeated ({group!r}, {part!r}) pairs; aggregate first.")
+    parts = list(pd.unique(df[part]))
+    if part_order is not None:
+        missing = [p for p in parts if p not in set(part_order)]
+        if missing:
+            raise ValueError(f"`part_order` misses parts present in the data: {missing}.")
+        parts = [p for p in part_order if p in set(parts)]
+    groups = list(pd.unique(df[group]))
+    table = df.pivot(index=group, columns=part, values=share).reindex(index=groups, columns=parts)
+    table = table.fillna(0.0).astype(float)
+    fig, ax = _new_figure(len(groups))
+    y = np.arange(len(groups))
+    left = np.zeros(len(groups))
+    cmap = matplotlib.colormaps["tab20"]
+    for i, name in enumerate(parts):
+        widths = table[name].to_numpy()
+        ax.barh(y, widths, left=left, label=str(name), color=cmap(i % cmap.N))
+        left += widths
+    ax.set_yticks(y, [str(g) for g in groups])
+    ax.invert_yaxis()
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small", frameon=False)
+    return _finish(fig, ax, title=title, xlabel=share if xlabel is None else xlabel, ylabel=ylabel)
+
+
+def plot_heatmap(
+    df: pd.DataFrame,
+    *,
+    row: str | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    title: str | None = None,
+    colorbar_label: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    value_format: str = "{:.2f}",
+    cmap: str = "viridis",
+) -> Figure:
+    """Heatmap of a matrix, e.g. the cosine similarity of reports.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Either a tidy table with ``row``, ``column`` and ``value`` columns, or
+        (when all three are None) a square matrix whose index and columns are
+        the labels.
+    row, column, value : str or None
+        Columns of the tidy form; give all three or none.
+    title, colorbar_label : str or None
+        Text of the title and colour-bar label.
+    vmin, vmax : float or None
+        Colour scale limits (default: data range).
+    value_format : str, default="{:.2f}"
+        Format of the value written in each cell (cells are annotated when
+        the matrix has at most 15 rows and columns).
+    cmap : str, default="viridis"
+        Matplotlib colormap name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a column is missing.
+    ValueError
+        If only some of ``row``/``column``/``value`` are given, ``df`` is
+        empty, or a (row, column) pair repeats.
+    """
+    given = [a is not None for a in (row, column, value)]
+    if any(given) and not all(given):
+        raise ValueError("give all of `row`, `column` and `value` (tidy form) or none (square matrix).")
+    if all(given):
+        _check_frame(df, {"row": row, "column": column, "value": value})
+        if df.duplicated([row, column]).any():
+            raise ValueError(f"`df` has repeated ({row!r}, {column!r}) pairs; aggregate first.")
+        matrix = df.pivot(index=row, columns=column, values=value)
+        matrix = matrix.reindex(index=list(pd.unique(df[row])), columns=list(pd.unique(df[column])))
+    else:
+        _check_frame(df, {})
+        matrix = df
+    values = matrix.to_numpy(dtype=float)
+    fig, ax = _new_figure(len(matrix.index))
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(np.arange(values.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(np.arange(values.shape[0]), [str(r) for r in matrix.index])
+    if max(values.shape) <= MAX_ANNOTATED_CELLS_PER_SIDE:
+        mid = np.nanmean([np.nanmin(values), np.nanmax(values)]) if np.isfinite(values).any() else 0.0
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                color = "white" if v < mid else "black"
+                ax.text(j, i, value_format.format(v), ha="center", va="center", color=color, fontsize="small")
+    bar = fig.colorbar(image, ax=ax)
+    if colorbar_label:
+        bar.set_label(colorbar_label)
+    return _finish(fig, ax, title=title, xlabel=None, ylabel=None)
+
+
+def plot_lines(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    hue: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    marker: str = "o",
+) -> Figure:
+    """Line plot, one line per ``hue`` value, e.g. a k-selection score against k.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Tidy table.
+    x, y : str
+        Numeric columns for the axes (rows are sorted by ``x``).
+    hue : str or None, default=None
+        Column whose values get separate lines (e.g. ``seed`` or ``metric``),
+        in sorted order.
+    title, xlabel, ylabel : str or None
+        Text of the title and axis labels (default: the column names).
+    marker : str, default="o"
+        Matplotlib marker drawn at each point.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a column is missing.
+    ValueError
+        If ``df`` is empty.
+    """
+    _check_frame(df, {"x": x, "y": y, "hue": hue})
+    fig, ax = _new_figure()
+    if hue is None:
+        data = df.sort_values(x, kind="mergesort")
+        ax.plot(data[x].to_numpy(), data[y].to_numpy(dtype=float), marker=marker)
+    else:
+        for key in sorted(pd.unique(df[hue]), key=str):
+            data = df[df[hue] == key].sort_values(x, kind="mergesort")
+            ax.plot(data[x].to_numpy(), data[y].to_numpy(dtype=float), marker=marker, label=str(key))
+        ax.legend(title=str(hue), fontsize="small", frameon=False)
+    if pd.api.types.is_integer_dtype(df[x]):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    return _finish(
+        fig, ax, title=title, xlabel=x if xlabel is None else xlabel, ylabel=y if ylabel is None else ylabel
+    )
+
+
+# ---------------------------------------------------------------- saving
+
+
+def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) -> Path:
+    """Write ``fig`` as ``<directory>/<name>.png``, atomically and reproducibly.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (checked with :func:`check_glyphs` first).
+    name : str
+        File name without suffix, e.g. ``"02_topic_share_per_place"``:
+        letters, digits, ``_``, ``-``, ``.``; no directories.
+    directory : str or Path or None, default=None
+        Target folder; default ``paths.FIGURES_DIR`` (``reports/figures``).
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a plain file name.
+    MissingGlyphError
+        If a character in the figure cannot be drawn.
+
+    Notes
+    -----
+    The PNG is written at ``FIGURE_DPI`` with the ``Software`` metadata
+    removed; Agg output carries no timestamp, so a rerun on the same data
+    writes identical bytes.
+    """
+    if not isinstance(name, str) or not _RE_FIGURE_NAME.match(name):
+        raise ValueError(
+            f"`name` {name!r} is not a plain file name; use letters, digits, '_', '-' or '.', "
+            f"e.g. '02_topic_share_per_place'."
+        )
+    stem = name[:-4] if name.lower().endswith(".png") else name
+    check_glyphs(fig)
+    target = Path(paths.FIGURES_DIR if directory is None else directory) / f"{stem}.png"
+    return atomic_write(
+        target,
+        lambda p: fig.savefig(p, format="png", dpi=FIGURE_DPI, metadata={"Software": None}),
+    )

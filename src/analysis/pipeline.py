@@ -1,0 +1,989 @@
+"""Execute the ordered notebooks with papermill and export offline HTML reports.
+
+The last step of the flow: ``notebooks/NN_*.ipynb`` -> executed copies in
+``reports/executed/`` -> ``reports/NN_name.html`` (reader version, no code)
+and ``reports/NN_name.full.html`` (with code) -> ``reports/index.html``.
+
+Notes
+-----
+Parameters are merged in this order, later winning: the YAML parameters file
+(``params.yml`` at the project root by default), then ``params`` (the CLI's
+``-p key value``). Each notebook receives only the parameters its
+``parameters`` cell declares; a parameter that no selected notebook declares
+is reported with a warning, since it has no effect.
+
+The HTML uses nbconvert's ``lab`` template with every network load removed
+(``resources/report_templates/offline``): no require.js, MathJax, Mermaid or
+widget scripts from a CDN, CSS inlined, figures embedded as data URIs. Each
+exported page is checked: a script, style, image or frame loaded from a
+network address is an error. Text from the corpus is escaped: pandas escapes
+DataFrame HTML by default; Markdown display outputs (prose formatted from the
+data) have every HTML tag start escaped, so ``<script>`` in a report shows as
+text; an HTML output that still contains a script, a frame or an inline event
+handler, or a JavaScript output, fails the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import logging
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+import yaml
+
+from . import paths
+from .errors import InputError
+from .storage import atomic_write, write_json
+
+__all__ = [
+    "PROJECT_KERNEL_NAME",
+    "DEFAULT_PARAMS_FILE",
+    "TEMPLATES_DIR",
+    "NotebookError",
+    "ReportSafetyError",
+    "NotebookRun",
+    "discover_notebooks",
+    "select_notebooks",
+    "load_params",
+    "notebook_parameters",
+    "ensure_kernel",
+    "execute_notebook",
+    "export_html",
+    "check_offline_html",
+    "write_index",
+    "run_notebooks",
+    "add_run_arguments",
+    "run_from_args",
+    "main",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Name of the project's Jupyter kernel (installed into the venv by :func:`ensure_kernel`).
+PROJECT_KERNEL_NAME = "analysis"
+PROJECT_KERNEL_DISPLAY_NAME = "Python (analysis)"
+#: Environment the project kernel runs with: fixed str hashing, so set order is reproducible.
+PROJECT_KERNEL_ENV = {"PYTHONHASHSEED": "0"}
+#: Run parameters used when no other file is given.
+DEFAULT_PARAMS_FILE = paths.PROJECT_ROOT / "params.yml"
+#: Folder of the custom nbconvert templates.
+TEMPLATES_DIR = paths.RESOURCES_DIR / "report_templates"
+OFFLINE_TEMPLATE_NAME = "offline"
+EXECUTED_DIR_NAME = "executed"
+INDEX_NAME = "index.html"
+READER_SUFFIX = ".html"
+FULL_SUFFIX = ".full.html"
+RUN_RECORD_SUFFIX = ".run.json"
+KERNEL_START_TIMEOUT_S = 120
+#: Deterministic cell id given to papermill's injected-parameters cell (papermill draws a random one).
+INJECTED_CELL_ID = "papermill-injected-parameters"
+INJECTED_TAG = "injected-parameters"
+
+_RE_NOTEBOOK_NAME = re.compile(r"^(?P<number>\d{2})_[^/\\]+\.ipynb$")
+_RE_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_RE_UNSAFE_HTML = re.compile(
+    r"<\s*(?:script|iframe|object|embed|frame|frameset|base)\b|<[^>]*\son[a-z]+\s*=|javascript:",
+    re.IGNORECASE,
+)
+_RE_CSS_NETWORK = re.compile(r"(?:@import\s+|url\(\s*)['\"]?\s*(?:https?:)?//", re.IGNORECASE)
+_RE_NETWORK_URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+_RE_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_UNSAFE_MIME_TYPES = ("application/javascript", "text/javascript")
+#: (tag, attribute) pairs that make a browser fetch a resource when the page loads.
+_LOADING_ATTRIBUTES = {
+    ("script", "src"),
+    ("link", "href"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("frame", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+    ("source", "src"),
+    ("video", "src"),
+    ("video", "poster"),
+    ("audio", "src"),
+    ("track", "src"),
+    ("input", "src"),
+}
+
+
+class NotebookError(RuntimeError):
+    """A notebook of the run failed; the message names the notebook and the cell.
+
+    Attributes
+    ----------
+    notebook : Path
+        The source notebook.
+    executed_path : Path or None
+        The executed copy (with the traceback), when papermill wrote one.
+    cell_index : int or None
+        0-based index of the failing cell in the executed copy.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: Path,
+        executed_path: Path | None = None,
+        cell_index: int | None = None,
+    ):
+        super().__init__(message)
+        self.notebook = notebook
+        self.executed_path = executed_path
+        self.cell_index = cell_index
+
+
+class ReportSafetyError(ValueError):
+    """An exported report would load from the network or run unescaped markup."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookRun:
+    """What happened to one notebook in a run.
+
+    Parameters
+    ----------
+    notebook : str
+        File name of the source notebook (``02_topics.ipynb``).
+    status : str
+        ``"ok"`` or ``"failed"``.
+    started : str
+        Start time, ISO 8601 UTC (run metadata).
+    duration_s : float
+        Wall time of execution and export, in seconds.
+    git_commit : str
+        Commit of the project the run used (``"unknown"`` outside git).
+    parameters : dict
+        The parameters injected into the notebook.
+    executed : str
+        Executed copy, relative to the reports folder.
+    reader_html, full_html : str or None
+        Exported pages, relative to the reports folder (None if not exported).
+    error : str or None
+        The failure message.
+    """
+
+    notebook: str
+    status: str
+    started: str
+    duration_s: float
+    git_commit: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    executed: str = ""
+    reader_html: str | None = None
+    full_html: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields as a plain dict (for the JSON run record)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+# ---------------------------------------------------------------- notebooks and parameters
+
+
+def discover_notebooks(notebooks_dir: str | Path = paths.NOTEBOOKS_DIR) -> list[Path]:
+    """The notebooks the pipeline runs: ``NN_*.ipynb`` in name order.
+
+    Names starting with ``_`` (scratch) or without a two-digit prefix are not
+    run.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``notebooks_dir`` does not exist.
+    ValueError
+        If it holds no ``NN_*.ipynb`` notebook.
+    """
+    folder = Path(notebooks_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"`notebooks_dir` {str(folder)!r} is not a directory.")
+    notebooks = sorted(p for p in folder.iterdir() if p.is_file() and _RE_NOTEBOOK_NAME.match(p.name))
+    skipped = sorted(
+        p.name
+        for p in folder.glob("*.ipynb")
+        if not _RE_NOTEBOOK_NAME.match(p.name) and not p.name.startswith(("_", "."))
+    )
+    if skipped:
+        logger.info("not run (no NN_ prefix): %s", ", ".join(skipped))
+    if not notebooks:
+        raise ValueError(f"no NN_*.ipynb notebook in {folder}; name notebooks like 01_corpus.ipynb.")
+    return notebooks
+
+
+def _matches(notebook: Path, key: str) -> bool:
+    key = key.strip()
+    return key in (notebook.name, notebook.stem) or notebook.name.startswith(f"{key}_")
+
+
+def select_notebooks(
+    notebooks: Sequence[Path],
+    *,
+    only: Iterable[str] | None = None,
+    from_: str | None = None,
+) -> list[Path]:
+    """Restrict the run to some notebooks.
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        All notebooks, in run order.
+    only : iterable of str or None
+        Run just these, given by number (``"02"``), stem or file name; the
+        run order is kept.
+    from_ : str or None
+        Run this notebook and every later one.
+
+    Raises
+    ------
+    ValueError
+        If both options are given, or a key matches no notebook.
+    """
+    notebooks = list(notebooks)
+    if only is not None and isinstance(only, str):
+        only = [only]
+    only = None if only is None else list(only)
+    if only is not None and from_ is not None:
+        raise ValueError("`only` and `from_` (--only / --from) are mutually exclusive; give one of them.")
+    names = [p.name for p in notebooks]
+    if only is not None:
+        if not only:
+            raise ValueError("`only` is empty; give at least one notebook number such as '02'.")
+        for key in only:
+            if not any(_matches(p, key) for p in notebooks):
+                raise ValueError(f"`only` value {key!r} matches no notebook; available: {names}.")
+        return [p for p in notebooks if any(_matches(p, key) for key in only)]
+    if from_ is not None:
+        hits = [i for i, p in enumerate(notebooks) if _matches(p, from_)]
+        if not hits:
+            raise ValueError(f"`from_` value {from_!r} matches no notebook; available: {names}.")
+        return notebooks[hits[0] :]
+    return notebooks
+
+
+def load_params(path: str | Path) -> dict[str, Any]:
+    """Read run parameters from a YAML mapping of name -> value.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    InputError
+        If it is not valid YAML or not a mapping with identifier keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"parameters file {str(path)!r} not found.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(path, f"expected a mapping of parameter name to value, got {type(data).__name__}.")
+    bad = [k for k in data if not isinstance(k, str) or not k.isidentifier()]
+    if bad:
+        raise InputError(path, f"parameter names must be Python identifiers; bad names: {bad}.")
+    return dict(data)
+
+
+def notebook_parameters(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:
+    """Names and default values declared in a notebook's ``parameters`` cell.
+
+    Raises
+    ------
+    InputError
+        If the notebook has more than one cell tagged ``parameters``.
+    """
+    from papermill.inspection import _infer_parameters  # papermill's own parser of the cell
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) > 1:
+        raise InputError(
+            None if isinstance(notebook, nbformat.NotebookNode) else notebook,
+            f"{len(tagged)} cells are tagged 'parameters' (cells {tagged}); keep exactly one.",
+        )
+    nb = nbformat.from_dict(nb)  # a copy: papermill's parser expects `tags` on every cell
+    for cell in nb.cells:
+        cell.setdefault("metadata", {}).setdefault("tags", [])
+    return {p.name: p.default for p in _infer_parameters(nb, language="python")}
+
+
+# ---------------------------------------------------------------- kernel
+
+
+def _kernel_dir(prefix: str | Path, kernel_name: str) -> Path:
+    return Path(prefix) / "share" / "jupyter" / "kernels" / kernel_name
+
+
+def ensure_kernel(*, kernel_name: str = PROJECT_KERNEL_NAME, prefix: str | Path | None = None) -> Path:
+    """Install the project kernel for this interpreter into the environment, if missing.
+
+    The kernelspec goes to ``<sys.prefix>/share/jupyter/kernels/<kernel_name>``
+    (the venv, not the user's home), runs ``sys.executable`` and sets
+    ``PYTHONHASHSEED=0``. An existing spec that runs another interpreter is
+    replaced.
+
+    Parameters
+    ----------
+    kernel_name : str, default="analysis"
+        Name of the kernelspec.
+    prefix : str or Path or None, default=None
+        Install prefix; default ``sys.prefix``.
+
+    Returns
+    -------
+    Path
+        The kernelspec folder.
+
+    Raises
+    ------
+    RuntimeError
+        If another kernelspec with the same name (e.g. in the user's Jupyter
+        folder) takes precedence over the installed one.
+    """
+    from ipykernel.kernelspec import install
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    prefix = sys.prefix if prefix is None else str(prefix)
+    target = _kernel_dir(prefix, kernel_name)
+    spec_file = target / "kernel.json"
+    current = None
+    if spec_file.is_file():
+        try:
+            current = json.loads(spec_file.read_text(encoding="utf-8"))
+        except ValueError:
+            current = None
+    up_to_date = (
+        current is not None
+        and current.get("argv", [None])[0] == sys.executable
+        and all(current.get("env", {}).get(k) == v for k, v in PROJECT_KERNEL_ENV.items())
+    )
+    if not up_to_date:
+        install(
+            user=False,
+            prefix=prefix,
+            kernel_name=kernel_name,
+            display_name=PROJECT_KERNEL_DISPLAY_NAME,
+            env=dict(PROJECT_KERNEL_ENV),
+        )
+        logger.info("installed Jupyter kernel %r for %s in %s", kernel_name, sys.executable, target)
+    if Path(prefix).resolve() == Path(sys.prefix).resolve():
+        try:
+            found = Path(KernelSpecManager().get_kernel_spec(kernel_name).resource_dir).resolve()
+        except NoSuchKernel:
+            found = None
+        if found != target.resolve():
+            raise RuntimeError(
+                f"the kernel {kernel_name!r} resolves to {found}, not to the project's {target}; "
+                f"remove or rename that kernelspec folder so the project kernel is used."
+            )
+    return target
+
+
+# ---------------------------------------------------------------- execution
+
+
+def _git_commit(root: Path = paths.PROJECT_ROOT) -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not sha:
+        return "unknown"
+    return f"{sha} (with uncommitted changes)" if dirty else sha
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _tidy_executed(executed_path: Path, *, project_root: Path) -> None:
+    """Make the executed copy stable across reruns: fixed injected-cell id, relative paths."""
+    nb = nbformat.read(executed_path, as_version=4)
+    for cell in nb.cells:
+        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = INJECTED_CELL_ID
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = _relative(Path(meta[key]), project_root)
+    text = nbformat.writes(nb)
+    atomic_write(executed_path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+
+
+def execute_notebook(
+    notebook: str | Path,
+    executed_path: str | Path,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str = PROJECT_KERNEL_NAME,
+    cell_timeout_s: int | None = None,
+) -> Path:
+    """Execute one notebook with papermill into ``executed_path`` (never in place).
+
+    The kernel runs in the notebook's own folder, as in JupyterLab, so
+    relative paths in the ``parameters`` cell mean the same in both.
+
+    Raises
+    ------
+    ValueError
+        If ``executed_path`` is the notebook itself.
+    NotebookError
+        If a cell fails, the kernel dies or times out; the message names the
+        notebook, the cell (index, execution count, first source line) and the
+        error, and points at the executed copy holding the traceback.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = Path(notebook)
+    executed_path = Path(executed_path)
+    if executed_path.resolve() == notebook.resolve():
+        raise ValueError(f"`executed_path` {str(executed_path)!r} is the source notebook; never execute in place.")
+    executed_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed_path),
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            language="python",
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            start_timeout=KERNEL_START_TIMEOUT_S,
+            execution_timeout=cell_timeout_s,
+        )
+    except PapermillExecutionError as exc:
+        first_line = next((ln for ln in (exc.source or "").splitlines() if ln.strip()), "")
+        message = (
+            f"notebook {notebook.name} failed in cell {exc.cell_index} (In [{exc.exec_count}]: "
+            f"{first_line.strip()!r}): {exc.ename}: {exc.evalue}\n"
+            f"The executed copy with the full traceback is {executed_path}."
+        )
+        raise NotebookError(
+            message, notebook=notebook, executed_path=executed_path, cell_index=exc.cell_index
+        ) from None
+    except Exception as exc:  # kernel start failure, dead kernel, timeout, bad notebook JSON
+        raise NotebookError(
+            f"notebook {notebook.name} could not be executed: {type(exc).__name__}: {exc}",
+            notebook=notebook,
+            executed_path=executed_path if executed_path.exists() else None,
+        ) from exc
+    _tidy_executed(executed_path, project_root=paths.PROJECT_ROOT)
+    return executed_path
+
+
+# ---------------------------------------------------------------- HTML export
+
+
+def _make_escape_preprocessor():
+    from nbconvert.preprocessors import Preprocessor
+
+    class EscapeOutputs(Preprocessor):
+        """Escape HTML in Markdown outputs; refuse scripts in HTML and JavaScript outputs."""
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.get("cell_type") != "code":
+                return cell, resources
+            for output in cell.get("outputs", []):
+                data = output.get("data")
+                if not data:
+                    continue
+                for mime in _UNSAFE_MIME_TYPES:
+                    if mime in data:
+                        raise ReportSafetyError(
+                            f"{resources.get('_source_name')}: cell {index} has a {mime} output; "
+                            f"reports may not run JavaScript. Remove that display call."
+                        )
+                if "text/markdown" in data:
+                    data["text/markdown"] = _RE_TAG_START.sub("&lt;", data["text/markdown"])
+                if "text/html" in data:
+                    match = _RE_UNSAFE_HTML.search(data["text/html"])
+                    if match:
+                        raise ReportSafetyError(
+                            f"{resources.get('_source_name')}: cell {index} displays HTML containing "
+                            f"{match.group(0)[:40]!r}, unescaped. Display DataFrames directly (pandas "
+                            f"escapes them) or use Styler.format(escape='html')."
+                        )
+            return cell, resources
+
+    return EscapeOutputs()
+
+
+def _exporter(*, reader: bool):
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = HTMLExporter(
+        template_name=OFFLINE_TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=reader,
+        exclude_input_prompt=reader,
+        exclude_output_prompt=reader,
+        embed_images=True,
+        require_js_url="",
+        mathjax_url="",
+        jupyter_widgets_base_url="",
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_cell_tags={"remove-cell"},
+            remove_all_outputs_tags={"remove-output"},
+            remove_input_tags={"remove-input"},
+            enabled=True,
+        ),
+        enabled=True,
+    )
+    exporter.register_preprocessor(_make_escape_preprocessor(), enabled=True)
+    return exporter
+
+
+class _LoadCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.network: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if (tag, name) in _LOADING_ATTRIBUTES and value and _RE_NETWORK_URL.match(value):
+                self.network.append(f"<{tag} {name}={value!r}>")
+            if name == "style" and value and _RE_CSS_NETWORK.search(value):
+                self.network.append(f"<{tag} style={value[:80]!r}>")
+            if tag == "img" and name == "srcset" and value and "//" in value:
+                self.network.append(f"<img srcset={value[:80]!r}>")
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            match = _RE_CSS_NETWORK.search(data)
+            if match:
+                self.network.append(f"<style> {data[match.start() : match.start() + 80]!r}")
+
+
+def check_offline_html(text: str, *, source: str = "HTML") -> None:
+    """Raise if a page would load a script, style, image or frame from the network.
+
+    Parameters
+    ----------
+    text : str
+        The HTML page.
+    source : str, default="HTML"
+        Name used in the error message.
+
+    Raises
+    ------
+    ReportSafetyError
+        Listing every network load found.
+    """
+    parser = _LoadCollector()
+    parser.feed(text)
+    parser.close()
+    if parser.network:
+        raise ReportSafetyError(
+            f"{source} would load from the network, which breaks offline reading: " + "; ".join(parser.network)
+        )
+
+
+def export_html(executed_path: str | Path, *, reports_dir: str | Path = paths.REPORTS_DIR) -> tuple[Path, Path]:
+    """Export an executed notebook to a reader page (no code) and a full page.
+
+    Writes ``<reports_dir>/<stem>.html`` and ``<reports_dir>/<stem>.full.html``
+    atomically, after checking each with :func:`check_offline_html`.
+
+    Returns
+    -------
+    tuple of Path
+        (reader page, full page).
+
+    Raises
+    ------
+    ReportSafetyError
+        If an output would run unescaped markup or a page loads from the network.
+    """
+    executed_path = Path(executed_path)
+    reports_dir = Path(reports_dir)
+    nb = nbformat.read(executed_path, as_version=4)
+    written = []
+    for reader, suffix in ((True, READER_SUFFIX), (False, FULL_SUFFIX)):
+        resources = {"metadata": {"name": executed_path.stem}, "_source_name": executed_path.name}
+        body, _ = _exporter(reader=reader).from_notebook_node(nbformat.from_dict(nb), resources=resources)
+        target = reports_dir / f"{executed_path.stem}{suffix}"
+        check_offline_html(body, source=target.name)
+        written.append(atomic_write(target, lambda p, body=body: p.write_text(body, encoding="utf-8")))
+    return written[0], written[1]
+
+
+# ---------------------------------------------------------------- index page
+
+
+def _notebook_title(notebook: Path) -> str:
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception:  # noqa: BLE001 - a title is cosmetic; the run reports real errors
+        return notebook.stem
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":
+            match = _RE_HEADING.search(cell.get("source", ""))
+            if match:
+                return match.group(1).strip()
+    return notebook.stem
+
+
+def _format_params(params: Mapping[str, Any]) -> str:
+    if not params:
+        return "(defaults of the notebook)"
+    return "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False, default=str)}" for k, v in sorted(params.items()))
+
+
+def _link(href: str | None, label: str) -> str:
+    if not href:
+        return "—"
+    return f'<a href="{html.escape(quote(href), quote=True)}">{html.escape(label)}</a>'
+
+
+def write_index(
+    notebooks: Sequence[Path],
+    *,
+    reports_dir: str | Path = paths.REPORTS_DIR,
+    run_started: str,
+    git_commit: str,
+    parameters: Mapping[str, Any],
+) -> Path:
+    """Write ``reports/index.html`` listing every notebook's reports and how they were made.
+
+    Each row comes from the notebook's run record
+    (``reports/executed/<stem>.run.json``), so notebooks not rerun in this run
+    (``--only``/``--from``, or after a failure) show the date, commit and
+    parameters of the run that made their pages. Everything is HTML-escaped.
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        All pipeline notebooks, in order.
+    reports_dir : str or Path
+        The reports folder.
+    run_started : str
+        Start of this run (ISO 8601).
+    git_commit : str
+        Commit of this run.
+    parameters : mapping
+        The merged run parameters of this run.
+
+    Returns
+    -------
+    Path
+        The index page.
+    """
+    reports_dir = Path(reports_dir)
+    rows = []
+    for notebook in notebooks:
+        record_path = reports_dir / EXECUTED_DIR_NAME / f"{notebook.stem}{RUN_RECORD_SUFFIX}"
+        record: dict[str, Any] = {}
+        if record_path.is_file():
+            try:
+                record = json.loads(record_path.read_text(encoding="utf-8"))
+            except ValueError:
+                logger.warning("unreadable run record %s; listing the notebook without it", record_path)
+        status = record.get("status", "not run")
+        reader = record.get("reader_html") if status == "ok" else None
+        full = record.get("full_html") if status == "ok" else None
+        error = record.get("error")
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(notebook.stem)}</td>"
+            f"<td>{html.escape(_notebook_title(notebook))}</td>"
+            f"<td>{_link(reader, 'report')}</td>"
+            f"<td>{_link(full, 'with code')}</td>"
+            f'<td class="{html.escape(status.replace(" ", "-"))}">{html.escape(status)}'
+            + (f"<pre>{html.escape(error)}</pre>" if error else "")
+            + "</td>"
+            f"<td>{html.escape(str(record.get('started', '—')))}</td>"
+            f"<td><code>{html.escape(str(record.get('git_commit', '—')))}</code></td>"
+            f"<td><pre>{html.escape(_format_params(record.get('parameters', {})))}</pre></td>"
+            "</tr>"
+        )
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Reports: local reporting of the 2021 Party-history learning campaign</title>
+<style>
+body {{ font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #ccc; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }}
+pre {{ margin: 0; white-space: pre-wrap; font-size: 0.85em; }}
+td.ok {{ color: #1a7f37; }} td.failed {{ color: #b42318; }} td.not-run {{ color: #777; }}
+dl {{ display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }}
+dt {{ font-weight: bold; }} dd {{ margin: 0; }}
+</style>
+</head>
+<body>
+<h1>Reports</h1>
+<p>Each notebook of the study as a report to read (figures and tables, no code) and in full (with code).
+Rows show the run that produced each page.</p>
+<h2>Latest run</h2>
+<dl>
+<dt>Date (UTC)</dt><dd>{html.escape(run_started)}</dd>
+<dt>Git commit</dt><dd><code>{html.escape(git_commit)}</code></dd>
+<dt>Parameters</dt><dd><pre>{html.escape(_format_params(parameters))}</pre></dd>
+</dl>
+<h2>Notebooks</h2>
+<table>
+<thead><tr><th>Notebook</th><th>Title</th><th>Report</th><th>Full</th><th>Status</th><th>Run date (UTC)</th>
+<th>Git commit</th><th>Parameters</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+    check_offline_html(page, source=INDEX_NAME)
+    return atomic_write(reports_dir / INDEX_NAME, lambda p: p.write_text(page, encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def run_notebooks(
+    *,
+    notebooks_dir: str | Path = paths.NOTEBOOKS_DIR,
+    reports_dir: str | Path = paths.REPORTS_DIR,
+    params: Mapping[str, Any] | None = None,
+    params_file: str | Path | None = DEFAULT_PARAMS_FILE,
+    only: Iterable[str] | None = None,
+    from_: str | None = None,
+    kernel_name: str = PROJECT_KERNEL_NAME,
+    cell_timeout_s: int | None = None,
+) -> list[NotebookRun]:
+    """Execute the notebooks in order and export their HTML reports and the index.
+
+    Parameters
+    ----------
+    notebooks_dir : str or Path, default=paths.NOTEBOOKS_DIR
+        Folder of the ``NN_*.ipynb`` notebooks.
+    reports_dir : str or Path, default=paths.REPORTS_DIR
+        Output folder: executed copies go to ``<reports_dir>/executed/``,
+        pages to ``<reports_dir>/``.
+    params : mapping or None, default=None
+        Parameters overriding those of ``params_file``.
+    params_file : str or Path or None, default=DEFAULT_PARAMS_FILE
+        YAML parameters file; None for none. The default ``params.yml`` is
+        skipped when absent; any other missing file is an error.
+    only, from_ : see :func:`select_notebooks`.
+    kernel_name : str, default="analysis"
+        Jupyter kernel; the project kernel is installed first if missing
+        (:func:`ensure_kernel`).
+    cell_timeout_s : int or None, default=None
+        Time limit per cell in seconds (None: no limit).
+
+    Returns
+    -------
+    list of NotebookRun
+        One per executed notebook, in order.
+
+    Raises
+    ------
+    NotebookError
+        At the first failing notebook (later ones are not run; earlier ones'
+        outputs, pages and the index are kept and written).
+    ValueError, FileNotFoundError, InputError
+        For bad options, before anything runs.
+    """
+    notebooks_dir = Path(notebooks_dir)
+    reports_dir = Path(reports_dir)
+    all_notebooks = discover_notebooks(notebooks_dir)
+    selected = select_notebooks(all_notebooks, only=only, from_=from_)
+    merged: dict[str, Any] = {}
+    if params_file is not None:
+        params_path = Path(params_file)
+        if params_path.is_file() or params_path != DEFAULT_PARAMS_FILE:
+            merged.update(load_params(params_path))
+    if params:
+        bad = [k for k in params if not isinstance(k, str) or not k.isidentifier()]
+        if bad:
+            raise ValueError(f"`params` names must be Python identifiers; bad names: {bad}.")
+        merged.update(params)
+    declared = {nb: notebook_parameters(nb) for nb in selected}
+    unused = sorted(set(merged) - set().union(*(set(d) for d in declared.values())))
+    if unused:
+        logger.warning(
+            "parameters %s are declared by no selected notebook's parameters cell and have no effect",
+            unused,
+        )
+    if kernel_name == PROJECT_KERNEL_NAME:
+        ensure_kernel(kernel_name=kernel_name)
+    run_started = _now()
+    commit = _git_commit()
+    executed_dir = reports_dir / EXECUTED_DIR_NAME
+    runs: list[NotebookRun] = []
+    failure: NotebookError | None = None
+    for notebook in selected:
+        injected = {k: v for k, v in sorted(merged.items()) if k in declared[notebook]}
+        executed_path = executed_dir / notebook.name
+        record_path = executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}"
+        for stale in (reports_dir / f"{notebook.stem}{READER_SUFFIX}", reports_dir / f"{notebook.stem}{FULL_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+        started, t0 = _now(), time.perf_counter()
+        logger.info("running %s", notebook.name)
+        reader = full = None
+        error = None
+        try:
+            execute_notebook(
+                notebook, executed_path, parameters=injected, kernel_name=kernel_name, cell_timeout_s=cell_timeout_s
+            )
+            reader, full = export_html(executed_path, reports_dir=reports_dir)
+        except NotebookError as exc:
+            failure, error = exc, str(exc)
+        except ReportSafetyError as exc:
+            error = f"notebook {notebook.name} could not be exported safely: {exc}"
+            failure = NotebookError(error, notebook=notebook, executed_path=executed_path)
+        run = NotebookRun(
+            notebook=notebook.name,
+            status="failed" if error else "ok",
+            started=started,
+            duration_s=round(time.perf_counter() - t0, 3),
+            git_commit=commit,
+            parameters=injected,
+            executed=_relative(executed_path, reports_dir),
+            reader_html=None if reader is None else _relative(reader, reports_dir),
+            full_html=None if full is None else _relative(full, reports_dir),
+            error=error,
+        )
+        write_json(run.to_dict(), record_path)
+        runs.append(run)
+        logger.info("%s %s in %.1f s", notebook.name, run.status, run.duration_s)
+        if failure is not None:
+            break
+    write_index(all_notebooks, reports_dir=reports_dir, run_started=run_started, git_commit=commit, parameters=merged)
+    if failure is not None:
+        raise failure
+    return runs
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parse_value(text: str) -> Any:
+    """A ``-p`` value: YAML scalar (``5`` -> int, ``true`` -> bool, ``0.9`` -> float), else the string."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``python -m analysis run`` to ``parser``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--only", nargs="+", action="extend", metavar="NN", help="run only these notebooks (number, stem or file name)"
+    )
+    group.add_argument("--from", dest="from_", metavar="NN", help="run this notebook and all later ones")
+    parser.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        default=[],
+        help="set a parameter (VALUE is read as YAML: 5, 0.9, true, text); overrides the file",
+    )
+    parser.add_argument(
+        "-f",
+        "--params-file",
+        type=Path,
+        default=DEFAULT_PARAMS_FILE,
+        help=f"YAML file of parameters (default: {DEFAULT_PARAMS_FILE.name} at the project root, if present)",
+    )
+    parser.add_argument("--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR, help="folder of NN_*.ipynb")
+    parser.add_argument("--reports-dir", type=Path, default=paths.REPORTS_DIR, help="output folder for reports")
+    parser.add_argument("--kernel", default=PROJECT_KERNEL_NAME, help="Jupyter kernel name (default: %(default)s)")
+    parser.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS", help="time limit per cell")
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the pipeline from parsed arguments; return the process exit code.
+
+    0 on success; 1 if a notebook failed (the message naming the notebook and
+    cell goes to stderr); 2 for bad options or parameter files.
+    """
+    params = {name: _parse_value(value) for name, value in args.param}
+    try:
+        runs = run_notebooks(
+            notebooks_dir=args.notebooks_dir,
+            reports_dir=args.reports_dir,
+            params=params,
+            params_file=args.params_file,
+            only=args.only,
+            from_=args.from_,
+            kernel_name=args.kernel,
+            cell_timeout_s=args.cell_timeout,
+        )
+    except NotebookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("Earlier notebooks' outputs and reports are kept; see reports/index.html.", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    index = Path(args.reports_dir) / INDEX_NAME
+    print(f"{len(runs)} notebook(s) executed; reports: {index}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m analysis.pipeline``."""
+    parser = add_run_arguments(argparse.ArgumentParser(prog="analysis run", description=__doc__.splitlines()[0]))
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        logging.getLogger("papermill").setLevel(logging.WARNING)
+    return run_from_args(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
