@@ -1,0 +1,789 @@
+"""Extract metric mentions (quantitative claims) from cleaned paragraphs, with raw offsets (paragraphs -> MetricMention).
+
+A metric mention is a number with its measure word that counts or measures
+something the campaign did (DESIGN.md, "Metric mentions"). Numbers that are
+dates, periods, ordinals, anniversaries, ages, durations, page references,
+identifiers, names or numbered formulations are kept out and can be listed with
+their reason by :func:`extract_excluded_numbers`. All word lists live in
+``resources/metrics.yml`` (and ``resources/formulations.yml``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import numerals
+from .errors import InputError
+from .paths import RESOURCES_DIR
+from .records import CATEGORIES, CleanDocument, ExcludedNumber, MetricMention, Paragraph
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "EXTRA_COLUMNS",
+    "EXCLUSION_REASONS",
+    "MetricLexicon",
+    "load_metric_lexicon",
+    "extract_metric_mentions",
+    "extract_excluded_numbers",
+    "mentions_from_document",
+    "excluded_from_document",
+    "mentions_to_frame",
+    "excluded_to_frame",
+]
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["doc_id", "start", "end", "surface", "value", "unit", "qualifier", "is_rate", "counted", "category"]
+EXTRA_COLUMNS = ["mention_id", "para_id", "upper", "sentence"]
+EXCLUSION_REASONS = (
+    "date", "ordinal", "anniversary", "age", "duration", "period", "page_ref",
+    "identifier", "formulation", "name", "other",
+)  # fmt: skip
+
+DEFAULT_LEXICON_PATH = RESOURCES_DIR / "metrics.yml"
+FORMULATIONS_PATH = RESOURCES_DIR / "formulations.yml"
+#: Longest counted noun phrase kept (characters).
+MAX_COUNTED_CHARS = 14
+#: Look-back window for 至少-type context qualifiers (characters, same clause).
+CONTEXT_QUALIFIER_WINDOW_CHARS = 10
+
+_SKIP = "_skip"  # lexicalised words: numerals that are not numbers, never listed
+
+# ---------------------------------------------------------------- regexes
+_D = "0-9０-９"
+_CN = numerals.NUMERAL_CHARS
+RE_CANDIDATE = re.compile(
+    rf"(?:[{_D}]+(?:[,，][{_D}]{{3}}(?![{_D}]))*(?:[.．][{_D}]+)?|[{_CN}]|[几数](?=[十百千万亿])|(?<=十)几|[余多](?=[万亿]))+"
+    r"(?P<suffix>余|多)?"
+)
+_N = rf"[{_D}〇零一二两三四五六七八九十]"
+_TIME_POINT = rf"(?:{_N}+年)?{_N}+月(?:{_N}+[日号])?(?:[上中下]旬|初|底)?"
+#: Spans recognised before single numbers: (regex, reason). Order matters (first wins).
+SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"[{_D}]{{4}}[-/.][{_D}]{{1,2}}[-/.][{_D}]{{1,2}}"), "date"),
+    (re.compile(rf"[{_D}]+(?:\.[{_D}]+){{3}}"), "identifier"),
+    (re.compile(rf"[{_D}]{{1,2}}(?::[{_D}]{{1,2}}){{1,3}}"), "date"),
+    (re.compile(rf"{_TIME_POINT}\s*(?:至|到|—|－|-|~|～)\s*{_TIME_POINT}"), "period"),
+    (re.compile(rf"{_N}+\s*(?:至|到|—|－|-|~|～)\s*{_N}+月份?"), "period"),
+    (re.compile(rf"(?:{_N}{{2,4}}年)?{_N}+月份"), "period"),
+    (re.compile(rf"{_N}+年{_N}+月{_N}+[日号]"), "date"),
+    (re.compile(rf"{_N}+月(?:{_N}+[日号]|[上中下]旬)?"), "date"),
+    (re.compile(rf"[{_D}]{{1,2}}\s*[·•]\s*[{_D}]{{1,2}}(?![{_D}])"), "date"),
+    (re.compile(rf"[{_D}]{{4}}\s*(?:—|－|-|~|～|至|到)+\s*[{_D}]{{4}}"), "period"),
+    (re.compile(rf"(?:[{_D}]{{4}}|[〇零一二三四五六七八九]{{4}})年(?!之久|来|以来|间)"), "period"),
+    (re.compile(rf"{_N}+\s*(?:~|～|-|－|—|至|到)\s*{_N}+周?岁"), "age"),
+    (re.compile(rf"[A-Z]?[{_D}]+(?:\s*(?:~|～|-|－)\s*[{_D}]+)?版"), "page_ref"),
+    (re.compile(rf"{_N}+季度"), "period"),
+    (re.compile(rf"{_N}+届{_N}+中全会"), "ordinal"),
+)
+RE_CLAUSE_DELIM = re.compile(r"[,，;；。！？!?：:\n]")
+RE_SENTENCE_DELIM = re.compile(r"[。！？!?；;\n]")
+RE_QUOTE_OPEN = "“「『\""
+RE_QUOTE_CLOSE = "”」』\""
+RE_ALT_UNIT = re.compile(r"[(（][^()（）]{1,3}[)）]")
+RE_IDENT_NEIGHBOUR = re.compile(r"[A-Za-z_/:=#@&%.\-]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricLexicon:
+    """The word lists of ``metrics.yml`` (plus formulations), validated and indexed."""
+
+    path: str
+    units: tuple[str, ...]
+    unit_scale: dict[str, tuple[str, int]]
+    person_time_units: frozenset[str]
+    person_units: frozenset[str]
+    prefix_qualifiers: tuple[tuple[str, str], ...]
+    post_unit_qualifiers: tuple[tuple[str, str], ...]
+    context_more_than: tuple[str, ...]
+    prefix_blockers: tuple[str, ...]
+    exclusions: dict[str, Any]
+    lexical_regex: re.Pattern[str] | None
+    lexical_reason: dict[str, str]
+    rate_cues: tuple[str, ...]
+    quota_verbs: tuple[str, ...]
+    counted_stop_words: tuple[str, ...]
+    counted_lead_words: tuple[str, ...]
+    category_cues: dict[str, tuple[str, ...]]
+    participation_verbs: tuple[str, ...]
+    membership_nouns: tuple[str, ...]
+    membership_lead: tuple[str, ...]
+    generic_person_nouns: tuple[str, ...]
+    role_nouns: tuple[str, ...]
+
+
+def _str_list(data: dict[str, Any], key: str, path: Path) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise InputError(path, f"key `{key}` must be a list of strings, got {value!r}")
+    return [str(v) for v in value]
+
+
+def _longest_first(words: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+@functools.lru_cache(maxsize=8)
+def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
+    """Load and validate the metric lexicon (default ``resources/metrics.yml``).
+
+    Parameters
+    ----------
+    path : str or Path or None, default=None
+        A YAML file with the keys of the bundled ``metrics.yml``.
+
+    Raises
+    ------
+    InputError
+        If the file is not a mapping, a key has the wrong type, or a category
+        is not one of :data:`records.CATEGORIES`.
+    """
+    path = Path(path) if path is not None else DEFAULT_LEXICON_PATH
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise InputError(path, "the metric lexicon must be a YAML mapping")
+    cues = data.get("category_cues", {})
+    if not isinstance(cues, dict):
+        raise InputError(path, "`category_cues` must map category -> list of words")
+    for cat in cues:
+        if cat not in CATEGORIES:
+            raise InputError(path, f"category {cat!r} in `category_cues` is not one of {list(CATEGORIES)}")
+    quals = data.get("qualifiers", {})
+    prefix, post, context = [], [], []
+    for q, entry in quals.items():
+        prefix += [(w, q) for w in entry.get("prefix", []) or []]
+        post += [(w, q) for w in entry.get("suffix", []) or [] if len(w) > 1]
+        if q == "more_than":
+            context += entry.get("context", []) or []
+    excl = data.get("exclusions", {})
+    if not isinstance(excl, dict):
+        raise InputError(path, "`exclusions` must be a mapping")
+    lexical: dict[str, str] = {}
+    for w in excl.get("lexicalised", []):
+        lexical[str(w)] = _SKIP
+    formulations: list[str] = list(excl.get("formulations_extra", []))
+    if FORMULATIONS_PATH.exists():
+        with open(FORMULATIONS_PATH, encoding="utf-8") as fh:
+            fdata = yaml.safe_load(fh) or {}
+        formulations += [str(w) for w in fdata.get("formulations", []) or []]
+    for w in formulations:
+        if any(c in numerals.NUMERAL_CHARS or c.isdigit() for c in w):
+            lexical[w] = "formulation"
+    for w in excl.get("period_words", []):
+        lexical[str(w)] = "period"
+    for w in excl.get("anniversary_words", []):
+        lexical[str(w)] = "anniversary"
+    for w in excl.get("metaphors", []):
+        lexical[str(w)] = "other"
+    lexical_regex = re.compile("|".join(re.escape(w) for w in _longest_first(lexical))) if lexical else None
+    scale = {
+        k: (str(v["unit"]), int(v["factor"])) for k, v in (data.get("unit_scale", {}) or {}).items()
+    }
+    return MetricLexicon(
+        path=str(path),
+        units=_longest_first(_str_list(data, "units", path)),
+        unit_scale=scale,
+        person_time_units=frozenset(_str_list(data, "person_time_units", path)),
+        person_units=frozenset(_str_list(data, "person_units", path)),
+        prefix_qualifiers=tuple(sorted(prefix, key=lambda p: (-len(p[0]), p[0]))),
+        post_unit_qualifiers=tuple(sorted(post, key=lambda p: (-len(p[0]), p[0]))),
+        context_more_than=_longest_first(context),
+        prefix_blockers=_longest_first(_str_list(data, "prefix_blockers", path)),
+        exclusions=excl,
+        lexical_regex=lexical_regex,
+        lexical_reason=lexical,
+        rate_cues=_longest_first(_str_list(data, "rate_cues", path)),
+        quota_verbs=_longest_first(_str_list(data, "quota_verbs", path)),
+        counted_stop_words=_longest_first(_str_list(data, "counted_stop_words", path)),
+        counted_lead_words=_longest_first(_str_list(data, "counted_lead_words", path)),
+        category_cues={c: _longest_first(cues.get(c, [])) for c in CATEGORIES},
+        participation_verbs=_longest_first(_str_list(data, "participation_verbs", path)),
+        membership_nouns=_longest_first(_str_list(data, "membership_nouns", path)),
+        membership_lead=_longest_first(_str_list(data, "membership_lead", path)),
+        generic_person_nouns=_longest_first(_str_list(data, "generic_person_nouns", path)),
+        role_nouns=_longest_first(_str_list(data, "role_nouns", path)),
+    )
+
+
+# ---------------------------------------------------------------- helpers
+def _bounds(text: str, pos: int, regex: re.Pattern[str]) -> tuple[int, int]:
+    """(start, end) of the clause or sentence of ``text`` holding position ``pos``."""
+    start = 0
+    for m in regex.finditer(text, 0, pos):
+        start = m.end()
+    m = regex.search(text, pos)
+    end = m.end() if m else len(text)
+    return start, end
+
+
+def _enclosing_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Inner (start, end) of the “…” quote around text[start:end], if any."""
+    i = start - 1
+    while i >= 0:
+        ch = text[i]
+        if ch in "”」』":
+            return None
+        if ch in "“「『":
+            break
+        if ch in "。\n":
+            return None
+        i -= 1
+    else:
+        return None
+    j = end
+    while j < len(text):
+        ch = text[j]
+        if ch in "“「『":
+            return None
+        if ch in "”」』":
+            return i + 1, j
+        if ch in "。\n":
+            return None
+        j += 1
+    return None
+
+
+def _enclosing_group(text: str, start: int) -> int | None:
+    """Index of the opening bracket or quote of the innermost group open at ``start``."""
+    depth = 0
+    for i in range(start - 1, -1, -1):
+        ch = text[i]
+        if ch in ")）”":
+            depth += 1
+        elif ch in "(（“":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif ch in "。\n":
+            return None
+    return None
+
+
+def _match_any(text: str, pos: int, words: tuple[str, ...]) -> str | None:
+    for w in words:
+        if text.startswith(w, pos):
+            return w
+    return None
+
+
+def _ends_any(text: str, words: tuple[str, ...]) -> str | None:
+    for w in words:
+        if text.endswith(w):
+            return w
+    return None
+
+
+def _contains_any(text: str, words: Iterable[str]) -> list[str]:
+    return [w for w in words if w in text]
+
+
+@dataclass(slots=True)
+class _Candidate:
+    start: int  # in paragraph text, surface start (prefix included)
+    end: int  # surface end
+    num_start: int
+    num_end: int
+    numeral: str  # number text with prefix/suffix qualifiers, no unit
+    unit: str | None
+    reason: str | None  # exclusion reason, _SKIP, or None for a metric
+
+
+def _scan(text: str, lex: MetricLexicon) -> list[_Candidate]:
+    """All numeric expressions of one paragraph text, classified, in text order."""
+    excl = lex.exclusions
+    taken = [False] * (len(text) + 1)
+    out: list[_Candidate] = []
+
+    def claim(s: int, e: int) -> bool:
+        if any(taken[s:e]):
+            return False
+        for k in range(s, e):
+            taken[k] = True
+        return True
+
+    # 1. lexical words (formulations, lexicalised words, period words, metaphors)
+    if lex.lexical_regex is not None:
+        for m in lex.lexical_regex.finditer(text):
+            reason = lex.lexical_reason[m.group()]
+            if claim(m.start(), m.end()):
+                out.append(_Candidate(m.start(), m.end(), m.start(), m.end(), m.group(), None, reason))
+    # 2. multi-number patterns (dates, ranges, IPs, page refs)
+    for regex, reason in SPECIAL_PATTERNS:
+        for m in regex.finditer(text):
+            if claim(m.start(), m.end()):
+                out.append(_Candidate(m.start(), m.end(), m.start(), m.end(), m.group(), None, reason))
+    # 3. single numbers
+    for m in RE_CANDIDATE.finditer(text):
+        s, e = m.start(), m.end()
+        if any(taken[s:e]):
+            continue
+        cand = _classify(text, s, e, lex, excl)
+        if cand is not None and claim(cand.start, cand.end):
+            out.append(cand)
+    out.sort(key=lambda c: (c.start, c.end))
+    return out
+
+
+def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any]) -> _Candidate | None:
+    numeral = text[s:e]
+    after = text[e:]
+    before = text[:s]
+
+    def make(reason: str | None, start: int = s, end: int = e, unit: str | None = None, num: str = numeral):
+        return _Candidate(start, end, s, e, num, unit, reason)
+
+    # identifiers: digits glued to ASCII letters or URL punctuation, or long bare digit runs
+    if numeral[0].isdigit():
+        left = text[s - 1] if s > 0 else ""
+        right = text[e] if e < len(text) else ""
+        if (left and RE_IDENT_NEIGHBOUR.match(left)) or (right and RE_IDENT_NEIGHBOUR.match(right) and right != "%"):
+            return make("identifier")
+    # weekday names (周六, 星期一)
+    wp = _ends_any(before, tuple(excl.get("weekday_prefixes", [])))
+    if wp and len(numeral) == 1 and numeral in "一二三四五六日天":
+        reason = "name" if _enclosing_quote(text, s, e) else "date"
+        return make(reason, start=s - len(wp))
+    # ordinals 第X (or a name such as 第二实验中学)
+    if before.endswith(tuple(excl.get("ordinal_prefixes", ["第"]))):
+        if _match_any(text, e, _longest_first(excl.get("name_suffixes", []))):
+            return make("name", start=s - 1)
+        return make("ordinal", start=s - 1)
+    # festival dates written in numerals (“七一”重要讲话)
+    if numeral in excl.get("festival_dates", []):
+        quoted = _enclosing_quote(text, s, e)
+        if (quoted and quoted == (s, e)) or _match_any(text, e, _longest_first(excl.get("festival_followers", []))):
+            return make("date")
+    # unit-like words that make the number a non-metric
+    for key, reason in (
+        ("anniversary_units", "anniversary"),
+        ("age_units", "age"),
+        ("duration_units", "duration"),
+        ("period_units", "period"),
+        ("date_units", "date"),
+        ("page_units", "page_ref"),
+        ("ordinal_units", "ordinal"),
+        ("other_units", "other"),
+    ):
+        w = _match_any(text, e, _longest_first(excl.get(key, [])))
+        if w:
+            return make(reason, end=e + len(w))
+    if after.startswith("年"):
+        if _match_any(text, e + 1, _longest_first(excl.get("duration_followers", []))) or not numeral[0].isdigit():
+            return make("duration", end=e + 1)
+        return make("period", end=e + 1)
+    name_suffix = _match_any(text, e, _longest_first(excl.get("name_suffixes", [])))
+    if name_suffix and len(name_suffix) >= len(_match_any(text, e, lex.units) or "") + (1 if _match_any(text, e, lex.units) else 0):
+        return make("name")
+    # spelled-out content of a numbered formulation: “七个一”(每月举办一场…)
+    group = _enclosing_group(text, s)
+    if group is not None:
+        lead = text[max(0, group - 12) : group]
+        if re.search(r"[”\"]\s*[,，:：]?\s*(?:即|就是|包括)?\s*$", lead) and _formulation_before(lead, lex):
+            unit = _match_any(text, e, lex.units)
+            return make("formulation", end=e + (len(unit) if unit else 0))
+    # quoted formulations and titles
+    quote = _enclosing_quote(text, s, e)
+    unit = _match_any(text, e, lex.units)
+    if quote is not None:
+        qs, qe = quote
+        qtext = text[qs:qe]
+        if unit in excl.get("name_person_units", []):
+            return make("name", end=e + len(unit or ""))
+        max_chars = int(excl.get("formulation_quote_max_chars", 7))
+        if len(qtext) <= max_chars and (qs == s or not unit or len(qtext) <= 4):
+            return make("formulation", start=qs, end=qe)
+        return make("name", end=e + len(unit or ""))
+    # book titles 《…》
+    if "《" in before[-30:] and before.rfind("《") > before.rfind("》"):
+        close = text.find("》", e)
+        if close != -1 and "《" not in text[e:close]:
+            return make("name", end=e + len(unit or ""))
+    if unit is None:
+        if numeral[0].isdigit():
+            return make("other")
+        return None  # a Chinese numeral inside an ordinary word
+    return make(None, end=e + len(unit), unit=unit)
+
+
+def _formulation_before(lead: str, lex: MetricLexicon) -> bool:
+    q = lead.rfind("“")
+    if q == -1:
+        return False
+    inner = lead[q + 1 :]
+    inner = inner[: inner.find("”")] if "”" in inner else inner
+    if lex.lexical_regex is not None:
+        m = lex.lexical_regex.fullmatch(inner)
+        if m and lex.lexical_reason.get(inner) == "formulation":
+            return True
+    return bool(re.fullmatch(rf"[{_CN}]+[个大项条种]?[\u4e00-\u9fff]{{0,3}}", inner)) and len(inner) <= 6
+
+
+# ---------------------------------------------------------------- metric fields
+def _counted(text: str, surf_start: int, surf_end: int, clause_start: int, clause_end: int, lex: MetricLexicon) -> str:
+    after = text[surf_end:clause_end]
+    m = RE_ALT_UNIT.match(after)
+    if m:
+        after = after[m.end() :]
+    for w, _ in lex.post_unit_qualifiers:
+        if after.startswith(w):
+            after = after[len(w) :]
+    phrase = ""
+    run = re.match(r"[\u4e00-\u9fff“”()（）、和与及]+", after)
+    if run:
+        cand = run.group()
+        cut = len(cand)
+        for w in lex.counted_stop_words:
+            k = cand.find(w)
+            if k != -1 and k < cut and not (w in "和与及" and k > 0):
+                cut = k
+        phrase = cand[:cut].strip("、“”和与及")
+        if len(phrase) > MAX_COUNTED_CHARS:
+            phrase = phrase[:MAX_COUNTED_CHARS]
+    if len(phrase) >= 2 and not _match_any(phrase, 0, lex.counted_stop_words):
+        return phrase
+    head = text[clause_start:surf_start]
+    head = re.split(r"[、“”\s]", head)[-1] if head else ""
+    # strip lead verbs and function words repeatedly
+    changed = True
+    while changed and head:
+        changed = False
+        for w in lex.counted_lead_words:
+            k = head.rfind(w)
+            if k != -1 and k + len(w) < len(head):
+                head = head[k + len(w) :]
+                changed = True
+                break
+    head = head.strip("、“”")
+    if len(head) > MAX_COUNTED_CHARS:
+        head = head[-MAX_COUNTED_CHARS:]
+    if head:
+        return head
+    verb = re.match(r"[\u4e00-\u9fff]{1,4}", after.lstrip("了"))
+    return verb.group()[:2] if verb else ""
+
+
+def _is_rate(clause_before: str, sentence_before: str, lex: MetricLexicon) -> bool:
+    if _contains_any(clause_before, lex.rate_cues):
+        return True
+    return "各自" in sentence_before and bool(_contains_any(clause_before, lex.quota_verbs))
+
+
+def _score(text: str, cues: tuple[str, ...]) -> int:
+    return sum(1 for w in cues if w in text)
+
+
+def _category(
+    counted: str,
+    clause: str,
+    sentence: str,
+    head: str,
+    unit: str,
+    before_num: str,
+    prev_category: str | None,
+    lex: MetricLexicon,
+) -> str:
+    cues = lex.category_cues
+    if _score(counted + " " + before_num, cues["emergency"]) or _score(head, cues["emergency"]):
+        return "emergency"
+    if _score(counted, cues["economy"]) or _score(clause, cues["economy"]) or (unit in ("%", "％") and "增长" in clause):
+        return "economy"
+    participation = _contains_any(clause, lex.participation_verbs)
+    service_here = _score(clause, cues["service"]) and ("为群众" in sentence or "办实事" in sentence or "帮办" in clause)
+    if (
+        _ends_any(counted, lex.membership_nouns)
+        and not participation
+        and not service_here
+        and (_ends_any(before_num.rstrip("，,、 "), lex.membership_lead) or prev_category == "membership")
+    ):
+        return "membership"
+    activity = ("service", "emergency")
+    person_unit = unit in lex.person_units
+    if participation and (person_unit or _ends_any(counted, lex.membership_nouns)) and not any(
+        _score(clause, cues[c]) for c in activity
+    ):
+        return "audience"
+    if (
+        person_unit
+        and _ends_any(counted, lex.generic_person_nouns)
+        and not _contains_any(counted, lex.role_nouns)
+        and not _score(clause, cues["service"])
+    ):
+        return "audience"
+    scores: dict[str, float] = {}
+    for cat in ("organization", "study", "outreach", "audience", "media", "service"):
+        scores[cat] = 4 * _score(counted, cues[cat]) + 2 * _score(clause, cues[cat]) + _score(sentence, cues[cat])
+    if unit in lex.person_time_units:
+        scores["audience"] += 3
+    order = ("service", "outreach", "study", "organization", "media", "audience")
+    return max(order, key=lambda c: (scores[c], -order.index(c)))
+
+
+def _context_qualifier(clause_before: str, lex: MetricLexicon) -> bool:
+    window = clause_before[-CONTEXT_QUALIFIER_WINDOW_CHARS:]
+    return bool(_contains_any(window, lex.context_more_than))
+
+
+def _paragraph_mentions(
+    paragraph: Paragraph, lex: MetricLexicon
+) -> tuple[list[MetricMention], list[ExcludedNumber]]:
+    text = paragraph.text
+    mentions: list[MetricMention] = []
+    excluded: list[ExcludedNumber] = []
+    head_end = RE_CLAUSE_DELIM.search(text)
+    head = text[: head_end.end()] if head_end else text
+    prev_category: str | None = None
+    prev_sentence: tuple[int, int] | None = None
+    for cand in _scan(text, lex):
+        sent_s, sent_e = _bounds(text, cand.num_start, RE_SENTENCE_DELIM)
+        sentence = text[sent_s:sent_e]
+        if cand.reason == _SKIP:
+            continue
+        if cand.reason is not None:
+            rs, re_ = paragraph.raw_span(cand.start, cand.end)
+            excluded.append(
+                ExcludedNumber(paragraph.doc_id, paragraph.para_id, rs, re_, text[cand.start : cand.end], cand.reason, sentence)
+            )
+            continue
+        assert cand.unit is not None
+        # prefix qualifier directly before the number
+        start = cand.start
+        prefix_q = None
+        for w, q in lex.prefix_qualifiers:
+            if text.endswith(w, 0, start) and not _ends_any(text[:start], lex.prefix_blockers):
+                if w in lex.context_more_than:
+                    break  # 至少 is context, never surface
+                prefix_q, start = q, start - len(w)
+                break
+        end = cand.end
+        post = _match_any(text, end, tuple(w for w, _ in lex.post_unit_qualifiers))
+        post_q = None
+        if post:
+            post_q = dict(lex.post_unit_qualifiers)[post]
+            end += len(post)
+        try:
+            parsed = numerals.parse_number(cand.numeral)
+        except ValueError:
+            excluded.append(
+                ExcludedNumber(paragraph.doc_id, paragraph.para_id, *paragraph.raw_span(cand.start, cand.end),
+                               text[cand.start : cand.end], "other", sentence)
+            )
+            continue
+        unit = cand.unit
+        value = parsed.value
+        upper = parsed.upper
+        if unit in lex.unit_scale:
+            unit, factor = lex.unit_scale[unit]
+            value = value * factor
+            upper = None if upper is None else upper * factor
+        clause_s, clause_e = _bounds(text, cand.num_start, RE_CLAUSE_DELIM)
+        clause = text[clause_s:clause_e]
+        clause_before = text[clause_s:start]
+        bare_magnitude = cand.numeral in ("百", "千", "万", "亿")
+        qualifier = parsed.qualifier
+        for q in (prefix_q, post_q):
+            if q is not None and numerals.QUALIFIER_RANK[q] > numerals.QUALIFIER_RANK.get(qualifier, 0):
+                qualifier = q
+        if prefix_q is not None:
+            qualifier = prefix_q
+        context_q = _context_qualifier(clause_before, lex)
+        if context_q and qualifier == "exact":
+            qualifier = "more_than"
+        if bare_magnitude and qualifier == "exact":
+            continue  # 千家万户-type words, not a count
+        if text.startswith(cand.unit[-1], cand.end) and len(cand.unit) == 1:
+            continue  # reduplicated 一次次, 一场场
+        is_rate = _is_rate(clause_before, text[sent_s:start], lex)
+        if cand.numeral == "一" and not (is_rate or context_q or _contains_any(clause_before, lex.quota_verbs)):
+            continue  # indefinite article: 一个缩影, 作为一名党员
+        if cand.numeral == "一" and not is_rate:
+            is_rate = True  # "one each" quota (申报至少一件实事)
+        counted = _counted(text, start, end, clause_s, clause_e, lex)
+        category = _category(
+            counted, clause, sentence, head, unit, text[clause_s:start], prev_category
+            if prev_sentence == (sent_s, sent_e) else None, lex
+        )
+        prev_category, prev_sentence = category, (sent_s, sent_e)
+        rs, re_ = paragraph.raw_span(start, end)
+        if paragraph.crosses_join(start, end):
+            logger.warning(
+                "%s: metric %r straddles a repaired break; raw span [%d:%d] covers the gap",
+                paragraph.para_id, text[start:end], rs, re_,
+            )
+        mentions.append(
+            MetricMention(
+                mention_id=f"{paragraph.para_id}:m{len(mentions):02d}",
+                doc_id=paragraph.doc_id,
+                para_id=paragraph.para_id,
+                start=rs,
+                end=re_,
+                surface=text[start:end],
+                value=value,
+                unit=unit,
+                qualifier=qualifier,
+                is_rate=is_rate,
+                counted=counted,
+                category=category,
+                upper=upper,
+                sentence=sentence.strip(),
+            )
+        )
+    return mentions, excluded
+
+
+def _check_paragraphs(paragraphs: Iterable[Paragraph]) -> Iterator[Paragraph]:
+    if isinstance(paragraphs, (str, bytes, Paragraph)):
+        raise TypeError("`paragraphs`: an iterable of records.Paragraph was expected, got a single "
+                        f"{type(paragraphs).__name__}; wrap it in a list.")
+    for i, p in enumerate(paragraphs):
+        if not isinstance(p, Paragraph):
+            raise TypeError(f"`paragraphs`[{i}] is {type(p).__name__}, expected records.Paragraph")
+        yield p
+
+
+def extract_metric_mentions(
+    paragraphs: Iterable[Paragraph], *, lexicon: MetricLexicon | str | Path | None = None
+) -> Iterator[MetricMention]:
+    """Yield the metric mentions of ``paragraphs`` in document order.
+
+    Parameters
+    ----------
+    paragraphs : iterable of records.Paragraph
+        Cleaned paragraphs with their span map to raw offsets.
+    lexicon : MetricLexicon or path or None, default=None
+        Word lists; ``None`` uses ``resources/metrics.yml``.
+
+    Yields
+    ------
+    records.MetricMention
+        ``start``/``end`` are raw offsets of ``surface``.
+
+    Notes
+    -----
+    A candidate is a run of digits or Chinese numerals (with 余/多/几/数); it is
+    a metric when a measure word from the lexicon follows and no exclusion rule
+    fires (dates, periods, anniversaries, ages, durations, page references,
+    identifiers, ordinals, names, formulations; see ``metrics.yml``). The
+    surface is the number and its unit plus a directly preceding 近/约/超/逾
+    and a following 以上/左右; 至少 sets ``more_than`` from the clause but is
+    never in the surface. 万元/亿元 become 元 with the value scaled. A bare 一
+    counts only as a quota (in a 每… clause, after 至少, or with a quota verb
+    such as 领办), otherwise it is an article (一个缩影).
+
+    ``is_rate`` is true when the clause opens with a per-period or per-person
+    cue (每月, 每名, …). ``category`` follows the gold principles: topical
+    emergency and economy cues win; the party base stated as a population is
+    ``membership``; otherwise cue words in the counted noun (weight 4), the
+    clause (2) and the sentence (1) are scored, with person-times and
+    participants leaning to ``audience``.
+
+    A surface that straddles a repaired break (a page-break join) keeps the
+    cleaned text as ``surface`` and gets the raw span from its first to its
+    last character, which then also covers the gap; a warning is logged.
+
+    Examples
+    --------
+    >>> from analysis.records import Paragraph, Span
+    >>> t = "全区组建17个宣讲团,宣讲1000余场,受众10万余人次。"
+    >>> p = Paragraph("d:p000", "d", 0, t, (Span(0, 0, len(t)),))
+    >>> [(m.surface, str(m.value), m.unit, m.qualifier) for m in extract_metric_mentions([p])]
+    [('17个', '17', '个', 'exact'), ('1000余场', '1000', '场', 'more_than'), ('10万余人次', '100000', '人次', 'more_than')]
+    """
+    lex = lexicon if isinstance(lexicon, MetricLexicon) else load_metric_lexicon(lexicon)
+    for paragraph in _check_paragraphs(paragraphs):
+        mentions, _ = _paragraph_mentions(paragraph, lex)
+        yield from mentions
+
+
+def extract_excluded_numbers(
+    paragraphs: Iterable[Paragraph], *, lexicon: MetricLexicon | str | Path | None = None
+) -> Iterator[ExcludedNumber]:
+    """Yield the numbers of ``paragraphs`` that are not metrics, with the reason, in order.
+
+    ``reason`` is one of :data:`EXCLUSION_REASONS`. Numerals inside ordinary
+    words (一线, 进一步, 百姓) and indefinite articles (一个缩影) are not listed.
+
+    Examples
+    --------
+    >>> from analysis.records import Paragraph, Span
+    >>> t = "3月5日召开大会,庆祝建党100周年。"
+    >>> p = Paragraph("d:p000", "d", 0, t, (Span(0, 0, len(t)),))
+    >>> [(x.surface, x.reason) for x in extract_excluded_numbers([p])]
+    [('3月5日', 'date'), ('100周年', 'anniversary')]
+    """
+    lex = lexicon if isinstance(lexicon, MetricLexicon) else load_metric_lexicon(lexicon)
+    for paragraph in _check_paragraphs(paragraphs):
+        _, excluded = _paragraph_mentions(paragraph, lex)
+        yield from excluded
+
+
+def mentions_from_document(
+    clean_doc: CleanDocument, *, lexicon: MetricLexicon | str | Path | None = None
+) -> list[MetricMention]:
+    """Metric mentions of a cleaned document's body paragraphs.
+
+    Notes
+    -----
+    Only ``paragraphs`` are scanned: titles, subtitles and section headings of
+    the genre carry slogans and formulations, not claims (all gold metrics lie
+    in body paragraphs).
+    """
+    if not isinstance(clean_doc, CleanDocument):
+        raise TypeError(f"`clean_doc` must be a records.CleanDocument, got {type(clean_doc).__name__}")
+    return list(extract_metric_mentions(clean_doc.paragraphs, lexicon=lexicon))
+
+
+def excluded_from_document(
+    clean_doc: CleanDocument, *, lexicon: MetricLexicon | str | Path | None = None
+) -> list[ExcludedNumber]:
+    """Excluded numbers of a cleaned document's body paragraphs (audit table)."""
+    return list(extract_excluded_numbers(clean_doc.paragraphs, lexicon=lexicon))
+
+
+def mentions_to_frame(mentions: Iterable[MetricMention]) -> pd.DataFrame:
+    """DataFrame of mentions: :data:`METRIC_COLUMNS` then :data:`EXTRA_COLUMNS`.
+
+    ``value`` and ``upper`` are plain decimal strings (``12000``, ``10.8``) as in
+    the gold CSV, ``is_rate`` a bool (written ``true``/``false`` by
+    :func:`tabulate.write_metric_tables`); rows sorted by ``doc_id, start``.
+    """
+    rows = [
+        {
+            "doc_id": m.doc_id, "start": m.start, "end": m.end, "surface": m.surface,
+            "value": numerals.format_decimal(m.value), "unit": m.unit, "qualifier": m.qualifier,
+            "is_rate": bool(m.is_rate), "counted": m.counted, "category": m.category,
+            "mention_id": m.mention_id, "para_id": m.para_id,
+            "upper": None if m.upper is None else numerals.format_decimal(m.upper),
+            "sentence": m.sentence,
+        }
+        for m in mentions
+    ]  # fmt: skip
+    df = pd.DataFrame(rows, columns=METRIC_COLUMNS + EXTRA_COLUMNS)
+    df = df.astype({"start": "int64", "end": "int64", "is_rate": "bool"})
+    for col in ("doc_id", "surface", "value", "unit", "qualifier", "counted", "category", "mention_id", "para_id", "sentence"):
+        df[col] = df[col].astype(object)
+    df["upper"] = df["upper"].astype(object)
+    return df.sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)
+
+
+def excluded_to_frame(excluded: Iterable[ExcludedNumber]) -> pd.DataFrame:
+    """DataFrame of excluded numbers (doc_id, start, end, surface, reason, para_id, sentence)."""
+    cols = ["doc_id", "start", "end", "surface", "reason", "para_id", "sentence"]
+    rows = [[x.doc_id, x.start, x.end, x.surface, x.reason, x.para_id, x.sentence] for x in excluded]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)
+
+
+def _decimal(text: str) -> Decimal:  # pragma: no cover - helper for callers reading CSV back
+    return Decimal(text)
