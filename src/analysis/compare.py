@@ -1,0 +1,760 @@
+"""Compare reports and places (RQ4 and the synthesis): geography of similarity, permutation tests, place profiles.
+
+Documents table + similarity matrix -> pairwise geography table -> exact or
+Monte Carlo permutation test of "reports from the same city (province, level,
+place) are more alike"; per-place tables of the earlier stages (topic shares,
+metric counts, formulaic shares, keyness) -> one tidy comparison table.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis import compare
+>>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "place": ["中原区", "二七区", "召陵区"],
+...                      "city": ["郑州市", "郑州市", "漯河市"], "province": ["河南省"] * 3,
+...                      "admin_level": ["district"] * 3})
+>>> compare.geography_pairs(docs)[["doc_a", "doc_b", "same_city"]].to_numpy().tolist()
+[['a', 'b', True], ['a', 'c', False], ['b', 'c', False]]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import value_invalid_msg
+
+__all__ = [
+    "RELATIONS",
+    "RELATION_COLUMNS",
+    "DIMENSIONS",
+    "MAX_EXACT_PERMUTATIONS",
+    "SMALL_N_DOCUMENTS",
+    "PermutationResult",
+    "geography_pairs",
+    "similarity_pairs",
+    "permutation_test",
+    "permutation_tests",
+    "place_profiles",
+    "place_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Pairwise relations and the document column each is read from.
+RELATION_COLUMNS: dict[str, str] = {
+    "same_city": "city",
+    "same_province": "province",
+    "same_level": "admin_level",
+    "same_place": "place",
+}
+RELATIONS: tuple[str, ...] = tuple(RELATION_COLUMNS)
+#: Enumerate every distinct arrangement of the labels when there are at most this many.
+MAX_EXACT_PERMUTATIONS = 200_000
+#: Below this many documents the result carries a small-sample caveat.
+SMALL_N_DOCUMENTS = 12
+#: Tolerance when comparing a permuted statistic with the observed one (float sums).
+_STAT_TOLERANCE = 1e-12
+#: Permutations evaluated per numpy batch.
+_BATCH_SIZE = 4096
+
+#: Dimensions of :func:`place_profiles`, in output order.
+DIMENSIONS: tuple[str, ...] = (
+    "topic_share",
+    "metric_mentions",
+    "metric_share",
+    "metric_per_1000_members",
+    "formulaic_share",
+    "keyness_g2",
+)
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers
+
+
+def _require_columns(df: Any, name: str, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"`{name}` is missing column(s) {missing}; expected columns {list(columns)}, got {list(df.columns)}"
+        )
+    if df.empty:
+        raise ValueError(f"`{name}` has no rows")
+    return df
+
+
+def _require_str(df: pd.DataFrame, name: str, column: str) -> None:
+    bad = df[column].map(lambda v: not isinstance(v, str) or not v)
+    if bad.any():
+        row = df.index[bad.to_numpy()][0]
+        raise ValueError(
+            f"`{name}`: column {column!r} must hold non-empty strings; row {row!r} has {df.at[row, column]!r}"
+        )
+
+
+def _require_numeric(
+    df: pd.DataFrame, name: str, column: str, *, low: float | None = None, high: float | None = None
+) -> pd.Series:
+    values = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    bad = values.isna() | ~np.isfinite(values)
+    if low is not None:
+        bad |= values < low - 1e-9
+    if high is not None:
+        bad |= values > high + 1e-9
+    if bad.any():
+        row = df.index[bad.to_numpy()][0]
+        bounds = (
+            f" in [{low}, {high}]"
+            if low is not None and high is not None
+            else (f" >= {low}" if low is not None else "")
+        )
+        raise ValueError(
+            f"`{name}`: column {column!r} must be a finite number{bounds}; row {row!r} has {df.at[row, column]!r}"
+        )
+    return values
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == ""
+
+
+# ---------------------------------------------------------------------------
+# Geography
+
+
+_DOCUMENT_COLUMNS = ("doc_id", *RELATION_COLUMNS.values())
+
+
+def _check_documents(documents: pd.DataFrame, columns: Sequence[str] = _DOCUMENT_COLUMNS) -> pd.DataFrame:
+    documents = _require_columns(documents, "documents", columns)
+    _require_str(documents, "documents", "doc_id")
+    if documents["doc_id"].duplicated().any():
+        dup = documents.loc[documents["doc_id"].duplicated(), "doc_id"].iloc[0]
+        raise ValueError(f"`documents`: doc_id {dup!r} occurs more than once")
+    return documents.sort_values("doc_id", kind="mergesort").reset_index(drop=True)
+
+
+def geography_pairs(documents: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise table of administrative relations between reports.
+
+    Parameters
+    ----------
+    documents : DataFrame
+        One row per report with columns ``doc_id``, ``city``, ``province``,
+        ``admin_level`` and ``place`` (e.g. ``corpus.read_documents()``).
+
+    Returns
+    -------
+    DataFrame
+        One row per unordered pair (``doc_a < doc_b``, sorted), columns
+        ``doc_a, doc_b, same_city, same_province, same_level, same_place``
+        (pandas ``boolean``; ``<NA>`` where either report lacks the field).
+
+    Raises
+    ------
+    ValueError
+        On missing columns, a missing or duplicated ``doc_id``, or fewer than two reports.
+
+    Notes
+    -----
+    Two reports on the same place are also in the same city, province and
+    level; a city-level report is not "in the same city" as its districts by
+    this table unless its ``city`` field names the same city, which it does
+    for a prefecture-level city (郑州市 reports have ``city`` 郑州市).
+    """
+    documents = _check_documents(documents)
+    if len(documents) < 2:
+        raise ValueError("`documents` has fewer than two reports; there are no pairs to compare")
+    rows = []
+    records = documents.to_dict("records")
+    for a, b in itertools.combinations(records, 2):
+        row: dict[str, Any] = {"doc_a": a["doc_id"], "doc_b": b["doc_id"]}
+        for relation, column in RELATION_COLUMNS.items():
+            va, vb = a[column], b[column]
+            row[relation] = pd.NA if _missing(va) or _missing(vb) else bool(va == vb)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["doc_a", "doc_b", *RELATIONS])
+    for relation in RELATIONS:
+        if out[relation].isna().any():
+            logger.warning(
+                "geography_pairs: %d pair(s) lack %r; %s is unknown for them",
+                int(out[relation].isna().sum()),
+                RELATION_COLUMNS[relation],
+                relation,
+            )
+        out[relation] = out[relation].astype("boolean")
+    return out
+
+
+def similarity_pairs(similarity: pd.DataFrame) -> pd.DataFrame:
+    """Long table ``doc_a, doc_b, similarity`` (``doc_a < doc_b``) from a square or long similarity table.
+
+    Parameters
+    ----------
+    similarity : DataFrame
+        Either a square matrix with the same ``doc_id`` labels as index and
+        columns (e.g. ``topics.similarity_matrix``), symmetric, or a long table
+        with columns ``doc_a, doc_b, similarity``.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not square with matching labels, not symmetric, has
+        a non-finite value, or a pair appears twice.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[1.0, 0.2], [0.2, 1.0]], index=["a", "b"], columns=["a", "b"])
+    >>> similarity_pairs(m).to_numpy().tolist()
+    [['a', 'b', 0.2]]
+    """
+    if not isinstance(similarity, pd.DataFrame):
+        raise TypeError(f"`similarity` must be a pandas DataFrame, got {type(similarity).__name__}")
+    if {"doc_a", "doc_b", "similarity"} <= set(similarity.columns):
+        df = _require_columns(similarity, "similarity", ("doc_a", "doc_b", "similarity"))
+        _require_str(df, "similarity", "doc_a")
+        _require_str(df, "similarity", "doc_b")
+        values = _require_numeric(df, "similarity", "similarity")
+        a = df["doc_a"].astype(str)
+        b = df["doc_b"].astype(str)
+        out = pd.DataFrame(
+            {"doc_a": np.where(a < b, a, b), "doc_b": np.where(a < b, b, a), "similarity": values}
+        )
+        if (out["doc_a"] == out["doc_b"]).any():
+            out = out[out["doc_a"] != out["doc_b"]]
+        if out.duplicated(["doc_a", "doc_b"]).any():
+            dup = out.loc[out.duplicated(["doc_a", "doc_b"]), ["doc_a", "doc_b"]].iloc[0].tolist()
+            raise ValueError(f"`similarity`: pair {dup} appears more than once")
+    else:
+        index = [str(i) for i in similarity.index]
+        columns = [str(c) for c in similarity.columns]
+        if index != columns:
+            raise ValueError(
+                "`similarity` must be a square matrix with the same doc_id labels as index and columns "
+                f"(index {index[:5]}..., columns {columns[:5]}...), or a long table with columns doc_a, doc_b, similarity"
+            )
+        matrix = similarity.to_numpy(dtype="float64")
+        if not np.isfinite(matrix).all():
+            raise ValueError("`similarity` has a non-finite value (NaN or inf)")
+        if not np.allclose(matrix, matrix.T, atol=1e-9):
+            raise ValueError("`similarity` is not symmetric; a similarity matrix must be")
+        ia, ib = np.triu_indices(len(index), k=1)
+        labels = np.asarray(index, dtype=object)
+        a, b = labels[ia], labels[ib]
+        out = pd.DataFrame(
+            {"doc_a": np.where(a < b, a, b), "doc_b": np.where(a < b, b, a), "similarity": matrix[ia, ib]}
+        )
+    out = out.sort_values(["doc_a", "doc_b"], kind="mergesort").reset_index(drop=True)
+    return out.astype({"doc_a": "object", "doc_b": "object", "similarity": "float64"})
+
+
+# ---------------------------------------------------------------------------
+# Permutation test
+
+
+class _NotTestableError(ValueError):
+    """The grouping leaves no within-group or no between-group pair."""
+
+
+@dataclass(frozen=True, slots=True)
+class PermutationResult:
+    """Result of :func:`permutation_test`.
+
+    ``statistic`` is ``mean_within - mean_between``. ``p_value`` counts the
+    observed arrangement (so it is never 0). ``min_p_value`` is the smallest
+    p-value the design could give at all: with five reports it is often far
+    above 0.05, which is the honest headline. ``method`` is ``"exact"`` (all
+    distinct arrangements enumerated; ``n_permutations`` is their number) or
+    ``"monte_carlo"`` (``n_permutations`` random ones, p = (b + 1) / (m + 1)).
+    """
+
+    relation: str
+    alternative: str
+    method: str
+    n_documents: int
+    n_pairs: int
+    n_within: int
+    n_between: int
+    mean_within: float
+    mean_between: float
+    statistic: float
+    p_value: float
+    min_p_value: float
+    n_permutations: int
+    random_state: int | None
+    caveat: str
+    excluded_doc_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields as a plain dict (``excluded_doc_ids`` as a list)."""
+        out = dataclasses.asdict(self)
+        out["excluded_doc_ids"] = list(self.excluded_doc_ids)
+        return out
+
+
+def _multiset_permutations(labels: Sequence[int]) -> Iterator[tuple[int, ...]]:
+    """Every distinct ordering of ``labels`` once, in lexicographic order."""
+    items = sorted(labels)
+    n = len(items)
+    while True:
+        yield tuple(items)
+        # Next lexicographic permutation (handles repeated values).
+        i = n - 2
+        while i >= 0 and items[i] >= items[i + 1]:
+            i -= 1
+        if i < 0:
+            return
+        j = n - 1
+        while items[j] <= items[i]:
+            j -= 1
+        items[i], items[j] = items[j], items[i]
+        items[i + 1 :] = reversed(items[i + 1 :])
+
+
+def _n_distinct(labels: Sequence[int]) -> int:
+    n = math.factorial(len(labels))
+    for count in Counter(labels).values():
+        n //= math.factorial(count)
+    return n
+
+
+def _statistics(arrangements: np.ndarray, ia: np.ndarray, ib: np.ndarray, sims: np.ndarray) -> np.ndarray:
+    """Mean within minus mean between, one value per row of label ``arrangements``."""
+    within = arrangements[:, ia] == arrangements[:, ib]
+    n_within = within.sum(axis=1)
+    n_between = within.shape[1] - n_within
+    sum_within = (within * sims).sum(axis=1)
+    sum_between = sims.sum() - sum_within
+    return sum_within / n_within - sum_between / n_between
+
+
+def _extreme(stats: np.ndarray, observed: float, alternative: str) -> np.ndarray:
+    if alternative == "greater":
+        return stats >= observed - _STAT_TOLERANCE
+    if alternative == "less":
+        return stats <= observed + _STAT_TOLERANCE
+    return np.abs(stats) >= abs(observed) - _STAT_TOLERANCE
+
+
+def permutation_test(
+    similarity: pd.DataFrame,
+    documents: pd.DataFrame,
+    *,
+    relation: Literal["same_city", "same_province", "same_level", "same_place"] = "same_city",
+    alternative: Literal["greater", "less", "two-sided"] = "greater",
+    n_permutations: int = 9999,
+    random_state: int = 0,
+    max_exact: int = MAX_EXACT_PERMUTATIONS,
+) -> PermutationResult:
+    """Are reports related by ``relation`` more alike than the others? A label-permutation test.
+
+    Parameters
+    ----------
+    similarity : DataFrame
+        Report similarity, square or long (see :func:`similarity_pairs`).
+    documents : DataFrame
+        ``doc_id`` and the column of ``relation`` (``city``, ``province``,
+        ``admin_level`` or ``place``).
+    relation : {"same_city", "same_province", "same_level", "same_place"}, default="same_city"
+    alternative : {"greater", "less", "two-sided"}, default="greater"
+        ``"greater"``: pairs within a group are more similar than pairs across.
+    n_permutations : int, default=9999
+        Random arrangements drawn when the exact test is too large.
+    random_state : int, default=0
+        Seed of the Monte Carlo draw (unused by the exact test).
+    max_exact : int, default=200000
+        Enumerate every distinct arrangement when there are at most this many.
+
+    Returns
+    -------
+    PermutationResult
+
+    Raises
+    ------
+    ValueError
+        On a bad option, missing columns, a report of ``similarity`` absent
+        from ``documents`` (or the reverse), fewer than three usable reports,
+        or a grouping with no within-group or no between-group pair.
+
+    Notes
+    -----
+    The statistic is the mean similarity of within-group pairs minus the mean
+    of between-group pairs. Under the null hypothesis the group labels are
+    exchangeable across reports, so the labels (not the pairs, which share
+    reports and are not independent) are permuted, as in a Mantel test. The
+    number of within-group pairs is the same in every arrangement.
+
+    With a multiset of labels the distinct arrangements number
+    n! / (n_1! ... n_k!) (20 for five reports in cities 3 + 1 + 1), each
+    equally likely under the null; when that is at most ``max_exact`` all are
+    enumerated and p = (arrangements at least as extreme) / (all), exactly.
+    Otherwise ``n_permutations`` random permutations are drawn and
+    p = (b + 1) / (m + 1) (Phipson & Smyth 2010). Reports whose label is
+    missing are left out, with a warning, and listed in ``excluded_doc_ids``.
+    """
+    if relation not in RELATION_COLUMNS:
+        raise ValueError(value_invalid_msg("relation", relation, RELATIONS))
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(value_invalid_msg("alternative", alternative, ("greater", "less", "two-sided")))
+    for name, value in (("n_permutations", n_permutations), ("max_exact", max_exact)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    if not isinstance(random_state, int) or isinstance(random_state, bool):
+        raise ValueError(f"`random_state` must be an integer seed, got {random_state!r}")
+    column = RELATION_COLUMNS[relation]
+    documents = _check_documents(documents, ("doc_id", column))
+    pairs = similarity_pairs(similarity)
+
+    sim_docs = sorted(set(pairs["doc_a"]) | set(pairs["doc_b"]))
+    known = set(documents["doc_id"])
+    unknown = [d for d in sim_docs if d not in known]
+    if unknown:
+        raise ValueError(f"`similarity` has report(s) {unknown} that are not in `documents`")
+    not_compared = sorted(known - set(sim_docs))
+    if not_compared:
+        raise ValueError(f"`documents` has report(s) {not_compared} that are not in `similarity`")
+    label_of = dict(zip(documents["doc_id"], documents[column], strict=True))
+    excluded = tuple(d for d in sim_docs if _missing(label_of[d]))
+    if excluded:
+        logger.warning(
+            "permutation_test: %s unknown for %s; these reports are left out", column, list(excluded)
+        )
+    docs = [d for d in sim_docs if d not in excluded]
+    if len(docs) < 3:
+        raise ValueError(
+            f"permutation_test: {len(docs)} report(s) with a known {column!r}; at least three are needed"
+        )
+    pairs = pairs[pairs["doc_a"].isin(docs) & pairs["doc_b"].isin(docs)]
+    n_expected = len(docs) * (len(docs) - 1) // 2
+    if len(pairs) != n_expected:
+        raise ValueError(
+            f"`similarity` has {len(pairs)} pairs among {len(docs)} reports; all {n_expected} are needed"
+        )
+    position = {d: i for i, d in enumerate(docs)}
+    ia = pairs["doc_a"].map(position).to_numpy()
+    ib = pairs["doc_b"].map(position).to_numpy()
+    sims = pairs["similarity"].to_numpy(dtype="float64")
+    codes = {v: i for i, v in enumerate(sorted({str(label_of[d]) for d in docs}))}
+    labels = np.array([codes[str(label_of[d])] for d in docs])
+
+    observed_within = labels[ia] == labels[ib]
+    n_within = int(observed_within.sum())
+    n_between = len(sims) - n_within
+    if n_within == 0 or n_between == 0:
+        side = "within-group" if n_within == 0 else "between-group"
+        raise _NotTestableError(
+            f"permutation_test: no {side} pair for relation {relation!r} "
+            f"({column} values: {sorted(codes)}); the test needs both kinds of pairs"
+        )
+    mean_within = float(sims[observed_within].mean())
+    mean_between = float(sims[~observed_within].mean())
+    observed = float(_statistics(labels[None, :], ia, ib, sims)[0])
+
+    n_distinct = _n_distinct(labels.tolist())
+    if n_distinct <= max_exact:
+        method = "exact"
+        all_stats = []
+        batch: list[tuple[int, ...]] = []
+        for arrangement in _multiset_permutations(labels.tolist()):
+            batch.append(arrangement)
+            if len(batch) == _BATCH_SIZE:
+                all_stats.append(_statistics(np.array(batch), ia, ib, sims))
+                batch = []
+        if batch:
+            all_stats.append(_statistics(np.array(batch), ia, ib, sims))
+        stats = np.concatenate(all_stats)
+        hits = int(_extreme(stats, observed, alternative).sum())
+        most = float(
+            stats.max()
+            if alternative == "greater"
+            else stats.min()
+            if alternative == "less"
+            else np.abs(stats).max()
+        )
+        stats_max_hits = int(_extreme(stats, most, alternative).sum())
+        p_value = hits / n_distinct
+        min_p = stats_max_hits / n_distinct
+        n_evaluated = n_distinct
+        seed: int | None = None
+    else:
+        method = "monte_carlo"
+        rng = np.random.default_rng(random_state)
+        hits = 0
+        done = 0
+        while done < n_permutations:
+            size = min(_BATCH_SIZE, n_permutations - done)
+            order = np.argsort(rng.random((size, len(labels))), axis=1)
+            hits += int(_extreme(_statistics(labels[order], ia, ib, sims), observed, alternative).sum())
+            done += size
+        p_value = (hits + 1) / (n_permutations + 1)
+        min_p = 1 / (n_permutations + 1)
+        n_evaluated = n_permutations
+        seed = random_state
+
+    caveat = ""
+    if len(docs) < SMALL_N_DOCUMENTS:
+        caveat = (
+            f"Only {len(docs)} reports ({n_within} of {len(sims)} pairs {relation.replace('_', ' ')}); "
+            f"there are {n_distinct} distinct arrangements of the {column} labels, so the smallest attainable "
+            f"p-value is {min_p:.3g}. Pairs share reports and the reports differ in length and genre; read the "
+            "result as a description of these reports, not as evidence about reporting in general."
+        )
+    return PermutationResult(
+        relation=relation,
+        alternative=alternative,
+        method=method,
+        n_documents=len(docs),
+        n_pairs=len(sims),
+        n_within=n_within,
+        n_between=n_between,
+        mean_within=mean_within,
+        mean_between=mean_between,
+        statistic=observed,
+        p_value=float(p_value),
+        min_p_value=float(min_p),
+        n_permutations=n_evaluated,
+        random_state=seed,
+        caveat=caveat,
+        excluded_doc_ids=excluded,
+    )
+
+
+def permutation_tests(
+    similarity: pd.DataFrame,
+    documents: pd.DataFrame,
+    *,
+    relations: Sequence[str] = RELATIONS,
+    alternative: Literal["greater", "less", "two-sided"] = "greater",
+    n_permutations: int = 9999,
+    random_state: int = 0,
+    max_exact: int = MAX_EXACT_PERMUTATIONS,
+) -> pd.DataFrame:
+    """One :func:`permutation_test` per relation, as a table (one row per relation, in the given order).
+
+    A relation that cannot be tested on these reports (e.g. every report in
+    one province) gets a row with NaN statistics and the reason in
+    ``caveat``, and a logged warning, instead of stopping the run.
+    Columns are the fields of :class:`PermutationResult`
+    (``excluded_doc_ids`` ``;``-joined).
+    """
+    if isinstance(relations, str):
+        raise TypeError(
+            "`relations` must be a sequence of relation names, not a single string; wrap it in a list"
+        )
+    rows = []
+    fields = [f.name for f in dataclasses.fields(PermutationResult)]
+    for relation in relations:
+        try:
+            result = permutation_test(
+                similarity,
+                documents,
+                relation=relation,  # type: ignore[arg-type]
+                alternative=alternative,
+                n_permutations=n_permutations,
+                random_state=random_state,
+                max_exact=max_exact,
+            ).to_dict()
+        except _NotTestableError as exc:
+            logger.warning("permutation_tests: %s", exc)
+            result = dict.fromkeys(fields, np.nan)
+            result.update(
+                relation=relation,
+                alternative=alternative,
+                method="not_testable",
+                caveat=str(exc),
+                excluded_doc_ids=[],
+                random_state=None,
+            )
+        result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
+        rows.append(result)
+    return pd.DataFrame(rows, columns=fields)
+
+
+# ---------------------------------------------------------------------------
+# Place profiles
+
+
+_TOPIC_COLUMNS = ("place", "topic", "share")
+_METRIC_COLUMNS = ("place", "category", "n_mentions")
+_FORMULAIC_COLUMNS = ("place", "kind", "share")
+_KEYNESS_COLUMNS = ("place", "term", "g2")
+#: Optional column of ``metric_counts`` carried into the profile as ``metric_per_1000_members``.
+PER_1000_COLUMN = "per_1000_members"
+_PROFILE_COLUMNS = ["place", "dimension", "item", "value", "rank"]
+
+
+def _dimension(df: pd.DataFrame, name: str, item: str, value: pd.Series, dimension: str) -> pd.DataFrame:
+    _require_str(df, name, "place")
+    out = pd.DataFrame({"place": df["place"].astype(str), "item": df[item].astype(str), "value": value})
+    if out.duplicated(["place", "item"]).any():
+        dup = out.loc[out.duplicated(["place", "item"]), ["place", "item"]].iloc[0].tolist()
+        raise ValueError(
+            f"`{name}`: ({dup[0]!r}, {dup[1]!r}) appears more than once; one row per place and {item}"
+        )
+    out["dimension"] = dimension
+    return out
+
+
+def place_profiles(
+    topic_shares: pd.DataFrame | None = None,
+    metric_counts: pd.DataFrame | None = None,
+    formulaic_shares: pd.DataFrame | None = None,
+    keyness: pd.DataFrame | None = None,
+    *,
+    top_terms: int = 10,
+) -> pd.DataFrame:
+    """One tidy table comparing places across RQ1-RQ3.
+
+    Parameters
+    ----------
+    topic_shares : DataFrame or None
+        RQ1: columns ``place, topic, share`` (share of the place's paragraphs
+        or characters in each topic, in [0, 1]).
+    metric_counts : DataFrame or None
+        RQ2: columns ``place, category, n_mentions`` (non-negative counts);
+        optional column ``per_1000_members`` (a per-1,000-members scale where
+        the text states membership, NaN elsewhere), carried through.
+    formulaic_shares : DataFrame or None
+        RQ3: columns ``place, kind, share`` (e.g. ``FormulaicShares.places``).
+    keyness : DataFrame or None
+        Columns ``place, term, g2`` (log-likelihood keyness of a term for the place).
+    top_terms : int, default=10
+        Keyness terms kept per place (highest ``g2`` first; only positive ``g2``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``place, dimension, item, value, rank``; ``dimension`` is one of
+        :data:`DIMENSIONS` (``metric_share`` is ``n_mentions`` over the place's
+        total); ``rank`` is 1 for the largest value of a place and dimension
+        (ties broken by ``item``). Sorted by place, dimension (in
+        :data:`DIMENSIONS` order) and rank.
+
+    Raises
+    ------
+    ValueError
+        If no table is given, a table lacks a column, has an empty place, a
+        duplicated (place, item), or a value out of range.
+
+    Examples
+    --------
+    >>> topics = pd.DataFrame({"place": ["甲区", "甲区"], "topic": ["宣讲", "办实事"], "share": [0.7, 0.3]})
+    >>> place_profiles(topics)[["item", "value", "rank"]].to_numpy().tolist()
+    [['宣讲', 0.7, 1], ['办实事', 0.3, 2]]
+    """
+    if not isinstance(top_terms, int) or isinstance(top_terms, bool) or top_terms < 1:
+        raise ValueError(f"`top_terms` must be a positive integer, got {top_terms!r}")
+    parts: list[pd.DataFrame] = []
+    if topic_shares is not None:
+        df = _require_columns(topic_shares, "topic_shares", _TOPIC_COLUMNS)
+        parts.append(
+            _dimension(
+                df,
+                "topic_shares",
+                "topic",
+                _require_numeric(df, "topic_shares", "share", low=0, high=1),
+                "topic_share",
+            )
+        )
+    if metric_counts is not None:
+        df = _require_columns(metric_counts, "metric_counts", _METRIC_COLUMNS)
+        counts = _require_numeric(df, "metric_counts", "n_mentions", low=0)
+        parts.append(_dimension(df, "metric_counts", "category", counts, "metric_mentions"))
+        total = counts.groupby(df["place"]).transform("sum")
+        parts.append(
+            _dimension(
+                df, "metric_counts", "category", (counts / total.where(total > 0)).fillna(0.0), "metric_share"
+            )
+        )
+        if PER_1000_COLUMN in df.columns:
+            scaled = pd.to_numeric(df[PER_1000_COLUMN], errors="coerce").astype("float64")
+            known = scaled.notna()
+            if (scaled[known] < 0).any() or not np.isfinite(scaled[known]).all():
+                raise ValueError(
+                    f"`metric_counts`: column {PER_1000_COLUMN!r} must be non-negative and finite where given"
+                )
+            if known.any():
+                sub = df[known]
+                parts.append(
+                    _dimension(sub, "metric_counts", "category", scaled[known], "metric_per_1000_members")
+                )
+    if formulaic_shares is not None:
+        df = _require_columns(formulaic_shares, "formulaic_shares", _FORMULAIC_COLUMNS)
+        parts.append(
+            _dimension(
+                df,
+                "formulaic_shares",
+                "kind",
+                _require_numeric(df, "formulaic_shares", "share", low=0, high=1),
+                "formulaic_share",
+            )
+        )
+    if keyness is not None:
+        df = _require_columns(keyness, "keyness", _KEYNESS_COLUMNS)
+        g2 = _require_numeric(df, "keyness", "g2")
+        part = _dimension(df, "keyness", "term", g2, "keyness_g2")
+        part = part[part["value"] > 0]
+        part = part.sort_values(["place", "value", "item"], ascending=[True, False, True], kind="mergesort")
+        parts.append(part.groupby("place", sort=False).head(top_terms))
+    if not parts:
+        raise ValueError(
+            "place_profiles: no table given; pass at least one of topic_shares, metric_counts, formulaic_shares, keyness"
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["value"] = out["value"].astype("float64")
+    out = out.sort_values(
+        ["place", "dimension", "value", "item"], ascending=[True, True, False, True], kind="mergesort"
+    )
+    out["rank"] = out.groupby(["place", "dimension"], sort=False).cumcount().astype("int64") + 1
+    order = {d: i for i, d in enumerate(DIMENSIONS)}
+    out = out.assign(_d=out["dimension"].map(order)).sort_values(["place", "_d", "rank"], kind="mergesort")
+    return out[_PROFILE_COLUMNS].reset_index(drop=True)
+
+
+def place_summary(profiles: pd.DataFrame, *, n_terms: int = 5) -> pd.DataFrame:
+    """One row per place summarising :func:`place_profiles` for a quick read.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``place``, ``top_topic``, ``top_topic_share``,
+        ``n_metric_mentions``, ``top_metric_category``, ``formulaic_share``
+        (1 minus the ``local`` share), ``top_terms`` (``、``-joined), NaN or
+        empty where the profile lacks the dimension. Sorted by place.
+    """
+    profiles = _require_columns(profiles, "profiles", _PROFILE_COLUMNS)
+    rows = []
+    for place, group in profiles.groupby("place", sort=True):
+
+        def first(dimension: str, g: pd.DataFrame = group) -> pd.Series | None:
+            sub = g[(g["dimension"] == dimension) & (g["rank"] == 1)]
+            return None if sub.empty else sub.iloc[0]
+
+        topic = first("topic_share")
+        metric = first("metric_mentions")
+        mentions = group.loc[group["dimension"] == "metric_mentions", "value"]
+        local = group[(group["dimension"] == "formulaic_share") & (group["item"] == "local")]
+        terms = group[group["dimension"] == "keyness_g2"].sort_values("rank")["item"].head(n_terms)
+        rows.append(
+            {
+                "place": place,
+                "top_topic": None if topic is None else topic["item"],
+                "top_topic_share": np.nan if topic is None else float(topic["value"]),
+                "n_metric_mentions": np.nan if mentions.empty else float(mentions.sum()),
+                "top_metric_category": None if metric is None else metric["item"],
+                "formulaic_share": np.nan if local.empty else float(1.0 - local["value"].iloc[0]),
+                "top_terms": "、".join(terms),
+            }
+        )
+    return pd.DataFrame(rows)
