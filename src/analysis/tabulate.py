@@ -1,0 +1,186 @@
+"""Tabulate metric mentions into comparison tables per document and place (MetricMention frame -> tables).
+
+All functions take and return DataFrames. The mentions frame is the output of
+:func:`metrics.mentions_to_frame` (columns :data:`metrics.METRIC_COLUMNS`
+then ``mention_id, para_id, upper, sentence``); the documents frame has at
+least ``doc_id`` and ``place``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from . import numerals, storage
+from .metrics import EXTRA_COLUMNS, METRIC_COLUMNS
+
+__all__ = [
+    "MEMBERS_PER_SCALE",
+    "LONG_COLUMNS",
+    "metrics_long",
+    "mention_counts",
+    "metric_totals",
+    "membership_figures",
+    "metrics_per_1000_members",
+    "write_metric_tables",
+]
+
+#: Scale of the membership normalisation (mentions per this many party members).
+MEMBERS_PER_SCALE = 1000
+#: Units that count party members when the category is ``membership``.
+_MEMBER_UNITS = ("名", "人", "位")
+LONG_COLUMNS = ["place", *METRIC_COLUMNS, *EXTRA_COLUMNS]
+
+
+def _check(df: pd.DataFrame, columns: list[str], name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"`{name}` lacks the columns {missing}; it has {list(df.columns)}")
+
+
+def _with_place(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    _check(mentions, METRIC_COLUMNS, "mentions")
+    _check(documents, ["doc_id", "place"], "documents")
+    places = documents[["doc_id", "place"]].drop_duplicates("doc_id")
+    out = mentions.merge(places, on="doc_id", how="left", validate="many_to_one")
+    unknown = sorted(out.loc[out["place"].isna(), "doc_id"].unique())
+    if unknown:
+        raise ValueError(f"`documents` has no place for doc_id {unknown}; add them to the documents table")
+    return out
+
+
+def metrics_long(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """All mentions with their place and source sentence, sorted by ``doc_id, start``.
+
+    Columns: :data:`LONG_COLUMNS` (``place`` first, then the mention columns).
+    """
+    out = _with_place(mentions, documents)
+    cols = [c for c in LONG_COLUMNS if c in out.columns]
+    return out[cols].sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)
+
+
+def mention_counts(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = "place") -> pd.DataFrame:
+    """Number of mentions per ``by`` (``place`` or ``doc_id``) and category.
+
+    Returns a long frame with columns ``[by, category, n_mentions]``, every
+    category of every group present (zero where none), sorted.
+    """
+    if by not in ("place", "doc_id"):
+        raise ValueError(f"`by` value {by!r} is invalid; it must be one of {{'doc_id', 'place'}}.")
+    from .records import CATEGORIES
+
+    df = _with_place(mentions, documents)
+    groups = sorted(set(documents["place" if by == "place" else "doc_id"]))
+    counts = df.groupby([by, "category"]).size()
+    index = pd.MultiIndex.from_product([groups, list(CATEGORIES)], names=[by, "category"])
+    out = counts.reindex(index, fill_value=0).rename("n_mentions").reset_index()
+    out["n_mentions"] = out["n_mentions"].astype("int64")
+    return out
+
+
+def metric_totals(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = "place") -> pd.DataFrame:
+    """Totals of values per ``by``, category and unit, where adding is meaningful.
+
+    Returns columns ``[by, category, unit, n_mentions, total, approximate]``:
+    rates (``is_rate``) are left out, units are never mixed (人次 is not added
+    to 名), ``total`` is a plain decimal string and ``approximate`` is true
+    when any part is not ``exact``.
+
+    Notes
+    -----
+    A total adds claims of the same unit in the same category; when a report
+    restates a figure (a sum and its parts, or the same number in two
+    sentences) the total double-counts, so read it as an upper bound of what
+    the text claims, with the long table at hand.
+    """
+    if by not in ("place", "doc_id"):
+        raise ValueError(f"`by` value {by!r} is invalid; it must be one of {{'doc_id', 'place'}}.")
+    df = _with_place(mentions, documents)
+    df = df[~df["is_rate"].astype(bool)]
+    rows = []
+    for (key, category, unit), g in df.groupby([by, "category", "unit"], sort=True):
+        total = sum((Decimal(str(v)) for v in g["value"]), Decimal(0))
+        rows.append(
+            {
+                by: key,
+                "category": category,
+                "unit": unit,
+                "n_mentions": len(g),
+                "total": numerals.format_decimal(total),
+                "approximate": bool((g["qualifier"] != "exact").any()),
+            }
+        )
+    out = pd.DataFrame(rows, columns=[by, "category", "unit", "n_mentions", "total", "approximate"])
+    return out.astype({"n_mentions": "int64", "approximate": "bool"})
+
+
+def membership_figures(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """Party membership stated in the text, per place: ``[place, members, doc_id, surface, sentence]``.
+
+    Taken from ``membership`` mentions counted in persons (名/人/位); when a
+    place states it more than once the largest figure is kept (the earliest on
+    ties). Places whose reports state no membership are absent.
+    """
+    df = _with_place(mentions, documents)
+    df = df[(df["category"] == "membership") & df["unit"].isin(_MEMBER_UNITS)].copy()
+    cols = ["place", "members", "doc_id", "surface", "sentence"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["members"] = [Decimal(str(v)) for v in df["value"]]
+    df = df.sort_values(["place", "doc_id", "start"], kind="mergesort")
+    best = df.loc[df.groupby("place", sort=True)["members"].transform("max") == df["members"]]
+    best = best.drop_duplicates("place", keep="first")
+    best = best.assign(members=[numerals.format_decimal(v) for v in best["members"]])
+    if "sentence" not in best.columns:
+        best["sentence"] = ""
+    return best[cols].reset_index(drop=True)
+
+
+def metrics_per_1000_members(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """Totals per place scaled per 1,000 party members, where the text states the membership.
+
+    Returns the columns of :func:`metric_totals` (by place) plus ``members``,
+    ``members_surface``, ``members_sentence`` and ``per_1000_members``
+    (a float rounded to 4 decimals). Places without a stated membership are
+    left out; the membership row itself is not scaled.
+
+    Notes
+    -----
+    ``per_1000_members = total / members * 1000``. It compares the intensity
+    of a campaign across places of different size; it inherits the caveats of
+    :func:`metric_totals` (approximate and possibly double-counted totals).
+    """
+    totals = metric_totals(mentions, documents, by="place")
+    members = membership_figures(mentions, documents)
+    cols = [*totals.columns, "members", "members_surface", "members_sentence", "per_1000_members"]
+    if members.empty:
+        return pd.DataFrame(columns=cols)
+    m = members.rename(columns={"surface": "members_surface", "sentence": "members_sentence"})
+    out = totals.merge(m[["place", "members", "members_surface", "members_sentence"]], on="place", how="inner")
+    out = out[out["category"] != "membership"]
+    out["per_1000_members"] = [
+        round(float(Decimal(t) / Decimal(n) * MEMBERS_PER_SCALE), 4) for t, n in zip(out["total"], out["members"], strict=True)
+    ]
+    return out[cols].sort_values(["place", "category", "unit"], kind="mergesort").reset_index(drop=True)
+
+
+def write_metric_tables(mentions_df: pd.DataFrame, processed_dir: str | Path) -> list[Path]:
+    """Write ``metrics.parquet`` and ``metrics.csv`` to ``processed_dir``, atomically.
+
+    The CSV has :data:`metrics.METRIC_COLUMNS` first, then the extra columns;
+    ``is_rate`` is written ``true``/``false`` and values as plain decimals, as
+    in the gold CSV. Rows are sorted by ``doc_id, start``; a rerun on the same
+    mentions writes identical bytes.
+    """
+    _check(mentions_df, METRIC_COLUMNS, "mentions_df")
+    cols = [*METRIC_COLUMNS, *[c for c in EXTRA_COLUMNS if c in mentions_df.columns]]
+    cols += [c for c in mentions_df.columns if c not in cols]
+    out = mentions_df[cols].sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)
+    out = out.copy()
+    out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]
+    out["value"] = out["value"].astype(str)
+    return storage.write_table(out, Path(processed_dir) / "metrics")
