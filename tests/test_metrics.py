@@ -1,0 +1,162 @@
+"""Tests of analysis.metrics: invented sentences of the genre, and the gold oracle on the project pipeline."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis import metrics
+from analysis.paths import PROJECT_ROOT, RAW_DIR
+from analysis.records import Paragraph, Span
+
+GOLD = PROJECT_ROOT.parent / "shared" / "gold"
+
+
+def para(text: str, raw_start: int = 0, doc_id: str = "t") -> Paragraph:
+    return Paragraph(f"{doc_id}:p000", doc_id, 0, text, (Span(0, raw_start, len(text)),))
+
+
+def rows(text: str) -> list[tuple]:
+    return [
+        (m.surface, str(m.value), m.unit, m.qualifier, m.is_rate)
+        for m in metrics.extract_metric_mentions([para(text)])
+    ]
+
+
+def reasons(text: str) -> dict[str, str]:
+    return {x.surface: x.reason for x in metrics.extract_excluded_numbers([para(text)])}
+
+
+def test_chain_and_qualifiers():
+    got = rows("某县组建12个宣讲队、98名宣讲员,开展宣讲800余场,受众8万余人次。")
+    assert got == [
+        ("12个", "12", "个", "exact", False),
+        ("98名", "98", "名", "exact", False),
+        ("800余场", "800", "场", "more_than", False),
+        ("8万余人次", "80000", "人次", "more_than", False),
+    ]
+
+
+def test_number_after_noun_and_prefix_qualifiers():
+    got = rows("设立便民服务点23个,慰问困难群众近5000人,发放物资约36万元,走访超2000余户。")
+    assert got == [
+        ("23个", "23", "个", "exact", False),
+        ("近5000人", "5000", "人", "nearly", False),
+        ("约36万元", "360000", "元", "about", False),
+        ("超2000余户", "2000", "户", "more_than", False),
+    ]
+
+
+def test_suffix_qualifiers_after_unit_and_at_least():
+    got = rows("每名干部每季度撰写心得10篇以上,每个支部每周至少开展学习1次。")
+    assert got == [("10篇以上", "10", "篇", "more_than", True), ("1次", "1", "次", "more_than", True)]
+
+
+def test_rates_and_totals():
+    got = rows("镇里每月放映红色电影6场,全年累计放映300多场。")
+    assert got == [("6场", "6", "场", "exact", True), ("300多场", "300", "场", "more_than", False)]
+
+
+def test_money_scaling():
+    got = rows("投入资金3.5亿元,其中财政补助8600万元。")
+    assert got == [("3.5亿元", "350000000", "元", "exact", False), ("8600万元", "86000000", "元", "exact", False)]
+
+
+def test_chinese_numerals_and_articles():
+    got = rows("区委召开两次专题会议,这是一个缩影,作为一名党员要一次次深入基层,二十多次走访。")
+    assert got == [("两次", "2", "次", "exact", False), ("二十多次", "20", "次", "more_than", False)]
+
+
+def test_one_as_quota():
+    got = rows("每名科级干部可以领办一件实事。")
+    assert got == [("一件", "1", "件", "exact", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "reason"),
+    [
+        ("2022年4月8日召开动员会。", "2022年4月8日", "date"),
+        ("4月8日召开动员会。", "4月8日", "date"),
+        ("2022年是关键之年。", "2022年", "period"),
+        ("2-6月份共开展活动。", "2-6月份", "period"),
+        ("编写《县志(1949—1999)》。", "1949—1999", "period"),
+        ("学习“十四五”规划。", "十四五", "period"),
+        ("庆祝建党100周年。", "100周年", "anniversary"),
+        ("为3~6岁儿童接种。", "3~6岁", "age"),
+        ("开通48小时热线。", "48小时", "duration"),
+        ("在县委第二巡回指导组指导下。", "第二", "ordinal"),
+        ("请继续阅读B3~4版。", "B3~4版", "page_ref"),
+        ("网址http://10.0.0.1:8080/a_123.html", "10.0.0.1", "identifier"),
+        ("落实“两学一做”要求。", "两学一做", "formulation"),
+        ("推行“一村一策”机制。", "一村一策", "formulation"),
+        ("开展“六个一”活动。", "六个一", "formulation"),
+        ("开展“千名干部进万家”活动。", "千名", "name"),
+        ("观看电影《1949》。", "1949", "name"),
+        ("驻京某部队38军官兵。", "38", "name"),
+    ],
+)
+def test_exclusion_reasons(text, surface, reason):
+    got = reasons(text)
+    assert got.get(surface) == reason, got
+    assert not rows(text)
+
+
+def test_formulation_spell_out_is_not_a_rate_metric():
+    text = "做好“三个一”(每月读一本书、每周看一部电影、每天学一个故事),推动学习。"
+    assert rows(text) == []
+    assert set(reasons(text).values()) == {"formulation"}
+
+
+def test_lexicalised_words_are_not_listed():
+    text = "进一步统一思想,深入一线,服务千家万户百姓。"
+    assert rows(text) == [] and reasons(text) == {}
+
+
+def test_offsets_map_to_raw_and_straddling_join():
+    raw = "xx\n开展宣讲120场,覆盖3\n\n500人次。"
+    a, b = "开展宣讲120场,覆盖3", "500人次。"
+    p = Paragraph("t:p000", "t", 0, a + b, (Span(0, 3, len(a)), Span(len(a), raw.index(b), len(b))))
+    ms = list(metrics.extract_metric_mentions([p]))
+    assert [m.surface for m in ms] == ["120场", "3500人次"]
+    assert raw[ms[0].start : ms[0].end] == "120场"
+    # the straddling surface gets a raw span from its first to its last character
+    assert raw[ms[1].start : ms[1].end].replace("\n", "") == "3500人次"
+
+
+def test_str_input_is_rejected():
+    with pytest.raises(TypeError, match="iterable of records.Paragraph"):
+        list(metrics.extract_metric_mentions("开展宣讲120场"))  # type: ignore[arg-type]
+
+
+def test_frame_columns_and_formats():
+    df = metrics.mentions_to_frame(metrics.extract_metric_mentions([para("拨付资金1.2万元,宣讲5场。")]))
+    assert list(df.columns[: len(metrics.METRIC_COLUMNS)]) == metrics.METRIC_COLUMNS
+    assert df["value"].tolist() == ["12000", "5"]
+
+
+def _pipeline_frames():
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    import score_metrics  # noqa: PLC0415
+
+    pred, _ = score_metrics.predict("pipeline")
+    gold = pd.read_csv(GOLD / "metrics.csv", dtype={"value": str})
+    non = pd.read_csv(GOLD / "non_metrics.csv")
+    return score_metrics.score(pred, gold, non, verbose=False), pred
+
+
+@pytest.mark.skipif(not (GOLD / "metrics.csv").exists(), reason="../shared/gold not beside the repo")
+def test_against_gold_on_the_pipeline():
+    res, pred = _pipeline_frames()
+    print({k: round(v, 3) if isinstance(v, float) else v for k, v in res.items()})
+    assert res["precision"] >= 0.95
+    assert res["recall"] >= 0.95
+    assert res["qualifier_accuracy"] >= 0.95
+    assert res["category_accuracy"] >= 0.85
+    assert res["non_metric_reported_rate"] <= 0.03
+    # every surface links back to the raw text where it does not straddle a join
+    for doc_id, g in pred.groupby("doc_id"):
+        raw = (RAW_DIR / f"{doc_id}.txt").read_text(encoding="utf-8")
+        ok = sum(raw[s:e] == t for s, e, t in zip(g["start"], g["end"], g["surface"], strict=True))
+        assert ok >= len(g) - 1
