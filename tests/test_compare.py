@@ -1,0 +1,404 @@
+"""Tests of analysis.compare: geography pairs, permutation tests and place profiles (RQ4, synthesis)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import compare, formulaic, paths
+
+GOLD_CLEAN = paths.PROJECT_ROOT.parent / "shared" / "gold" / "clean"
+
+
+@pytest.fixture(scope="module")
+def gold_documents() -> pd.DataFrame:
+    files = sorted(GOLD_CLEAN.glob("*.json"))
+    if not files:
+        pytest.skip(f"{GOLD_CLEAN} not found: gold annotations are needed for this test")
+    rows = []
+    for f in files:
+        d = json.loads(f.read_text(encoding="utf-8"))
+        rows.append({k: d[k] for k in ("doc_id", "place", "city", "province", "admin_level")})
+    return pd.DataFrame(rows)
+
+
+def _documents(cities: list[str], *, provinces: list[str] | None = None) -> pd.DataFrame:
+    n = len(cities)
+    return pd.DataFrame(
+        {
+            "doc_id": [f"r{i:02d}" for i in range(n)],
+            "place": [f"{c}{i}区" for i, c in enumerate(cities)],
+            "city": cities,
+            "province": provinces or ["甲省"] * n,
+            "admin_level": ["district"] * n,
+        }
+    )
+
+
+def _matrix(values: np.ndarray, ids: list[str]) -> pd.DataFrame:
+    values = (values + values.T) / 2
+    np.fill_diagonal(values, 1.0)
+    return pd.DataFrame(values, index=ids, columns=ids)
+
+
+def _structured(
+    groups: list[int], *, within: float = 0.8, between: float = 0.2, seed: int = 0
+) -> pd.DataFrame:
+    """Similarity high inside the given groups, low across them, plus small noise."""
+    rng = np.random.default_rng(seed)
+    g = np.asarray(groups)
+    values = np.where(g[:, None] == g[None, :], within, between) + rng.normal(0, 0.02, (len(g), len(g)))
+    return _matrix(values, [f"r{i:02d}" for i in range(len(g))])
+
+
+# ---------------------------------------------------------------------------
+# Geography
+
+
+def test_geography_pairs_on_gold_metadata(gold_documents):
+    pairs = compare.geography_pairs(gold_documents)
+    assert len(pairs) == 10
+    assert (pairs["doc_a"] < pairs["doc_b"]).all()
+    counts = pairs[list(compare.RELATIONS)].sum().to_dict()
+    # Three reports are in 郑州市 (3 pairs), four in 河南省 (6 pairs), four districts (6 pairs),
+    # two on one district (1 pair): derived from the metadata, checked here against it.
+    by = {col: gold_documents[col].value_counts() for col in compare.RELATION_COLUMNS.values()}
+    for relation, column in compare.RELATION_COLUMNS.items():
+        assert counts[relation] == int((by[column] * (by[column] - 1) // 2).sum())
+    print("pairs per relation:", counts)
+    # Same place implies same city, province and level.
+    same_place = pairs[pairs["same_place"]]
+    assert same_place[["same_city", "same_province", "same_level"]].all().all()
+
+
+def test_geography_pairs_missing_metadata_is_na(caplog):
+    docs = _documents(["甲市", "甲市", "乙市"])
+    docs.loc[2, "city"] = None
+    with caplog.at_level(logging.WARNING, logger="analysis.compare"):
+        pairs = compare.geography_pairs(docs)
+    assert bool(pairs["same_city"].iloc[0]) is True
+    assert pairs["same_city"].isna().sum() == 2
+    assert "lack 'city'" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"doc_id": ["a", "b"]}), r"missing column\(s\)"),
+        (_documents(["甲市"]), "fewer than two reports"),
+        (pd.concat([_documents(["甲市"]), _documents(["乙市"])]), "doc_id 'r00' occurs more than once"),
+    ],
+)
+def test_geography_pairs_bad_input(frame, match):
+    with pytest.raises(ValueError, match=match):
+        compare.geography_pairs(frame)
+
+
+# ---------------------------------------------------------------------------
+# Similarity tables
+
+
+def test_similarity_pairs_square_and_long_agree():
+    m = _structured([0, 0, 1, 1])
+    long = compare.similarity_pairs(m)
+    assert len(long) == 6 and (long["doc_a"] < long["doc_b"]).all()
+    shuffled = long.sample(frac=1, random_state=0).rename(columns={"doc_a": "doc_b", "doc_b": "doc_a"})
+    assert compare.similarity_pairs(shuffled).equals(long)
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame([[1.0, 0.2], [0.3, 1.0]], index=["a", "b"], columns=["a", "b"]), "not symmetric"),
+        (pd.DataFrame([[1.0, 0.2], [0.2, 1.0]], index=["a", "b"], columns=["a", "c"]), "square matrix"),
+        (pd.DataFrame([[1.0, np.nan], [np.nan, 1.0]], index=["a", "b"], columns=["a", "b"]), "non-finite"),
+        (
+            pd.DataFrame({"doc_a": ["a", "b"], "doc_b": ["b", "a"], "similarity": [0.1, 0.1]}),
+            "more than once",
+        ),
+        (pd.DataFrame({"doc_a": ["a"], "doc_b": ["b"], "similarity": ["x"]}), "finite number"),
+    ],
+)
+def test_similarity_pairs_bad_input(frame, match):
+    with pytest.raises(ValueError, match=match):
+        compare.similarity_pairs(frame)
+
+
+# ---------------------------------------------------------------------------
+# Permutation test
+
+
+def _brute_force_p(sim: pd.DataFrame, labels: list[str], alternative: str) -> float:
+    """p-value over all n! permutations of the labels (each arrangement with its multiplicity)."""
+    pairs = compare.similarity_pairs(sim)
+    ids = list(sim.index)
+    pos = {d: i for i, d in enumerate(ids)}
+    ia, ib = pairs["doc_a"].map(pos).to_numpy(), pairs["doc_b"].map(pos).to_numpy()
+    s = pairs["similarity"].to_numpy()
+
+    def stat(lab):
+        w = np.array([lab[i] == lab[j] for i, j in zip(ia, ib, strict=True)])
+        return s[w].mean() - s[~w].mean()
+
+    observed = stat(labels)
+    stats = np.array([stat(p) for p in itertools.permutations(labels)])
+    if alternative == "greater":
+        hits = stats >= observed - 1e-12
+    elif alternative == "less":
+        hits = stats <= observed + 1e-12
+    else:
+        hits = np.abs(stats) >= abs(observed) - 1e-12
+    return hits.mean()
+
+
+@pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_p_value_matches_brute_force(alternative, seed):
+    rng = np.random.default_rng(seed)
+    cities = ["甲市", "甲市", "乙市", "甲市", "丙市"]
+    docs = _documents(cities)
+    sim = _matrix(rng.uniform(0, 1, (5, 5)), docs["doc_id"].tolist())
+    result = compare.permutation_test(sim, docs, relation="same_city", alternative=alternative)
+    assert result.method == "exact"
+    assert result.n_permutations == 20  # 5! / (3! 1! 1!)
+    assert result.p_value == pytest.approx(_brute_force_p(sim, cities, alternative))
+    assert result.n_pairs == 10 and result.n_within == 3 and result.n_between == 7
+
+
+def test_structured_case_gives_small_p():
+    groups = [0, 0, 0, 0, 1, 1, 1, 1]
+    docs = _documents(["甲市" if g == 0 else "乙市" for g in groups])
+    result = compare.permutation_test(_structured(groups), docs, relation="same_city")
+    print("structured 4+4:", result.p_value, result.min_p_value, result.method)
+    assert result.method == "exact" and result.n_permutations == 70
+    # The observed split and its mirror image are the two most extreme of the 70 arrangements.
+    assert result.p_value == pytest.approx(2 / 70)
+    assert result.p_value == result.min_p_value
+    assert result.statistic > 0.5 and result.mean_within > result.mean_between
+
+
+def test_shuffled_labels_give_large_p():
+    groups = [0, 0, 0, 0, 1, 1, 1, 1]
+    # Labels that cut across the structure: each city has two reports of each similarity group.
+    docs = _documents(["甲市", "乙市", "甲市", "乙市", "甲市", "乙市", "甲市", "乙市"])
+    result = compare.permutation_test(_structured(groups), docs, relation="same_city")
+    print("shuffled 4+4:", result.p_value)
+    assert result.statistic < 0 and result.p_value > 0.5
+    # No structure at all: every arrangement is as extreme as the observed one.
+    flat = _matrix(np.full((8, 8), 0.3), docs["doc_id"].tolist())
+    assert compare.permutation_test(flat, docs, relation="same_city").p_value == pytest.approx(1.0)
+
+
+def test_monte_carlo_agrees_with_exact_and_is_seeded():
+    rng = np.random.default_rng(7)
+    cities = ["甲市", "甲市", "乙市", "乙市", "乙市", "丙市", "丙市"]
+    docs = _documents(cities)
+    sim = _matrix(rng.uniform(0, 1, (7, 7)), docs["doc_id"].tolist())
+    exact = compare.permutation_test(sim, docs)
+    mc = compare.permutation_test(sim, docs, max_exact=1, n_permutations=9999, random_state=3)
+    print(
+        f"exact p {exact.p_value:.4f} ({exact.n_permutations} arrangements), Monte Carlo p {mc.p_value:.4f}"
+    )
+    assert exact.method == "exact" and mc.method == "monte_carlo" and mc.n_permutations == 9999
+    assert abs(mc.p_value - exact.p_value) < 0.02  # 4 binomial standard errors at m = 9999
+    again = compare.permutation_test(sim, docs, max_exact=1, n_permutations=9999, random_state=3)
+    assert again == mc
+
+
+def test_large_structured_case_uses_monte_carlo():
+    groups = [g for g in range(3) for _ in range(5)]
+    docs = _documents([f"{'甲乙丙'[g]}市" for g in groups])
+    result = compare.permutation_test(_structured(groups), docs, n_permutations=999)
+    assert result.method == "monte_carlo"  # 15! / (5!)^3 = 756756 > MAX_EXACT_PERMUTATIONS
+    assert result.p_value == pytest.approx(1 / 1000)
+    assert result.caveat == ""  # 15 reports: no small-sample caveat
+
+
+def test_gold_corpus_caveat_states_the_smallest_p(gold_documents):
+    ids = gold_documents["doc_id"].tolist()
+    rng = np.random.default_rng(0)
+    sim = _matrix(rng.uniform(0, 1, (5, 5)), ids)
+    result = compare.permutation_test(sim, gold_documents, relation="same_city")
+    assert result.n_documents == 5 and result.method == "exact"
+    assert result.min_p_value >= 1 / result.n_permutations
+    assert "Only 5 reports" in result.caveat and f"{result.min_p_value:.3g}" in result.caveat
+    table = compare.permutation_tests(sim, gold_documents)
+    assert table["relation"].tolist() == list(compare.RELATIONS)
+    assert table["p_value"].between(0, 1).all()
+    print(
+        table[["relation", "n_within", "statistic", "p_value", "min_p_value", "n_permutations"]].to_string()
+    )
+
+
+def test_untestable_relation_is_reported_not_raised(caplog):
+    docs = _documents(["甲市", "乙市", "丙市", "丁市"])  # one province: no between-province pair
+    sim = _structured([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="no between-group pair for relation 'same_province'"):
+        compare.permutation_test(sim, docs, relation="same_province")
+    with caplog.at_level(logging.WARNING, logger="analysis.compare"):
+        table = compare.permutation_tests(sim, docs, relations=["same_city", "same_province"])
+    row = table.set_index("relation").loc["same_province"]
+    assert (
+        row["method"] == "not_testable" and np.isnan(row["p_value"]) and "no between-group" in row["caveat"]
+    )
+    assert "no between-group" in caplog.text
+
+
+def test_reports_without_label_are_excluded_with_warning(caplog):
+    docs = _documents(["甲市", "甲市", "乙市", "乙市", "丙市"])
+    docs.loc[4, "city"] = None
+    with caplog.at_level(logging.WARNING, logger="analysis.compare"):
+        result = compare.permutation_test(_structured([0, 0, 1, 1, 2]), docs)
+    assert result.excluded_doc_ids == ("r04",) and result.n_documents == 4
+    assert "left out" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"relation": "same_country"}, "`relation` value 'same_country' is invalid"),
+        ({"alternative": "bigger"}, "`alternative` value 'bigger' is invalid"),
+        ({"n_permutations": 0}, "`n_permutations` must be a positive integer"),
+        ({"random_state": None}, "`random_state` must be an integer"),
+    ],
+)
+def test_permutation_test_bad_options(kwargs, match):
+    docs = _documents(["甲市", "甲市", "乙市"])
+    with pytest.raises(ValueError, match=match):
+        compare.permutation_test(_structured([0, 0, 1]), docs, **kwargs)
+
+
+def test_permutation_test_mismatched_reports():
+    docs = _documents(["甲市", "甲市", "乙市", "乙市"])
+    sim = _structured([0, 0, 1])
+    with pytest.raises(ValueError, match=r"report\(s\) \['r03'\] that are not in `similarity`"):
+        compare.permutation_test(sim, docs)
+    with pytest.raises(ValueError, match=r"report\(s\) \['r03'\] that are not in `documents`"):
+        compare.permutation_test(_structured([0, 0, 1, 1]), docs.iloc[:3])
+
+
+# ---------------------------------------------------------------------------
+# Place profiles
+
+
+def _inputs():
+    topics = pd.DataFrame(
+        {"place": ["甲区", "甲区", "乙区"], "topic": ["宣讲", "办实事", "宣讲"], "share": [0.6, 0.4, 1.0]}
+    )
+    metrics = pd.DataFrame(
+        {
+            "place": ["甲区", "甲区", "乙区"],
+            "category": ["outreach", "service", "outreach"],
+            "n_mentions": [3, 1, 2],
+            "per_1000_members": [np.nan, 2.5, np.nan],
+        }
+    )
+    shares = pd.DataFrame(
+        {"place": ["甲区"] * 4, "kind": list(formulaic.KINDS), "share": [0.1, 0.05, 0.15, 0.7]}
+    )
+    keyness = pd.DataFrame(
+        {
+            "place": ["甲区", "甲区", "甲区", "乙区"],
+            "term": ["防汛", "抗疫", "乡村", "企业"],
+            "g2": [12.0, 8.0, -3.0, 5.0],
+        }
+    )
+    return topics, metrics, shares, keyness
+
+
+def test_place_profiles_table():
+    topics, metrics, shares, keyness = _inputs()
+    out = compare.place_profiles(topics, metrics, shares, keyness, top_terms=1)
+    assert list(out.columns) == ["place", "dimension", "item", "value", "rank"]
+    a = out[out["place"] == "甲区"]
+    assert a["dimension"].unique().tolist() == list(compare.DIMENSIONS)
+    assert a[a["dimension"] == "topic_share"][["item", "rank"]].to_numpy().tolist() == [
+        ["宣讲", 1],
+        ["办实事", 2],
+    ]
+    assert a[a["dimension"] == "metric_share"]["value"].tolist() == pytest.approx([0.75, 0.25])
+    assert a[a["dimension"] == "metric_per_1000_members"][["item", "value"]].to_numpy().tolist() == [
+        ["service", 2.5]
+    ]
+    assert a[a["dimension"] == "keyness_g2"]["item"].tolist() == ["防汛"]  # top 1, negative g2 never kept
+    b = out[out["place"] == "乙区"]
+    assert "formulaic_share" not in set(b["dimension"]) and "metric_per_1000_members" not in set(
+        b["dimension"]
+    )
+    summary = compare.place_summary(out)
+    row = summary.set_index("place").loc["甲区"]
+    assert (
+        row["top_topic"] == "宣讲"
+        and row["n_metric_mentions"] == 4
+        and row["top_metric_category"] == "outreach"
+    )
+    assert row["formulaic_share"] == pytest.approx(0.3) and row["top_terms"] == "防汛"
+    assert np.isnan(summary.set_index("place").loc["乙区", "formulaic_share"])
+    # Deterministic whatever the input row order.
+    again = compare.place_profiles(topics[::-1], metrics[::-1], shares[::-1], keyness[::-1], top_terms=1)
+    assert again.equals(out)
+
+
+def test_place_profiles_accepts_formulaic_output(_gold_paragraphs_small):
+    shares = formulaic.formulaic_shares(_gold_paragraphs_small).places
+    out = compare.place_profiles(formulaic_shares=shares)
+    sums = out.groupby("place")["value"].sum()
+    assert sums.to_numpy() == pytest.approx(1.0)
+
+
+@pytest.fixture
+def _gold_paragraphs_small() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "doc_id": ["a", "b"],
+            "para_id": ["a:p000", "b:p000"],
+            "place": ["甲区", "乙区"],
+            "text": ["坚持学党史、悟思想,落实“三会一课”制度。", "深入开展我为群众办实事实践活动。"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({}, ValueError, "no table given"),
+        (
+            {"topic_shares": pd.DataFrame({"place": ["甲区"], "share": [0.5]})},
+            ValueError,
+            r"`topic_shares` is missing column\(s\) \['topic'\]",
+        ),
+        (
+            {"topic_shares": pd.DataFrame({"place": ["甲区"], "topic": ["a"], "share": [1.5]})},
+            ValueError,
+            r"finite number in \[0, 1\]",
+        ),
+        (
+            {"metric_counts": pd.DataFrame({"place": ["甲区"], "category": ["a"], "n_mentions": [-1]})},
+            ValueError,
+            "n_mentions",
+        ),
+        (
+            {
+                "formulaic_shares": pd.DataFrame(
+                    {"place": ["", "甲区"], "kind": ["local", "slogan"], "share": [1.0, 0.0]}
+                )
+            },
+            ValueError,
+            "non-empty strings",
+        ),
+        (
+            {"keyness": pd.DataFrame({"place": ["甲区", "甲区"], "term": ["x", "x"], "g2": [1.0, 2.0]})},
+            ValueError,
+            "appears more than once",
+        ),
+        ({"keyness": [("甲区", "x", 1.0)]}, TypeError, "must be a pandas DataFrame"),
+    ],
+)
+def test_place_profiles_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        compare.place_profiles(**kwargs)
