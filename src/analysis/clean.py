@@ -74,6 +74,7 @@ _RE_LINE = re.compile(r"[^\n]*")
 _RE_SPACE_BETWEEN_PHRASES = re.compile(f"[{_CJK}”》)0-9A-Za-z]\\s+[{_CJK}“《(0-9A-Za-z]")
 _RE_NAME = re.compile(f"[{_CJK}·]{{2,4}}")
 _RE_WS = re.compile(r"\s+")
+_PAIRED_MARKS = (("“", "”"), ("《", "》"), ("(", ")"), ("(", ")"), ("「", "」"))
 
 # heading marker ranks: markdown '#'*n -> n; decorative bullet; plain; dash subhead
 _RANK_BULLET = 7
@@ -119,7 +120,9 @@ _PATTERN_LIST_KEYS = (
     "photo_credit_patterns",
     "caption_patterns",
 )
-_ALLOWED_KEYS = frozenset(_STR_KEYS + _INT_KEYS + _FLOAT_KEYS + _PATTERN_KEYS + _LIST_KEYS + _PATTERN_LIST_KEYS)
+_ALLOWED_KEYS = frozenset(
+    _STR_KEYS + _INT_KEYS + _FLOAT_KEYS + _PATTERN_KEYS + _LIST_KEYS + _PATTERN_LIST_KEYS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +257,11 @@ def load_rules(path: str | Path | None = None) -> CleaningRules:
     markers = "|".join(re.escape(m) for m in sorted(kw["byline_markers"], key=len, reverse=True))
     bullets = re.escape("".join(sorted(kw["byline_bullets"])))
     kw["re_marker"] = re.compile(f"[{bullets}]?(?:{markers})" if bullets else f"(?:{markers})")
-    kw["re_agency"] = re.compile("^(?:" + "|".join(p.pattern for p in kw["agency_tags"]) + ")") if kw[
-        "agency_tags"
-    ] else re.compile(r"(?!x)x")
+    kw["re_agency"] = (
+        re.compile("^(?:" + "|".join(p.pattern for p in kw["agency_tags"]) + ")")
+        if kw["agency_tags"]
+        else re.compile(r"(?!x)x")
+    )
     return CleaningRules(**kw)
 
 
@@ -328,7 +333,9 @@ def load_corrections(path: str | Path) -> list[Correction]:
     out = []
     for i, entry in enumerate(data):
         if not isinstance(entry, dict):
-            raise InputError(path, f"entry {i}: expected a mapping with keys doc_id, find, replace, note; got {entry!r}.")
+            raise InputError(
+                path, f"entry {i}: expected a mapping with keys doc_id, find, replace, note; got {entry!r}."
+            )
         keys = set(entry)
         if keys - _CORRECTION_KEYS or not {"doc_id", "find", "replace"} <= keys:
             raise InputError(
@@ -420,7 +427,7 @@ def _apply_corrections(
             )
         hits.extend((s, e, corr) for s, e in found)
     hits.sort(key=lambda h: (h[0], h[1], h[2].index))
-    for (s1, e1, c1), (s2, _e2, c2) in zip(hits, hits[1:]):
+    for (_s1, e1, c1), (s2, _e2, c2) in zip(hits, hits[1:], strict=False):
         if s2 < e1:
             raise InputError(
                 c2.source,
@@ -587,7 +594,9 @@ def _remove_residue_lines(st: _State) -> None:
             st.remove(line.start, line.end, "navigation", "site navigation link, not part of the report")
         elif _matches_any(r.continuation_ref_patterns, text):
             line.role = "removed"
-            st.remove(line.start, line.end, "continuation_ref", "reference to another page of the print edition")
+            st.remove(
+                line.start, line.end, "continuation_ref", "reference to another page of the print edition"
+            )
         elif _matches_any(r.cms_line_patterns, text):
             line.role = "removed"
             cms_idx.append(line.idx)
@@ -656,9 +665,9 @@ def _has_inner_stop(text: str, rules: CleaningRules) -> bool:
     return any(c in stops for c in text[:-1])
 
 
-def _parse_byline(text: str, base: int, rules: CleaningRules, *, names_only: bool = False) -> tuple[
-    list[tuple[int, int]], list[tuple[int, int]]
-] | None:
+def _parse_byline(
+    text: str, base: int, rules: CleaningRules, *, names_only: bool = False
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
     """Parse ``text`` (at W offset ``base``) as a byline.
 
     Returns (author ranges, marker ranges) or None when ``text`` is not a
@@ -760,7 +769,9 @@ def _read_head(st: _State) -> None:
         text = w[line.start : line.end]
         if _parse_byline(text, line.start, r) is not None and len(text) <= r.byline_max_chars:
             break
-        if len(text) > r.title_max_chars or (text[-1] in r.terminal_punctuation and not _is_dash_line(text, r)):
+        if len(text) > r.title_max_chars or (
+            text[-1] in r.terminal_punctuation and not _is_dash_line(text, r)
+        ):
             break
         if _has_inner_stop(text, r):
             break
@@ -777,7 +788,9 @@ def _read_head(st: _State) -> None:
         sub = head[1]
         text = w[sub.start : sub.end]
         dash = _leading_dash(text, r)
-        if dash or (len(text) <= r.heading_max_chars and sub.gap <= 1 and text[-1] not in r.terminal_punctuation):
+        if dash or (
+            len(text) <= r.heading_max_chars and sub.gap <= 1 and text[-1] not in r.terminal_punctuation
+        ):
             sub.role = "subtitle"
             if dash:
                 st.remove(sub.start, sub.start + len(dash), "markup", "dash before the subtitle")
@@ -895,7 +908,7 @@ def _read_bylines(st: _State) -> None:
 
 def _read_bracket_byline(st: _State, k: int, open_pos: int) -> None:
     """'(邓志强' at a paragraph end, possibly continued over the next short lines up to ')'."""
-    w, r = st.w, st.rules
+    w = st.w
     lines = st.lines
     line = lines[k]
     close_chars = "))"
@@ -935,7 +948,9 @@ def _read_bracket_byline(st: _State, k: int, open_pos: int) -> None:
         lines[j].role = "byline"
 
 
-def _parse_byline_multiline(st: _State, s: int, e: int) -> tuple[list[list[_Run]], list[tuple[int, int]]] | None:
+def _parse_byline_multiline(
+    st: _State, s: int, e: int
+) -> tuple[list[list[_Run]], list[tuple[int, int]]] | None:
     w, r = st.w, st.rules
     inner = w[s:e]
     flat = _RE_WS.sub(" ", inner)
@@ -979,7 +994,9 @@ def _strip_markup(st: _State) -> None:
         if line.role == "body":
             m = r.markdown_heading.match(w[line.body_start : line.body_end])
             if m and m.group(1):
-                st.remove(line.body_start, line.body_start + len(m.group(1)), "markup", "markdown heading mark")
+                st.remove(
+                    line.body_start, line.body_start + len(m.group(1)), "markup", "markdown heading mark"
+                )
                 line.rank = len(m.group(1))
                 line.role = "heading"
                 line.body_start = _strip_range(w, line.body_start + m.end(), line.body_end)[0]
@@ -1017,20 +1034,36 @@ def _line_text(st: _State, line: _Line) -> str:
     return _runs_text(st.w, _runs_of(st.w, line.body_start, line.body_end, line.holes))
 
 
-def _is_heading_shape(text: str, rules: CleaningRules) -> bool:
-    """A short phrase, unterminated, with a heading's shape (two halves, parallel parts, or very short)."""
+def _is_heading_shape(text: str, rules: CleaningRules, *, allow_bare: bool) -> bool:
+    """A short phrase, unterminated, with a heading's shape.
+
+    The shape is two halves separated by a space, or parallel clauses
+    (``parallel_heading_min_commas``), or, when ``allow_bare`` (newline mode,
+    where a line is a paragraph), a very short phrase without punctuation.
+    In blank-line layouts a bare short line is more likely the first half of
+    a page-break split than a heading, so it is left to the join step (which
+    logs the join).
+    """
     if not text or len(text) > rules.heading_max_chars:
         return False
     closing = {"”", "」", "』"}
-    if (text[-1] in rules.terminal_punctuation and text[-1] not in closing) or text[-1] in rules.non_final_chars:
+    if (text[-1] in rules.terminal_punctuation and text[-1] not in closing) or text[
+        -1
+    ] in rules.non_final_chars:
         return False
     if _has_inner_stop(text + "x", rules):
         return False
+    if any(text.count(a) != text.count(b) for a, b in _PAIRED_MARKS):
+        return False  # an open quotation or bracket: a fragment, not a phrase
     if _RE_SPACE_BETWEEN_PHRASES.search(text):
         return True
     if sum(text.count(c) for c in rules.clause_punctuation if c != "、") >= rules.parallel_heading_min_commas:
         return True
-    return len(text) <= rules.bare_heading_max_chars and not any(c in rules.clause_punctuation for c in text)
+    return (
+        allow_bare
+        and len(text) <= rules.bare_heading_max_chars
+        and not any(c in rules.clause_punctuation for c in text)
+    )
 
 
 def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
@@ -1051,19 +1084,25 @@ def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
             and not _has_inner_stop(text, r)
         ):
             line.role = "caption"
-            st.remove(line.start, line.end, "caption", f"short line after an image gap ({line.gap} blank lines)")
+            st.remove(
+                line.start, line.end, "caption", f"short line after an image gap ({line.gap} blank lines)"
+            )
             continue
         if line.role == "heading":
             continue
         nxt = lines[k + 1] if k + 1 < len(lines) else None
         standalone = newline_mode or nxt is None or nxt.gap > 0
-        if not standalone and not (nxt is not None and nxt.role == "body" and _is_heading_shape(_line_text(st, nxt), r)):
+        if not standalone and not (
+            nxt is not None
+            and nxt.role == "body"
+            and _is_heading_shape(_line_text(st, nxt), r, allow_bare=newline_mode)
+        ):
             continue
         dash = _leading_dash(text, r)
         if dash and len(text) <= r.heading_max_chars and not _has_inner_stop(text, r):
             line.role = "heading"
             line.rank = _RANK_DASH
-        elif _is_heading_shape(text, r):
+        elif _is_heading_shape(text, r, allow_bare=newline_mode):
             line.role = "heading"
             line.rank = _RANK_PLAIN
 
@@ -1084,7 +1123,14 @@ def _build_elements(st: _State, newline_mode: bool) -> list[_Elem]:
         last = elems[-1] if elems else None
         adjacent = prev is not None and line.gap == 0 and last is not None and last.lines[-1] == prev.idx
         if line.role == "heading":
-            if adjacent and last is not None and last.kind == "heading" and prev is not None and prev.rank == line.rank:
+            if (
+                adjacent
+                and last is not None
+                and last.kind == "heading"
+                and prev is not None
+                and prev.rank == line.rank
+                and len(last.lines) == 1
+            ):
                 a = last.runs[-1][1]
                 before = (last.runs[0][0], runs[-1][1])
                 last.runs.extend([(a, a + 1, " ")] + runs)
@@ -1128,7 +1174,7 @@ def _join(st: _State, left: _Elem, right: _Elem, sep: str, note: str) -> None:
 
 def _bigrams(text: str) -> Counter[str]:
     chars = [c for c in text if _RE_CJK_CHAR.match(c)]
-    return Counter(a + b for a, b in zip(chars, chars[1:]))
+    return Counter(a + b for a, b in zip(chars, chars[1:], strict=False))
 
 
 def _cosine(a: Counter[str], b: Counter[str]) -> float:
@@ -1181,18 +1227,31 @@ def _repair_breaks(st: _State, elems: list[_Elem], newline_mode: bool) -> list[_
                 st.repair(
                     "move_fragment",
                     [(xs, xe), (ys, bs + r.repair_context_chars), (be - r.repair_context_chars, we)],
-                    _runs_text(w, x.runs)[-r.repair_context_chars :] + _runs_text(w, block[0].runs)[: r.repair_context_chars],
+                    _runs_text(w, x.runs)[-r.repair_context_chars :]
+                    + _runs_text(w, block[0].runs)[: r.repair_context_chars],
                     f"The paragraph ending {_runs_text(w, x.runs)[-8:]!r} is cut off by a heading; the block {names} "
                     "that begins mid-word after another dangling paragraph continues it (it shares more vocabulary "
                     "with it than with its surroundings). Moved back, in order; the paragraph it interrupted is "
                     "joined to the paragraph after the block.",
                 )
-                _join(st, x, block[0], "", "After the move, the dangling paragraph and the moved block's first "
-                      "paragraph are one sentence; joined without a space.")
+                _join(
+                    st,
+                    x,
+                    block[0],
+                    "",
+                    "After the move, the dangling paragraph and the moved block's first "
+                    "paragraph are one sentence; joined without a space.",
+                )
                 elems.remove(block[0])
                 yi = elems.index(y)
-                _join(st, y, elems[yi + 1], "", "Once the displaced block is moved back, the paragraph it "
-                      "interrupted continues in the paragraph after it; joined without a space.")
+                _join(
+                    st,
+                    y,
+                    elems[yi + 1],
+                    "",
+                    "Once the displaced block is moved back, the paragraph it "
+                    "interrupted continues in the paragraph after it; joined without a space.",
+                )
                 del elems[yi + 1]
         i += 1
     # 2. page/column breaks between neighbouring paragraphs
@@ -1218,15 +1277,28 @@ def _repair_breaks(st: _State, elems: list[_Elem], newline_mode: bool) -> list[_
         if _dangling(st, elem):
             elem.flags.append("truncated_end")
             s, e = _context(st, elem.runs, end=True)
-            st.repair("truncated_fragment", [(s, e)], "", f"Paragraph ends mid-sentence ({text[-8:]!r}) and no "
-                      "continuation was found; check the source.")
-            st.warnings.append(f"paragraph {n_} ends mid-sentence ({text[-12:]!r}); flagged truncated_fragment")
+            st.repair(
+                "truncated_fragment",
+                [(s, e)],
+                "",
+                f"Paragraph ends mid-sentence ({text[-8:]!r}) and no "
+                "continuation was found; check the source.",
+            )
+            st.warnings.append(
+                f"paragraph {n_} ends mid-sentence ({text[-12:]!r}); flagged truncated_fragment"
+            )
         if _continuation_start(st, elem) and text[0] in r.non_initial_chars:
             elem.flags.append("truncated_start")
             s, e = _context(st, elem.runs, end=False)
-            st.repair("truncated_fragment", [(s, e)], "", f"Paragraph starts mid-sentence ({text[:8]!r}); "
-                      "its beginning was not found.")
-            st.warnings.append(f"paragraph {n_} starts mid-sentence ({text[:12]!r}); flagged truncated_fragment")
+            st.repair(
+                "truncated_fragment",
+                [(s, e)],
+                "",
+                f"Paragraph starts mid-sentence ({text[:8]!r}); its beginning was not found.",
+            )
+            st.warnings.append(
+                f"paragraph {n_} starts mid-sentence ({text[:12]!r}); flagged truncated_fragment"
+            )
     return out
 
 
@@ -1354,10 +1426,18 @@ def clean_document(
     w, omap, applied = _apply_corrections(raw, document.doc_id, corrections or ())
     st = _State(w=w, rules=rules, doc_id=document.doc_id, lines=_split_lines(w))
     for corr, s, e in applied:
-        st.repairs.append(("correction", [], corr.replace, f"{corr.note or 'researcher correction'} "
-                           f"({corr.source}, entry {corr.index}); raw {s}:{e}"))
-    pairs = list(zip(st.lines, st.lines[1:]))
-    newline_mode = bool(pairs) and sum(b.gap == 0 for _, b in pairs) / len(pairs) >= rules.newline_mode_min_share
+        st.repairs.append(
+            (
+                "correction",
+                [],
+                corr.replace,
+                f"{corr.note or 'researcher correction'} ({corr.source}, entry {corr.index}); raw {s}:{e}",
+            )
+        )
+    pairs = list(zip(st.lines, st.lines[1:], strict=False))
+    newline_mode = (
+        bool(pairs) and sum(b.gap == 0 for _, b in pairs) / len(pairs) >= rules.newline_mode_min_share
+    )
 
     _remove_residue_lines(st)
     _read_head(st)
@@ -1456,8 +1536,15 @@ def _assemble(
         repairs.append(Repair(doc_id, kind, snippets, after, lo, hi, note))
     for corr, s, e in applied:
         repairs.append(
-            Repair(doc_id, "correction", (raw[s:e],), corr.replace, s, e,
-                   f"{corr.note or 'researcher correction'} ({corr.source}, entry {corr.index})")
+            Repair(
+                doc_id,
+                "correction",
+                (raw[s:e],),
+                corr.replace,
+                s,
+                e,
+                f"{corr.note or 'researcher correction'} ({corr.source}, entry {corr.index})",
+            )
         )
     repairs.sort(key=lambda x: (x.raw_start, x.raw_end, x.kind))
 
