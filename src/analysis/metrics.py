@@ -505,7 +505,11 @@ def _category(
         _ends_any(counted, lex.membership_nouns)
         and not participation
         and not service_here
-        and (_ends_any(before_num.rstrip("，,、 "), lex.membership_lead) or prev_category == "membership")
+        and (
+            _ends_any(before_num.rstrip("，,、 "), lex.membership_lead)
+            or _contains_any(before_num, [w for w in lex.membership_lead if len(w) > 1 and not w.startswith("全")])
+            or prev_category == "membership"
+        )
     ):
         return "membership"
     activity = ("service", "emergency")

@@ -1,0 +1,66 @@
+"""Tests of analysis.tabulate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import metrics, tabulate
+from analysis.records import Paragraph, Span
+
+
+def frame(texts: dict[str, str]) -> pd.DataFrame:
+    paras = [Paragraph(f"{d}:p000", d, 0, t, (Span(0, 0, len(t)),)) for d, t in texts.items()]
+    return metrics.mentions_to_frame(metrics.extract_metric_mentions(paras))
+
+
+TEXTS = {
+    "a": "甲区共有党员2000名。全区开展宣讲50场,受众3000人次,2000余名党员参加;每月宣讲2场。",
+    "b": "乙区开展宣讲30场,受众1000人次。",
+}
+DOCS = pd.DataFrame({"doc_id": ["a", "b"], "place": ["甲区", "乙区"]})
+
+
+def test_counts_cover_every_category():
+    counts = tabulate.mention_counts(frame(TEXTS), DOCS)
+    assert len(counts) == 2 * 9
+    a = counts.set_index(["place", "category"])["n_mentions"]
+    assert a[("乙区", "outreach")] == 1 and a[("乙区", "audience")] == 1
+
+
+def test_totals_never_mix_units_or_add_rates():
+    totals = tabulate.metric_totals(frame(TEXTS), DOCS)
+    a = totals[totals["place"] == "甲区"].set_index(["category", "unit"])
+    assert a.loc[("outreach", "场"), "total"] == "50"  # the rate 每月2场 is not added
+    assert ("audience", "人次") in a.index and ("audience", "名") in a.index
+    assert bool(a.loc[("audience", "名"), "approximate"]) is True
+    assert bool(a.loc[("audience", "人次"), "approximate"]) is False
+
+
+def test_per_1000_members_uses_stated_membership():
+    per = tabulate.metrics_per_1000_members(frame(TEXTS), DOCS)
+    assert set(per["place"]) == {"甲区"}
+    row = per[(per["category"] == "outreach") & (per["unit"] == "场")].iloc[0]
+    assert row["members"] == "2000" and row["per_1000_members"] == 25.0
+    assert "2000名" in row["members_sentence"]
+
+
+def test_long_table_has_place_and_sentence():
+    long = tabulate.metrics_long(frame(TEXTS), DOCS)
+    assert list(long.columns[:2]) == ["place", "doc_id"] and long["sentence"].str.len().min() > 0
+
+
+def test_unknown_place_is_an_error():
+    with pytest.raises(ValueError, match="no place for doc_id"):
+        tabulate.mention_counts(frame(TEXTS), DOCS.iloc[:1])
+
+
+def test_write_is_byte_identical(tmp_path):
+    df = frame(TEXTS)
+    tabulate.write_metric_tables(df, tmp_path)
+    first = [(tmp_path / n).read_bytes() for n in ("metrics.csv", "metrics.parquet")]
+    tabulate.write_metric_tables(df, tmp_path)
+    assert first == [(tmp_path / n).read_bytes() for n in ("metrics.csv", "metrics.parquet")]
+    header = first[0].decode().splitlines()[0].split(",")
+    assert header[: len(metrics.METRIC_COLUMNS)] == metrics.METRIC_COLUMNS
+    assert ",false," in first[0].decode() and ",true," in first[0].decode()
