@@ -1,0 +1,202 @@
+"""Tests of analysis.figures: shipped CJK font, missing-glyph detection, plot helpers, PNG output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis import figures
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Characters a report figure needs: Chinese text, full-width punctuation, digits, minus sign.
+CHINESE_SAMPLE = "党史学习教育：中原区、召陵区（郑州市）“我为群众办实事”《七个一》—…1,000余场 −5%"
+PRIVATE_USE_CHAR = "\ue000"
+
+
+@pytest.fixture(autouse=True)
+def _font():
+    figures.setup_cjk_font(strict=False)
+
+
+def _glyph_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_font_file_is_shipped_and_found_without_importing_mplfonts():
+    path = figures.find_cjk_font()
+    assert path.is_file()
+    assert path.name == figures.CJK_FONT_FILE
+    assert "mplfonts" in path.parts
+    assert path.stat().st_size > 1_000_000  # a full CJK font, not a stub
+
+
+def test_setup_registers_font_as_default_sans_serif():
+    family = figures.setup_cjk_font(strict=False)
+    assert family == "Noto Sans CJK SC"
+    assert matplotlib.rcParams["font.family"] == ["sans-serif"]
+    assert matplotlib.rcParams["font.sans-serif"][0] == family
+    resolved = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]), fallback_to_default=False)
+    assert Path(resolved).name == figures.CJK_FONT_FILE
+    n_entries = len(font_manager.fontManager.ttflist)
+    figures.setup_cjk_font(strict=False)  # idempotent: no duplicate registration
+    assert len(font_manager.fontManager.ttflist) == n_entries
+
+
+def test_font_found_with_an_empty_font_cache(tmp_path):
+    # A font cache built before the font was installed must not hide it.
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
+    code = (
+        "from analysis import figures\n"
+        "from matplotlib import font_manager as fm\n"
+        "family = figures.setup_cjk_font()\n"
+        "print(family)\n"
+        "print(fm.findfont(fm.FontProperties(family=['sans-serif']), fallback_to_default=False))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    family, path = out.stdout.strip().splitlines()
+    assert family == "Noto Sans CJK SC"
+    assert Path(path).name == figures.CJK_FONT_FILE
+
+
+def test_chinese_renders_without_missing_glyph_warning():
+    df = pd.DataFrame({"place": ["中原区", "召陵区", "郑州市"], "share": [0.5, -0.25, 0.2]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = figures.plot_bar(df, category="place", value="share", title=CHINESE_SAMPLE, xlabel="占比")
+        fig.savefig(os.devnull, format="png")
+    assert _glyph_warnings(caught) == []
+    figures.check_glyphs(fig)  # and the character-map check agrees
+
+
+def test_missing_glyph_is_detected_by_plot_helper():
+    df = pd.DataFrame({"place": ["中原区"], "share": [1.0]})
+    with pytest.raises(figures.MissingGlyphError, match="U\\+E000|ue000"):
+        figures.plot_bar(df, category="place", value="share", title=f"标题{PRIVATE_USE_CHAR}")
+
+
+def test_missing_glyph_detected_even_when_matplotlib_layout_is_cached():
+    # matplotlib warns only on the first layout of a text; the check must not depend on that.
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    fig.add_subplot().set_title(f"缓存{PRIVATE_USE_CHAR}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig.canvas.draw()  # first draw: the warning is used up here
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    print("warnings on the second draw:", _glyph_warnings(caught))
+    with pytest.raises(figures.MissingGlyphError, match="U\\+E000|ue000"):
+        figures.check_glyphs(fig)
+    with pytest.raises(figures.MissingGlyphError, match="U\\+E000"):
+        figures.check_glyphs(fig)  # the warning is gone by now; the character-map check remains
+
+
+def test_fail_on_missing_glyph_context():
+    fig = Figure()
+    fig.add_subplot().set_xlabel(f"上下文{PRIVATE_USE_CHAR}")
+    with pytest.raises(figures.MissingGlyphError, match="cannot draw"):
+        with figures.fail_on_missing_glyph():
+            fig.savefig(os.devnull, format="png")
+
+
+def test_strict_setup_turns_glyph_warning_into_error():
+    with warnings.catch_warnings():
+        figures.setup_cjk_font(strict=True)
+        fig = Figure()
+        fig.add_subplot().set_ylabel(f"严格{PRIVATE_USE_CHAR}")
+        with pytest.raises(UserWarning, match="missing from font"):
+            fig.savefig(os.devnull, format="png")
+
+
+def test_save_figure_is_byte_identical_on_rerun(tmp_path):
+    df = pd.DataFrame({"k": [2, 3, 4, 2, 3, 4], "score": [0.1, 0.2, 0.15, 0.12, 0.22, 0.1], "seed": [0] * 3 + [1] * 3})
+    first = figures.save_figure(figures.plot_lines(df, x="k", y="score", hue="seed", title="轮廓系数"), "k", directory=tmp_path)
+    data = first.read_bytes()
+    second = figures.save_figure(figures.plot_lines(df, x="k", y="score", hue="seed", title="轮廓系数"), "k", directory=tmp_path)
+    assert second == tmp_path / "k.png"
+    assert data.startswith(PNG_SIGNATURE)
+    assert second.read_bytes() == data
+    assert b"Software" not in data
+    assert [p.name for p in tmp_path.iterdir()] == ["k.png"]  # no temp file left
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", "中文名", ".hidden"])
+def test_save_figure_rejects_bad_names(tmp_path, name):
+    fig = figures.plot_bar(pd.DataFrame({"c": ["甲"], "v": [1]}), category="c", value="v")
+    with pytest.raises(ValueError, match="`name`"):
+        figures.save_figure(fig, name, directory=tmp_path)
+
+
+def test_save_figure_refuses_missing_glyph(tmp_path):
+    fig = Figure()
+    fig.add_subplot().set_title(f"保存{PRIVATE_USE_CHAR}")
+    with pytest.raises(figures.MissingGlyphError):
+        figures.save_figure(fig, "bad", directory=tmp_path)
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_figures_display_once_as_png_in_notebooks():
+    fig = figures.plot_bar(pd.DataFrame({"c": ["甲", "乙"], "v": [1, 2]}), category="c", value="v")
+    png = fig._repr_png_()
+    assert png.startswith(PNG_SIGNATURE)
+    assert fig._repr_png_() == png
+
+
+def test_plot_shares_draws_one_segment_per_group_and_part():
+    df = pd.DataFrame(
+        {
+            "place": ["中原区", "中原区", "召陵区", "召陵区", "云溪区"],
+            "topic": ["学习", "办实事", "学习", "宣讲", "办实事"],
+            "share": [0.6, 0.4, 0.5, 0.5, 1.0],
+        }
+    )
+    fig = figures.plot_shares(df, group="place", part="topic", share="share", title="主题占比")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3 * 3  # 3 groups x 3 parts (missing pairs drawn as 0)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["中原区", "召陵区", "云溪区"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["学习", "办实事", "宣讲"]
+    with pytest.raises(ValueError, match="part_order"):
+        figures.plot_shares(df, group="place", part="topic", share="share", part_order=["学习"])
+    with pytest.raises(ValueError, match="repeated"):
+        figures.plot_shares(pd.concat([df, df]), group="place", part="topic", share="share")
+
+
+def test_plot_heatmap_square_and_tidy_forms_agree():
+    labels = ["中原区", "召陵区", "郑州市"]
+    square = pd.DataFrame([[1.0, 0.3, 0.5], [0.3, 1.0, 0.2], [0.5, 0.2, 1.0]], index=labels, columns=labels)
+    tidy = square.stack().rename_axis(["a", "b"]).reset_index(name="cosine")
+    fig_square = figures.plot_heatmap(square, title="相似度")
+    fig_tidy = figures.plot_heatmap(tidy, row="a", column="b", value="cosine", title="相似度")
+    for fig in (fig_square, fig_tidy):
+        ax = fig.axes[0]
+        assert [t.get_text() for t in ax.get_yticklabels()] == labels
+        assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in square.to_numpy().ravel())
+    assert (fig_square.axes[0].images[0].get_array() == fig_tidy.axes[0].images[0].get_array()).all()
+    with pytest.raises(ValueError, match="all of `row`"):
+        figures.plot_heatmap(tidy, row="a")
+
+
+def test_plot_bar_sort_and_errors():
+    df = pd.DataFrame({"term": ["甲", "乙", "丙"], "n": [1, 3, 2]})
+    fig = figures.plot_bar(df, category="term", value="n", sort=True)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["乙", "丙", "甲"]
+    with pytest.raises(KeyError, match="'count'.*columns are"):
+        figures.plot_bar(df, category="term", value="count")
+    with pytest.raises(ValueError, match="empty"):
+        figures.plot_bar(df.iloc[:0], category="term", value="n")
+    with pytest.raises(ValueError, match="duplicate"):
+        figures.plot_bar(pd.concat([df, df]), category="term", value="n")
+    with pytest.raises(TypeError, match="DataFrame"):
+        figures.plot_bar(df.to_dict(), category="term", value="n")

@@ -1,0 +1,445 @@
+"""Tests of analysis.pipeline on tiny throwaway notebooks executed in the project kernel."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from analysis import paths, pipeline
+from analysis.errors import InputError
+
+SCRIPT_CELL = "<script>alert(1)</script>"
+SCRIPT_MD = "<script>alert(2)</script>"
+
+
+def _notebook(path: Path, cells: list) -> Path:
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "analysis", "display_name": "Python (analysis)", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"  # stable ids, as committed notebooks have
+    nbformat.write(nb, path)
+    return path
+
+
+def _params_cell(source: str):
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+def _log_cell(name: str):
+    return new_code_cell(f"with open('order.txt', 'a', encoding='utf-8') as fh:\n    fh.write('{name}\\n')")
+
+
+def _make_notebooks(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _notebook(
+        folder / "01_tables.ipynb",
+        [
+            new_markdown_cell("# 第一份 report: tables & figures"),
+            _params_cell("n = 1\nlabel = 'default'"),
+            _log_cell("01"),
+            new_code_cell(
+                "import pandas as pd\n"
+                "from IPython.display import Markdown, display\n"
+                "from analysis import figures\n"
+                "figures.setup_cjk_font()\n"
+                f"quote = {SCRIPT_MD!r}\n"
+                "display(Markdown(f'n is **{n}**, label {label}, quote {quote}'))\n"
+                f"pd.DataFrame({{'text': [{SCRIPT_CELL!r}, '党史学习教育'], 'n': [n, n + 1]}})"
+            ),
+            new_code_cell(
+                "figures.plot_bar(pd.DataFrame({'place': ['中原区', '召陵区'], 'v': [1, 2]}), "
+                "category='place', value='v', title='党史学习教育')"
+            ),
+        ],
+    )
+    _notebook(
+        folder / "02_second.ipynb",
+        [
+            _params_cell("n = 1"),
+            _log_cell("02"),
+            new_code_cell("open('n_value.txt', 'w').write(f'{n!r} {type(n).__name__}')\nprint(n * 2)"),
+        ],
+    )
+    # Not run by the pipeline: scratch (leading _) and unnumbered notebooks would fail if run.
+    _notebook(folder / "_scratch.ipynb", [new_code_cell("raise RuntimeError('scratch must not run')")])
+    _notebook(folder / "notes.ipynb", [new_code_cell("raise RuntimeError('unnumbered must not run')")])
+    return folder
+
+
+def _order(notebooks_dir: Path) -> list[str]:
+    path = notebooks_dir / "order.txt"
+    return path.read_text().split() if path.exists() else []
+
+
+class _Loads(HTMLParser):
+    """Collect every src/href of script, link, img, iframe (what a browser fetches on load)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "data") and tag in ("script", "link", "img", "iframe", "embed", "object"):
+                self.urls.append((tag, value or ""))
+
+
+def _loads(text: str) -> list[tuple[str, str]]:
+    parser = _Loads()
+    parser.feed(text)
+    return parser.urls
+
+
+def _strip_run_metadata(path: Path) -> dict:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"].pop("papermill", None)
+    for cell in nb["cells"]:
+        cell["metadata"].pop("papermill", None)
+        cell["metadata"].pop("execution", None)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One full run of two notebooks, with a parameters file and overrides."""
+    root = tmp_path_factory.mktemp("pipeline")
+    notebooks_dir = _make_notebooks(root / "notebooks")
+    reports_dir = root / "reports"
+    params_file = root / "params.yml"
+    params_file.write_text("n: 3\nlabel: from the file\n", encoding="utf-8")
+    runs = pipeline.run_notebooks(
+        notebooks_dir=notebooks_dir,
+        reports_dir=reports_dir,
+        params={"n": 5, "label": "<b>bold</b>"},
+        params_file=params_file,
+    )
+    snapshot = root / "snapshot"
+    shutil.copytree(reports_dir, snapshot)
+    return {"root": root, "notebooks": notebooks_dir, "reports": reports_dir, "runs": runs, "snapshot": snapshot}
+
+
+# ---------------------------------------------------------------- full run
+
+
+def test_runs_numbered_notebooks_in_order_and_skips_others(run):
+    assert [r.notebook for r in run["runs"]] == ["01_tables.ipynb", "02_second.ipynb"]
+    assert all(r.status == "ok" for r in run["runs"])
+    assert _order(run["notebooks"])[:2] == ["01", "02"]
+    executed = sorted(p.name for p in (run["snapshot"] / "executed").glob("*.ipynb"))
+    assert executed == ["01_tables.ipynb", "02_second.ipynb"]
+
+
+def test_parameters_injected_with_overrides_and_types(run):
+    assert (run["notebooks"] / "n_value.txt").read_text() == "5 int"
+    first, second = run["runs"]
+    assert first.parameters == {"label": "<b>bold</b>", "n": 5}
+    assert second.parameters == {"n": 5}  # only what its parameters cell declares
+    nb = nbformat.read(run["snapshot"] / "executed" / "01_tables.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "n = 5" in injected[0].source
+    assert injected[0].id == pipeline.INJECTED_CELL_ID
+
+
+def test_source_notebooks_untouched(run):
+    for path in run["notebooks"].glob("0*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
+
+
+def test_html_reader_and_full_versions(run):
+    reader = (run["snapshot"] / "01_tables.html").read_text(encoding="utf-8")
+    full = (run["snapshot"] / "01_tables.full.html").read_text(encoding="utf-8")
+    assert "plot_bar" in full and "plot_bar" not in reader  # code only in the full page
+    for page in (reader, full):
+        assert "data:image/png;base64," in page  # the figure is embedded
+        assert "党史学习教育" in page
+        assert "<strong>5</strong>" in page  # Markdown output rendered, with the injected value
+
+
+def test_html_loads_nothing_from_the_network(run):
+    pages = sorted(run["snapshot"].glob("*.html"))
+    assert len(pages) == 5  # 2 notebooks x (reader, full) + index
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        loads = _loads(text)
+        network = [(tag, url) for tag, url in loads if re.match(r"^\s*(https?:)?//", url, re.IGNORECASE)]
+        assert network == [], page.name
+        assert "require.min.js" not in text and "cdnjs.cloudflare.com" not in text, page.name
+        assert not re.search(r"<script[^>]*\bsrc=", text), page.name
+        pipeline.check_offline_html(text, source=page.name)
+
+
+def test_corpus_text_is_escaped_in_html(run):
+    for name in ("01_tables.html", "01_tables.full.html"):
+        text = (run["snapshot"] / name).read_text(encoding="utf-8")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, name  # DataFrame cell
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text, name  # Markdown output
+        assert "<script>alert(" not in text, name
+        assert "<b>bold</b>" not in text, name
+
+
+def test_index_lists_reports_with_date_commit_parameters(run):
+    index = (run["snapshot"] / "index.html").read_text(encoding="utf-8")
+    for href in ("01_tables.html", "01_tables.full.html", "02_second.html", "02_second.full.html"):
+        assert f'href="{href}"' in index
+    assert "第一份 report: tables &amp; figures" in index  # title from the first heading, escaped
+    assert re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", index)
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        sha = "unknown"
+    assert sha in index
+    assert "n = 5" in index
+    assert "label = &quot;&lt;b&gt;bold&lt;/b&gt;&quot;" in index
+    assert "_scratch" not in index and "notes" not in index
+
+
+def test_rerun_gives_identical_html_and_executed_notebooks_differ_only_in_run_metadata(run):
+    pipeline.run_notebooks(
+        notebooks_dir=run["notebooks"],
+        reports_dir=run["reports"],
+        params={"n": 5, "label": "<b>bold</b>"},
+        params_file=run["root"] / "params.yml",
+        only=["01"],
+    )
+    for name in ("01_tables.html", "01_tables.full.html"):
+        assert (run["reports"] / name).read_bytes() == (run["snapshot"] / name).read_bytes(), name
+    executed = "executed/01_tables.ipynb"
+    assert _strip_run_metadata(run["reports"] / executed) == _strip_run_metadata(run["snapshot"] / executed)
+    text = (run["reports"] / executed).read_text(encoding="utf-8")
+    assert str(run["root"]) not in text  # no absolute paths in the executed copy
+
+
+def test_only_runs_just_that_notebook(run):
+    before = _order(run["notebooks"])
+    runs = pipeline.run_notebooks(
+        notebooks_dir=run["notebooks"], reports_dir=run["reports"], params={"n": 7}, params_file=None, only=["02"]
+    )
+    assert [r.notebook for r in runs] == ["02_second.ipynb"]
+    assert _order(run["notebooks"]) == [*before, "02"]
+    assert (run["notebooks"] / "n_value.txt").read_text() == "7 int"
+
+
+def test_from_runs_that_notebook_and_later(run):
+    before = _order(run["notebooks"])
+    args = argparse.ArgumentParser()
+    pipeline.add_run_arguments(args)
+    ns = args.parse_args(
+        ["--from", "02_second", "-p", "n", "0.5", "-f", str(run["root"] / "params.yml"),
+         "--notebooks-dir", str(run["notebooks"]), "--reports-dir", str(run["reports"])]
+    )  # fmt: skip
+    assert pipeline.run_from_args(ns) == 0
+    assert _order(run["notebooks"]) == [*before, "02"]
+    assert (run["notebooks"] / "n_value.txt").read_text() == "0.5 float"
+
+
+# ---------------------------------------------------------------- failure
+
+
+def test_failure_stops_names_notebook_and_cell_and_keeps_earlier_outputs(tmp_path, capsys):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_ok.ipynb", [_params_cell("n = 1"), _log_cell("01")])
+    _notebook(
+        notebooks_dir / "02_fails.ipynb",
+        [_params_cell("n = 1"), _log_cell("02"), new_code_cell("x = n + 1\nraise ValueError(f'boom {x}')")],
+    )
+    _notebook(notebooks_dir / "03_never.ipynb", [_log_cell("03")])
+    reports_dir = tmp_path / "reports"
+    (reports_dir).mkdir()
+    (reports_dir / "02_fails.html").write_text("stale page of an earlier run")
+    parser = pipeline.add_run_arguments(argparse.ArgumentParser())
+    ns = parser.parse_args(
+        ["-p", "n", "41", "-f", str(tmp_path / "none.yml"), "--notebooks-dir", str(notebooks_dir),
+         "--reports-dir", str(reports_dir)]
+    )  # fmt: skip
+    assert pipeline.run_from_args(ns) == 2  # missing parameters file: a usage error, nothing ran
+    assert "none.yml" in capsys.readouterr().err
+    assert _order(notebooks_dir) == []
+
+    ns.params_file = None
+    assert pipeline.run_from_args(ns) == 1
+    err = capsys.readouterr().err
+    print(err)
+    assert "02_fails.ipynb" in err
+    assert "cell 3" in err  # index in the executed copy (after the injected-parameters cell)
+    assert "x = n + 1" in err  # first line of the failing cell
+    assert "ValueError: boom 42" in err
+    assert _order(notebooks_dir) == ["01", "02"]  # stopped: 03 never ran
+    assert (reports_dir / "01_ok.html").is_file() and (reports_dir / "01_ok.full.html").is_file()
+    assert not (reports_dir / "02_fails.html").exists()  # no stale page left for the failed notebook
+    assert (reports_dir / "executed" / "02_fails.ipynb").is_file()  # with the traceback
+    record = json.loads((reports_dir / "executed" / "02_fails.run.json").read_text())
+    assert record["status"] == "failed" and "boom 42" in record["error"]
+    index = (reports_dir / "index.html").read_text(encoding="utf-8")
+    assert 'href="01_ok.html"' in index and "failed" in index and "not run" in index
+
+
+def test_missing_kernel_is_a_notebook_error_and_unused_parameter_warns(tmp_path, caplog):
+    notebooks_dir = tmp_path / "nb"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_a.ipynb", [_params_cell("n = 1")])
+    with caplog.at_level(logging.WARNING, logger="analysis.pipeline"):
+        with pytest.raises(pipeline.NotebookError, match=r"01_a\.ipynb.*no-such-kernel"):
+            pipeline.run_notebooks(
+                notebooks_dir=notebooks_dir,
+                reports_dir=tmp_path / "reports",
+                params={"n": 2, "typo_param": 1},
+                params_file=None,
+                kernel_name="no-such-kernel",
+            )
+    assert "typo_param" in caplog.text and "no effect" in caplog.text
+
+
+# ---------------------------------------------------------------- units without a kernel
+
+
+def test_discover_and_select(tmp_path):
+    folder = _make_notebooks(tmp_path / "nb")
+    (folder / "03_third.ipynb").write_text((folder / "02_second.ipynb").read_text())
+    found = pipeline.discover_notebooks(folder)
+    assert [p.name for p in found] == ["01_tables.ipynb", "02_second.ipynb", "03_third.ipynb"]
+    assert [p.name for p in pipeline.select_notebooks(found, only=["03", "01_tables"])] == [
+        "01_tables.ipynb",
+        "03_third.ipynb",
+    ]
+    assert [p.name for p in pipeline.select_notebooks(found, from_="02")] == ["02_second.ipynb", "03_third.ipynb"]
+    assert pipeline.select_notebooks(found, only="02_second.ipynb") == [folder / "02_second.ipynb"]
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        pipeline.select_notebooks(found, only=["01"], from_="02")
+    with pytest.raises(ValueError, match="'09' matches no notebook.*01_tables.ipynb"):
+        pipeline.select_notebooks(found, only=["09"])
+    with pytest.raises(ValueError, match="`from_` value '7'"):
+        pipeline.select_notebooks(found, from_="7")
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        pipeline.discover_notebooks(tmp_path / "missing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no NN_"):
+        pipeline.discover_notebooks(empty)
+
+
+def test_cli_only_and_from_are_mutually_exclusive():
+    parser = pipeline.add_run_arguments(argparse.ArgumentParser())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--only", "01", "--from", "02"])
+    ns = parser.parse_args(["--only", "01", "03", "-p", "k", "8", "-p", "name", "中原区", "-p", "flag", "true"])
+    assert ns.only == ["01", "03"]
+    assert {k: pipeline._parse_value(v) for k, v in ns.param} == {"k": 8, "name": "中原区", "flag": True}
+
+
+def test_load_params_errors(tmp_path):
+    good = tmp_path / "good.yml"
+    good.write_text("k: 8\nplaces: [中原区, 召陵区]\n", encoding="utf-8")
+    assert pipeline.load_params(good) == {"k": 8, "places": ["中原区", "召陵区"]}
+    listing = tmp_path / "list.yml"
+    listing.write_text("- 1\n- 2\n")
+    with pytest.raises(InputError, match="list.yml.*mapping"):
+        pipeline.load_params(listing)
+    bad_key = tmp_path / "bad.yml"
+    bad_key.write_text("not an identifier: 1\n")
+    with pytest.raises(InputError, match="identifiers"):
+        pipeline.load_params(bad_key)
+    with pytest.raises(FileNotFoundError, match="absent.yml"):
+        pipeline.load_params(tmp_path / "absent.yml")
+
+
+def test_two_parameters_cells_rejected(tmp_path):
+    path = _notebook(tmp_path / "01_x.ipynb", [_params_cell("a = 1"), _params_cell("b = 2")])
+    with pytest.raises(InputError, match="2 cells are tagged 'parameters'"):
+        pipeline.notebook_parameters(path)
+    assert pipeline.notebook_parameters(_notebook(tmp_path / "02_y.ipynb", [_params_cell("a = 1\nb = 'x'")])) == {
+        "a": "1",
+        "b": "'x'",
+    }
+
+
+def test_never_executes_in_place(tmp_path):
+    path = _notebook(tmp_path / "01_x.ipynb", [_params_cell("a = 1")])
+    with pytest.raises(ValueError, match="in place"):
+        pipeline.execute_notebook(path, path)
+
+
+def test_ensure_kernel_installs_into_prefix_once(tmp_path):
+    import sys
+
+    spec_dir = pipeline.ensure_kernel(kernel_name="analysis-test", prefix=tmp_path)
+    assert spec_dir == tmp_path / "share" / "jupyter" / "kernels" / "analysis-test"
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+    assert spec["env"]["PYTHONHASHSEED"] == "0"
+    mtime = (spec_dir / "kernel.json").stat().st_mtime_ns
+    pipeline.ensure_kernel(kernel_name="analysis-test", prefix=tmp_path)
+    assert (spec_dir / "kernel.json").stat().st_mtime_ns == mtime  # already up to date: untouched
+
+
+def _executed_with_output(tmp_path: Path, output) -> Path:
+    cell = new_code_cell("x", execution_count=1)
+    cell["id"] = "c0"
+    cell.outputs = [output]
+    nb = new_notebook(cells=[cell], metadata={"language_info": {"name": "python"}})
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"text/html": "<div><script>alert(1)</script></div>", "text/plain": "x"},
+        {"text/html": '<img src="x.png" onerror="alert(1)">', "text/plain": "x"},
+        {"application/javascript": "alert(1)", "text/plain": "x"},
+    ],
+)
+def test_export_refuses_unescaped_scripts(tmp_path, data):
+    path = _executed_with_output(tmp_path, new_output("display_data", data=data))
+    with pytest.raises(pipeline.ReportSafetyError, match="01_x.ipynb: cell 0"):
+        pipeline.export_html(path, reports_dir=tmp_path / "reports")
+    assert not list((tmp_path).glob("reports/*.html"))
+
+
+def test_export_keeps_escaped_html_tables(tmp_path):
+    table = "<table><tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td></tr></table>"
+    path = _executed_with_output(tmp_path, new_output("display_data", data={"text/html": table, "text/plain": "t"}))
+    reader, full = pipeline.export_html(path, reports_dir=tmp_path)
+    assert table in reader.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<script src="https://cdn.example.org/x.js"></script>',
+        '<script src="//cdn.example.org/x.js"></script>',
+        '<link rel="stylesheet" href="http://example.org/a.css">',
+        "<style>@import url('https://fonts.example.org/f.css');</style>",
+        '<img src="https://example.org/a.png">',
+    ],
+)
+def test_check_offline_html_detects_network_loads(page):
+    with pytest.raises(pipeline.ReportSafetyError, match="network"):
+        pipeline.check_offline_html(f"<html><head>{page}</head><body></body></html>", source="t.html")
+
+
+def test_check_offline_html_allows_links_and_data_uris():
+    pipeline.check_offline_html(
+        '<a href="https://example.org">source</a><img src="data:image/png;base64,AAAA"><script>var a=1;</script>'
+    )
