@@ -28,7 +28,9 @@ def paragraphs_from_raw(doc_id: str, raw: str) -> list[Paragraph]:
     out, pos = [], 0
     for line in raw.split("\n"):
         if line.strip():
-            out.append(Paragraph(f"{doc_id}:p{len(out):03d}", doc_id, len(out), line, (Span(0, pos, len(line)),)))
+            out.append(
+                Paragraph(f"{doc_id}:p{len(out):03d}", doc_id, len(out), line, (Span(0, pos, len(line)),))
+            )
         pos += len(line) + 1
     return out
 
@@ -85,7 +87,13 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, non_metrics: pd.DataFrame, *, 
     n_match = len(matches)
     precision = n_match / len(pred) if len(pred) else 0.0
     recall = n_match / len(gold) if len(gold) else 0.0
-    res = {"n_pred": len(pred), "n_gold": len(gold), "n_match": n_match, "precision": precision, "recall": recall}
+    res = {
+        "n_pred": len(pred),
+        "n_gold": len(gold),
+        "n_match": n_match,
+        "precision": precision,
+        "recall": recall,
+    }
     for field in ("surface", "qualifier", "is_rate", "counted", "category"):
         ok = 0
         for pi, gi in matches:
@@ -105,7 +113,9 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame, non_metrics: pd.DataFrame, *, 
         print("\n-- false positives (predicted, not in gold) --")
         for pi, p in pred.iterrows():
             if pi not in matched_p:
-                print(f"  {p.doc_id[:3]} {p.start}-{p.end} {p.surface!r} {p.value} {p.unit} | {p.sentence[:60]}")
+                print(
+                    f"  {p.doc_id[:3]} {p.start}-{p.end} {p.surface!r} {p.value} {p.unit} | {p.sentence[:60]}"
+                )
         print("\n-- misses (gold, not predicted) --")
         for gi, g in gold.iterrows():
             if gi not in used:

@@ -61,7 +61,10 @@ def test_rates_and_totals():
 
 def test_money_scaling():
     got = rows("投入资金3.5亿元,其中财政补助8600万元。")
-    assert got == [("3.5亿元", "350000000", "元", "exact", False), ("8600万元", "86000000", "元", "exact", False)]
+    assert got == [
+        ("3.5亿元", "350000000", "元", "exact", False),
+        ("8600万元", "86000000", "元", "exact", False),
+    ]
 
 
 def test_chinese_numerals_and_articles():

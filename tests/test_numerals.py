@@ -68,10 +68,27 @@ def test_values_are_exact_decimals():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "  ", "abc", "元", "数据", "多次", "点零", "零点", "百十一", "十一十二", "一七二零", "10.1万零100", "10..1万", "负"],
+    [
+        "",
+        "  ",
+        "abc",
+        "元",
+        "数据",
+        "多次",
+        "点零",
+        "零点",
+        "百十一",
+        "十一十二",
+        "一七二零",
+        "10.1万零100",
+        "10..1万",
+        "负",
+    ],
 )
 def test_non_numbers_raise_with_the_input_quoted(text):
-    with pytest.raises(ValueError, match="parse_number: " + repr(text).replace("\\", "\\\\").replace(".", r"\.")):
+    with pytest.raises(
+        ValueError, match="parse_number: " + repr(text).replace("\\", "\\\\").replace(".", r"\.")
+    ):
         parse_number(text)
 
 

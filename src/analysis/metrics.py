@@ -43,7 +43,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ["doc_id", "start", "end", "surface", "value", "unit", "qualifier", "is_rate", "counted", "category"]
+METRIC_COLUMNS = [
+    "doc_id",
+    "start",
+    "end",
+    "surface",
+    "value",
+    "unit",
+    "qualifier",
+    "is_rate",
+    "counted",
+    "category",
+]
 EXTRA_COLUMNS = ["mention_id", "para_id", "upper", "sentence"]
 EXCLUSION_REASONS = (
     "date", "ordinal", "anniversary", "age", "duration", "period", "page_ref",
@@ -88,8 +99,10 @@ SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 RE_CLAUSE_DELIM = re.compile(r"[,，;；。！？!?：:\n]")
 RE_SENTENCE_DELIM = re.compile(r"[。！？!?；;\n]")
-RE_QUOTE_OPEN = "“「『\""
-RE_QUOTE_CLOSE = "”」』\""
+_CLAUSE_CHARS = ",，;；。！？!?：:\n"
+_SENTENCE_CHARS = "。！？!?；;\n"
+RE_QUOTE_OPEN = '“「『"'
+RE_QUOTE_CLOSE = '”」』"'
 RE_ALT_UNIT = re.compile(r"[(（][^()（）]{1,3}[)）]")
 RE_IDENT_NEIGHBOUR = re.compile(r"[A-Za-z_/:=#@&%.\-]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -131,6 +144,11 @@ def _str_list(data: dict[str, Any], key: str, path: Path) -> list[str]:
 
 
 def _longest_first(words: Iterable[str]) -> tuple[str, ...]:
+    return _longest_first_cached(tuple(str(w) for w in words))
+
+
+@functools.lru_cache(maxsize=256)
+def _longest_first_cached(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(words), key=lambda w: (-len(w), w)))
 
 
@@ -188,9 +206,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
     for w in excl.get("metaphors", []):
         lexical[str(w)] = "other"
     lexical_regex = re.compile("|".join(re.escape(w) for w in _longest_first(lexical))) if lexical else None
-    scale = {
-        k: (str(v["unit"]), int(v["factor"])) for k, v in (data.get("unit_scale", {}) or {}).items()
-    }
+    scale = {k: (str(v["unit"]), int(v["factor"])) for k, v in (data.get("unit_scale", {}) or {}).items()}
     return MetricLexicon(
         path=str(path),
         units=_longest_first(_str_list(data, "units", path)),
@@ -220,9 +236,8 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
 # ---------------------------------------------------------------- helpers
 def _bounds(text: str, pos: int, regex: re.Pattern[str]) -> tuple[int, int]:
     """(start, end) of the clause or sentence of ``text`` holding position ``pos``."""
-    start = 0
-    for m in regex.finditer(text, 0, pos):
-        start = m.end()
+    chars = _CLAUSE_CHARS if regex is RE_CLAUSE_DELIM else _SENTENCE_CHARS
+    start = max(text.rfind(c, 0, pos) for c in chars) + 1
     m = regex.search(text, pos)
     end = m.end() if m else len(text)
     return start, end
@@ -348,7 +363,9 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
     if numeral[0].isdigit():
         left = text[s - 1] if s > 0 else ""
         right = text[e] if e < len(text) else ""
-        if (left and RE_IDENT_NEIGHBOUR.match(left)) or (right and RE_IDENT_NEIGHBOUR.match(right) and right != "%"):
+        if (left and RE_IDENT_NEIGHBOUR.match(left)) or (
+            right and RE_IDENT_NEIGHBOUR.match(right) and right != "%"
+        ):
             return make("identifier")
     # weekday names (周六, 星期一)
     wp = _ends_any(before, tuple(excl.get("weekday_prefixes", [])))
@@ -363,7 +380,9 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
     # festival dates written in numerals (“七一”重要讲话)
     if numeral in excl.get("festival_dates", []):
         quoted = _enclosing_quote(text, s, e)
-        if (quoted and quoted == (s, e)) or _match_any(text, e, _longest_first(excl.get("festival_followers", []))):
+        if (quoted and quoted == (s, e)) or _match_any(
+            text, e, _longest_first(excl.get("festival_followers", []))
+        ):
             return make("date")
     # unit-like words that make the number a non-metric
     for key, reason in (
@@ -380,11 +399,16 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
         if w:
             return make(reason, end=e + len(w))
     if after.startswith("年"):
-        if _match_any(text, e + 1, _longest_first(excl.get("duration_followers", []))) or not numeral[0].isdigit():
+        if (
+            _match_any(text, e + 1, _longest_first(excl.get("duration_followers", [])))
+            or not numeral[0].isdigit()
+        ):
             return make("duration", end=e + 1)
         return make("period", end=e + 1)
     name_suffix = _match_any(text, e, _longest_first(excl.get("name_suffixes", [])))
-    if name_suffix and len(name_suffix) >= len(_match_any(text, e, lex.units) or "") + (1 if _match_any(text, e, lex.units) else 0):
+    if name_suffix and len(name_suffix) >= len(_match_any(text, e, lex.units) or "") + (
+        1 if _match_any(text, e, lex.units) else 0
+    ):
         return make("name")
     # spelled-out content of a numbered formulation: “七个一”(每月举办一场…)
     group = _enclosing_group(text, s)
@@ -431,7 +455,9 @@ def _formulation_before(lead: str, lex: MetricLexicon) -> bool:
 
 
 # ---------------------------------------------------------------- metric fields
-def _counted(text: str, surf_start: int, surf_end: int, clause_start: int, clause_end: int, lex: MetricLexicon) -> str:
+def _counted(
+    text: str, surf_start: int, surf_end: int, clause_start: int, clause_end: int, lex: MetricLexicon
+) -> str:
     after = text[surf_end:clause_end]
     m = RE_ALT_UNIT.match(after)
     if m:
@@ -497,25 +523,35 @@ def _category(
     cues = lex.category_cues
     if _score(counted + " " + before_num, cues["emergency"]) or _score(head, cues["emergency"]):
         return "emergency"
-    if _score(counted, cues["economy"]) or _score(clause, cues["economy"]) or (unit in ("%", "％") and "增长" in clause):
+    if (
+        _score(counted, cues["economy"])
+        or _score(clause, cues["economy"])
+        or (unit in ("%", "％") and "增长" in clause)
+    ):
         return "economy"
     participation = _contains_any(clause, lex.participation_verbs)
-    service_here = _score(clause, cues["service"]) and ("为群众" in sentence or "办实事" in sentence or "帮办" in clause)
+    service_here = _score(clause, cues["service"]) and (
+        "为群众" in sentence or "办实事" in sentence or "帮办" in clause
+    )
     if (
         _ends_any(counted, lex.membership_nouns)
         and not participation
         and not service_here
         and (
             _ends_any(before_num.rstrip("，,、 "), lex.membership_lead)
-            or _contains_any(before_num, [w for w in lex.membership_lead if len(w) > 1 and not w.startswith("全")])
+            or _contains_any(
+                before_num, [w for w in lex.membership_lead if len(w) > 1 and not w.startswith("全")]
+            )
             or prev_category == "membership"
         )
     ):
         return "membership"
     activity = ("service", "emergency")
     person_unit = unit in lex.person_units
-    if participation and (person_unit or _ends_any(counted, lex.membership_nouns)) and not any(
-        _score(clause, cues[c]) for c in activity
+    if (
+        participation
+        and (person_unit or _ends_any(counted, lex.membership_nouns))
+        and not any(_score(clause, cues[c]) for c in activity)
     ):
         return "audience"
     if (
@@ -527,7 +563,9 @@ def _category(
         return "audience"
     scores: dict[str, float] = {}
     for cat in ("organization", "study", "outreach", "audience", "media", "service"):
-        scores[cat] = 4 * _score(counted, cues[cat]) + 2 * _score(clause, cues[cat]) + _score(sentence, cues[cat])
+        scores[cat] = (
+            4 * _score(counted, cues[cat]) + 2 * _score(clause, cues[cat]) + _score(sentence, cues[cat])
+        )
     if unit in lex.person_time_units:
         scores["audience"] += 3
     order = ("service", "outreach", "study", "organization", "media", "audience")
@@ -557,7 +595,15 @@ def _paragraph_mentions(
         if cand.reason is not None:
             rs, re_ = paragraph.raw_span(cand.start, cand.end)
             excluded.append(
-                ExcludedNumber(paragraph.doc_id, paragraph.para_id, rs, re_, text[cand.start : cand.end], cand.reason, sentence)
+                ExcludedNumber(
+                    paragraph.doc_id,
+                    paragraph.para_id,
+                    rs,
+                    re_,
+                    text[cand.start : cand.end],
+                    cand.reason,
+                    sentence,
+                )
             )
             continue
         assert cand.unit is not None
@@ -580,8 +626,14 @@ def _paragraph_mentions(
             parsed = numerals.parse_number(cand.numeral)
         except ValueError:
             excluded.append(
-                ExcludedNumber(paragraph.doc_id, paragraph.para_id, *paragraph.raw_span(cand.start, cand.end),
-                               text[cand.start : cand.end], "other", sentence)
+                ExcludedNumber(
+                    paragraph.doc_id,
+                    paragraph.para_id,
+                    *paragraph.raw_span(cand.start, cand.end),
+                    text[cand.start : cand.end],
+                    "other",
+                    sentence,
+                )
             )
             continue
         unit = cand.unit
@@ -609,21 +661,32 @@ def _paragraph_mentions(
         if text.startswith(cand.unit[-1], cand.end) and len(cand.unit) == 1:
             continue  # reduplicated 一次次, 一场场
         is_rate = _is_rate(clause_before, text[sent_s:start], lex)
-        if cand.numeral == "一" and not (is_rate or context_q or _contains_any(clause_before, lex.quota_verbs)):
+        if cand.numeral == "一" and not (
+            is_rate or context_q or _contains_any(clause_before, lex.quota_verbs)
+        ):
             continue  # indefinite article: 一个缩影, 作为一名党员
         if cand.numeral == "一" and not is_rate:
             is_rate = True  # "one each" quota (申报至少一件实事)
         counted = _counted(text, start, end, clause_s, clause_e, lex)
         category = _category(
-            counted, clause, sentence, head, unit, text[clause_s:start], prev_category
-            if prev_sentence == (sent_s, sent_e) else None, lex
+            counted,
+            clause,
+            sentence,
+            head,
+            unit,
+            text[clause_s:start],
+            prev_category if prev_sentence == (sent_s, sent_e) else None,
+            lex,
         )
         prev_category, prev_sentence = category, (sent_s, sent_e)
         rs, re_ = paragraph.raw_span(start, end)
         if paragraph.crosses_join(start, end):
             logger.warning(
                 "%s: metric %r straddles a repaired break; raw span [%d:%d] covers the gap",
-                paragraph.para_id, text[start:end], rs, re_,
+                paragraph.para_id,
+                text[start:end],
+                rs,
+                re_,
             )
         mentions.append(
             MetricMention(
@@ -648,8 +711,10 @@ def _paragraph_mentions(
 
 def _check_paragraphs(paragraphs: Iterable[Paragraph]) -> Iterator[Paragraph]:
     if isinstance(paragraphs, (str, bytes, Paragraph)):
-        raise TypeError("`paragraphs`: an iterable of records.Paragraph was expected, got a single "
-                        f"{type(paragraphs).__name__}; wrap it in a list.")
+        raise TypeError(
+            "`paragraphs`: an iterable of records.Paragraph was expected, got a single "
+            f"{type(paragraphs).__name__}; wrap it in a list."
+        )
     for i, p in enumerate(paragraphs):
         if not isinstance(p, Paragraph):
             raise TypeError(f"`paragraphs`[{i}] is {type(p).__name__}, expected records.Paragraph")
@@ -775,7 +840,18 @@ def mentions_to_frame(mentions: Iterable[MetricMention]) -> pd.DataFrame:
     ]  # fmt: skip
     df = pd.DataFrame(rows, columns=METRIC_COLUMNS + EXTRA_COLUMNS)
     df = df.astype({"start": "int64", "end": "int64", "is_rate": "bool"})
-    for col in ("doc_id", "surface", "value", "unit", "qualifier", "counted", "category", "mention_id", "para_id", "sentence"):
+    for col in (
+        "doc_id",
+        "surface",
+        "value",
+        "unit",
+        "qualifier",
+        "counted",
+        "category",
+        "mention_id",
+        "para_id",
+        "sentence",
+    ):
         df[col] = df[col].astype(object)
     df["upper"] = df["upper"].astype(object)
     return df.sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)

@@ -388,7 +388,9 @@ def parse_number(text: str) -> ParsedNumber:
     else:
         value = _value(s, original)
     return ParsedNumber(
-        value=_tidy(value), qualifier=qualifier, upper=None if upper is None else _tidy(upper)  # type: ignore[arg-type]
+        value=_tidy(value),
+        qualifier=qualifier,
+        upper=None if upper is None else _tidy(upper),  # type: ignore[arg-type]
     )
 
 

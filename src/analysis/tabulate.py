@@ -160,10 +160,13 @@ def metrics_per_1000_members(mentions: pd.DataFrame, documents: pd.DataFrame) ->
     if members.empty:
         return pd.DataFrame(columns=cols)
     m = members.rename(columns={"surface": "members_surface", "sentence": "members_sentence"})
-    out = totals.merge(m[["place", "members", "members_surface", "members_sentence"]], on="place", how="inner")
+    out = totals.merge(
+        m[["place", "members", "members_surface", "members_sentence"]], on="place", how="inner"
+    )
     out = out[out["category"] != "membership"]
     out["per_1000_members"] = [
-        round(float(Decimal(t) / Decimal(n) * MEMBERS_PER_SCALE), 4) for t, n in zip(out["total"], out["members"], strict=True)
+        round(float(Decimal(t) / Decimal(n) * MEMBERS_PER_SCALE), 4)
+        for t, n in zip(out["total"], out["members"], strict=True)
     ]
     return out[cols].sort_values(["place", "category", "unit"], kind="mergesort").reset_index(drop=True)
 
