@@ -590,7 +590,9 @@ def discover_formulations(
     out = out.sort_values(
         ["count", "n_documents", "candidate"], ascending=[False, False, True], kind="mergesort"
     )
-    return out.reset_index(drop=True).astype({"count": "int64", "n_documents": "int64", "known": "bool"})
+    out = out.reset_index(drop=True).astype({"count": "int64", "n_documents": "int64", "known": "bool"})
+    out.attrs.update(lexicon_sha256=lexicon.sha256, min_count=min_count, exclude_known=exclude_known)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -942,6 +944,14 @@ def formulaic_shares(
     doc_table = _shares(long, ["doc_id", "place"])
     place_table = _shares(long, ["place"])
     examples = _examples(lexicon_hits, reused_runs, local_runs, top_n)
+    provenance = {
+        "lexicon_sha256": lexicon.sha256,
+        "min_reuse_chars": min_reuse_chars,
+        "reuse_between": reuse_between,
+        "top_n": top_n,
+    }
+    for table in (para_table, doc_table, place_table, examples, passages):
+        table.attrs.update(provenance)
     return FormulaicShares(para_table, doc_table, place_table, examples, passages)
 
 
