@@ -552,10 +552,6 @@ def _runs_of(w: str, s: int, e: int, holes: Sequence[tuple[int, int]] = ()) -> l
     return runs
 
 
-def _first_last(runs: Sequence[_Run]) -> tuple[int, int]:
-    return runs[0][0], runs[-1][1]
-
-
 # --------------------------------------------------------------------------
 # steps
 # --------------------------------------------------------------------------
@@ -788,9 +784,13 @@ def _read_head(st: _State) -> None:
         sub = head[1]
         text = w[sub.start : sub.end]
         dash = _leading_dash(text, r)
-        if dash or (
-            len(text) <= r.heading_max_chars and sub.gap <= 1 and text[-1] not in r.terminal_punctuation
-        ):
+        plain_subtitle = (
+            len(text) <= r.heading_max_chars
+            and sub.gap <= 1
+            and not any(c in r.terminal_punctuation or c in r.clause_punctuation for c in text)
+            and not r.re_agency.match(text)
+        )
+        if dash or plain_subtitle:
             sub.role = "subtitle"
             if dash:
                 st.remove(sub.start, sub.start + len(dash), "markup", "dash before the subtitle")
@@ -1425,15 +1425,6 @@ def clean_document(
     raw = document.raw_text
     w, omap, applied = _apply_corrections(raw, document.doc_id, corrections or ())
     st = _State(w=w, rules=rules, doc_id=document.doc_id, lines=_split_lines(w))
-    for corr, s, e in applied:
-        st.repairs.append(
-            (
-                "correction",
-                [],
-                corr.replace,
-                f"{corr.note or 'researcher correction'} ({corr.source}, entry {corr.index}); raw {s}:{e}",
-            )
-        )
     pairs = list(zip(st.lines, st.lines[1:], strict=False))
     newline_mode = (
         bool(pairs) and sum(b.gap == 0 for _, b in pairs) / len(pairs) >= rules.newline_mode_min_share
@@ -1527,8 +1518,6 @@ def _assemble(
     removed.sort(key=lambda x: (x.raw_start, x.raw_end, x.kind))
     repairs = []
     for kind, before, after, note in st.repairs:
-        if kind == "correction":
-            continue
         ranges = [omap.raw_range(s, e) for s, e in before]
         snippets = tuple(raw[a:b] for a, b in ranges)
         lo = min((a for a, _ in ranges), default=0)
@@ -1550,6 +1539,8 @@ def _assemble(
 
     warnings = list(st.warnings)
     meta = _metadata(document, title or "", subtitle, paragraphs, st.date, warnings)
+    for message in warnings:
+        logger.info("%s: %s", doc_id, message)
     return CleanDocument(
         doc_id=doc_id,
         raw_text=raw,
