@@ -1084,9 +1084,9 @@ def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
             and not _has_inner_stop(text, r)
         ):
             line.role = "caption"
-            st.remove(
-                line.start, line.end, "caption", f"short line after an image gap ({line.gap} blank lines)"
-            )
+            # what is left of the line (tags or marks already removed from it stay logged once)
+            for s, e, _ in _runs_of(st.w, line.body_start, line.body_end, line.holes):
+                st.remove(s, e, "caption", f"short line after an image gap ({line.gap} blank lines)")
             continue
         if line.role == "heading":
             continue
