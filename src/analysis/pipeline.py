@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import html
 import json
 import logging
@@ -541,7 +542,9 @@ def _make_escape_preprocessor():
     return EscapeOutputs()
 
 
+@functools.lru_cache(maxsize=2)
 def _exporter(*, reader: bool):
+    """The HTML exporter (built once per process: compiling the templates is the slow part)."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
