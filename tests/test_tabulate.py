@@ -64,3 +64,24 @@ def test_write_is_byte_identical(tmp_path):
     header = first[0].decode().splitlines()[0].split(",")
     assert header[: len(metrics.METRIC_COLUMNS)] == metrics.METRIC_COLUMNS
     assert ",false," in first[0].decode() and ",true," in first[0].decode()
+
+
+def test_indicator_places_shared_and_unique():
+    texts = {**TEXTS, "c": "丙区发放慰问金5万元,开展宣讲8场。"}
+    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "place": ["甲区", "乙区", "丙区"]})
+    ind = tabulate.indicator_places(frame(texts), docs).set_index(["category", "unit"])
+    assert ind.loc[("outreach", "场"), "scope"] == "all" and ind.loc[("outreach", "场"), "n_places"] == 3
+    assert ind.loc[("audience", "人次"), "scope"] == "shared"
+    assert ind.loc[("audience", "人次"), "places"] == "乙区; 甲区"
+    unique = ind[ind["scope"] == "unique"]
+    assert len(unique) >= 1 and (unique["n_places"] == 1).all()
+    assert ind["n_places"].is_monotonic_decreasing
+
+
+def test_totals_additive_only_leaves_out_percentages():
+    texts = {"a": "甲区生产总值增长10.8%,固定资产投资增长18.8%,开展宣讲50场。"}
+    docs = pd.DataFrame({"doc_id": ["a"], "place": ["甲区"]})
+    every = tabulate.metric_totals(frame(texts), docs)
+    additive = tabulate.metric_totals(frame(texts), docs, additive_only=True)
+    assert "%" in set(every["unit"]) and "%" not in set(additive["unit"])
+    assert set(additive["unit"]) == set(every["unit"]) - {"%"}

@@ -17,7 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from . import clean, ingest, paths, storage
-from .records import CleanDocument
+from .records import CleanDocument, Paragraph, Span
 
 __all__ = [
     "DOCUMENT_COLUMNS",
@@ -32,6 +32,12 @@ __all__ = [
     "write_corpus_tables",
     "read_paragraphs",
     "read_documents",
+    "read_raw_texts",
+    "paragraph_records",
+    "metadata_provenance",
+    "characters_accounting",
+    "paragraphs_check_raw",
+    "surfaces_check_raw",
 ]
 
 logger = logging.getLogger(__name__)
@@ -267,3 +273,244 @@ def read_documents(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFr
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
     return pd.read_parquet(path)
+
+
+def read_raw_texts(raw_dir: str | Path = paths.RAW_DIR, *, on_error: Literal["raise", "skip"] = "raise") -> dict[str, str]:
+    """Decoded raw text of every report of ``raw_dir``, by ``doc_id`` (the offset reference).
+
+    Reads through ``ingest.read_corpus`` (the one module that reads
+    ``data/raw``), so offsets mean what they mean everywhere else: code points
+    of the decoded text, BOM stripped, newlines normalised.
+    """
+    return {d.doc_id: d.raw_text for d in ingest.read_corpus(raw_dir, on_error=on_error).documents}
+
+
+def _check_frame(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"`{name}` lacks the columns {missing}; it has {list(df.columns)}")
+
+
+def _parse_spans(value: str, para_id: str) -> tuple[Span, ...]:
+    try:
+        triples = json.loads(value)
+        spans = tuple(Span(int(t), int(r), int(n)) for t, r, n in triples)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"paragraph {para_id!r}: `spans` is not a JSON list of [text_start, raw_start, length] "
+            f"triples ({exc}); rewrite the tables with write_corpus_tables."
+        ) from exc
+    return spans
+
+
+def paragraph_records(paragraphs: pd.DataFrame) -> tuple[Paragraph, ...]:
+    """Rebuild ``records.Paragraph`` objects (with their span maps) from the paragraphs table.
+
+    Lets a later stage work from ``paragraphs.parquet`` (what the corpus
+    notebook wrote) instead of re-cleaning the raw files.
+
+    Parameters
+    ----------
+    paragraphs : pandas.DataFrame
+        The table of :func:`read_paragraphs` (columns ``PARAGRAPH_COLUMNS``).
+
+    Returns
+    -------
+    tuple of records.Paragraph
+        In ``para_id`` order (document order within each document).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, a ``spans`` cell is not valid JSON, or the
+        spans do not cover the paragraph's text exactly, in order.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"para_id": ["d:p000"], "doc_id": ["d"], "para_index": [0],
+    ...     "text": ["全区宣讲50场。"], "spans": ["[[0, 10, 8]]"], "section": [None],
+    ...     "section_index": [None], "flags": ["[]"]})
+    >>> p, = paragraph_records(df)
+    >>> p.raw_offset(2), p.raw_span(2, 5)
+    (12, (12, 15))
+    """
+    _check_frame(paragraphs, ["para_id", "doc_id", "para_index", "text", "spans"], "paragraphs")
+    out = []
+    ordered = paragraphs.sort_values("para_id", kind="stable")
+    for row in ordered.itertuples(index=False):
+        spans = _parse_spans(row.spans, row.para_id)
+        pos = 0
+        for span in spans:
+            if span.text_start != pos or span.length <= 0:
+                raise ValueError(
+                    f"paragraph {row.para_id!r}: spans {row.spans} do not cover its text contiguously "
+                    f"(a span starts at {span.text_start}, expected {pos})."
+                )
+            pos = span.text_end
+        if pos != len(row.text):
+            raise ValueError(
+                f"paragraph {row.para_id!r}: spans cover {pos} characters but the text has {len(row.text)}."
+            )
+        section = getattr(row, "section", None)
+        section_index = getattr(row, "section_index", None)
+        flags = getattr(row, "flags", "[]")
+        out.append(
+            Paragraph(
+                para_id=row.para_id,
+                doc_id=row.doc_id,
+                index=int(row.para_index),
+                text=row.text,
+                spans=spans,
+                section=None if pd.isna(section) else section,
+                section_index=None if pd.isna(section_index) else int(section_index),
+                flags=tuple(json.loads(flags)) if isinstance(flags, str) and flags else (),
+            )
+        )
+    return tuple(out)
+
+
+#: Metadata fields whose provenance the documents table reports.
+METADATA_FIELDS = ("place", "admin_level", "city", "province", "date")
+
+
+def metadata_provenance(documents: pd.DataFrame) -> pd.DataFrame:
+    """Where each metadata value of each document came from, one row per (document, field).
+
+    Returns columns ``[doc_id, field, value, source]``. ``source`` is
+    ``manifest``, ``text (<evidence>)``, ``cms record`` or ``none`` as recorded
+    by cleaning; ``admin_level``, ``city`` and ``province`` share the source of
+    ``place`` (they come from the same manifest row or the same gazetteer hit).
+    """
+    _check_frame(documents, ["doc_id", "metadata_source", *METADATA_FIELDS], "documents")
+    rows = []
+    for row in documents.sort_values("doc_id", kind="stable").itertuples(index=False):
+        try:
+            source = json.loads(row.metadata_source) if isinstance(row.metadata_source, str) else {}
+        except ValueError as exc:
+            raise ValueError(f"document {row.doc_id!r}: `metadata_source` is not JSON ({exc})") from exc
+        for name in METADATA_FIELDS:
+            value = getattr(row, name)
+            origin = source.get(name, source.get("place") if name in ("admin_level", "city", "province") else None)
+            rows.append(
+                {
+                    "doc_id": row.doc_id,
+                    "field": name,
+                    "value": None if pd.isna(value) else str(value),
+                    "source": origin if origin else "none",
+                }
+            )
+    return pd.DataFrame(rows, columns=["doc_id", "field", "value", "source"])
+
+
+def characters_accounting(cleaned: CleanCorpus) -> pd.DataFrame:
+    """Per document: raw characters and how many are unaccounted for or double-counted.
+
+    Columns ``[doc_id, n_raw_chars, n_non_space, n_unaccounted, n_double_counted,
+    first_unaccounted]`` (``first_unaccounted`` is a raw offset, or -1). Uses
+    ``clean.account_characters``: every non-whitespace raw character must be
+    in exactly one output place (title, byline, heading, paragraph, removal).
+    """
+    rows = []
+    for doc in sorted(cleaned.documents, key=lambda d: d.doc_id):
+        acc = clean.account_characters(doc)
+        rows.append(
+            {
+                "doc_id": doc.doc_id,
+                "n_raw_chars": len(doc.raw_text),
+                "n_non_space": sum(not c.isspace() for c in doc.raw_text),
+                "n_unaccounted": len(acc["unaccounted"]),
+                "n_double_counted": len(acc["double_counted"]),
+                "first_unaccounted": acc["unaccounted"][0] if acc["unaccounted"] else -1,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def paragraphs_check_raw(paragraphs: pd.DataFrame, raw_texts: dict[str, str]) -> pd.DataFrame:
+    """Check every character of every paragraph against the raw text through its span map.
+
+    Returns one row per paragraph: ``[para_id, doc_id, n_chars, n_spans,
+    n_join_spaces, n_mismatched, first_char, first_raw_offset, last_char,
+    last_raw_offset]``. ``n_join_spaces`` counts join spaces (a space of the
+    cleaned text standing for the raw line break it replaces, see
+    ``clean.clean_document``); ``n_mismatched`` counts every other character
+    whose raw counterpart differs (0 when the map is right). The first/last
+    columns show a sample of the map.
+
+    Raises
+    ------
+    ValueError
+        If a paragraph's document has no raw text (the tables are stale:
+        rerun the corpus step).
+    """
+    _check_frame(paragraphs, ["para_id", "doc_id", "text", "spans"], "paragraphs")
+    missing = sorted(set(paragraphs["doc_id"]) - set(raw_texts))
+    if missing:
+        raise ValueError(
+            f"`raw_texts` has no raw text for {missing}; the paragraphs table is stale or from another "
+            "raw directory: rerun the corpus notebook."
+        )
+    rows = []
+    for p in paragraph_records(paragraphs):
+        raw = raw_texts[p.doc_id]
+        pairs = [
+            (p.text[s.text_start + k], raw[s.raw_start + k] if s.raw_start + k < len(raw) else "")
+            for s in p.spans
+            for k in range(s.length)
+        ]
+        join_spaces = sum(a != b and a.isspace() and b.isspace() for a, b in pairs)
+        bad = sum(a != b for a, b in pairs) - join_spaces
+        rows.append(
+            {
+                "para_id": p.para_id,
+                "doc_id": p.doc_id,
+                "n_chars": p.n_chars,
+                "n_spans": len(p.spans),
+                "n_join_spaces": int(join_spaces),
+                "n_mismatched": int(bad),
+                "first_char": p.text[0],
+                "first_raw_offset": p.raw_offset(0),
+                "last_char": p.text[-1],
+                "last_raw_offset": p.raw_offset(p.n_chars - 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def surfaces_check_raw(table: pd.DataFrame, *, paragraphs: pd.DataFrame, raw_texts: dict[str, str]) -> pd.DataFrame:
+    """Add ``raw_surface``, ``matches_raw`` and ``crosses_join`` to a table of text spans.
+
+    ``table`` has ``doc_id, para_id, start, end, surface`` with raw offsets
+    (metric mentions, excluded numbers). ``matches_raw`` is
+    ``surface == raw_text[start:end]``; ``crosses_join`` is true when the span
+    covers a repaired break of its paragraph (two spans of the map, with the
+    gap between them in the raw text), the one case where the cleaned surface
+    may legitimately differ from the raw slice.
+
+    Raises
+    ------
+    ValueError
+        If a row's document has no raw text or its paragraph is not in
+        ``paragraphs``.
+    """
+    _check_frame(table, ["doc_id", "para_id", "start", "end", "surface"], "table")
+    by_id = {p.para_id: p for p in paragraph_records(paragraphs)}
+    raw_surface, matches, crosses = [], [], []
+    for row in table.itertuples(index=False):
+        if row.doc_id not in raw_texts:
+            raise ValueError(f"`raw_texts` has no raw text for {row.doc_id!r}; rerun the corpus notebook.")
+        if row.para_id not in by_id:
+            raise ValueError(f"paragraph {row.para_id!r} is not in `paragraphs`; rerun the corpus notebook.")
+        raw = raw_texts[row.doc_id][int(row.start) : int(row.end)]
+        p = by_id[row.para_id]
+        inside = [s for s in p.spans if s.raw_start < int(row.end) and int(row.start) < s.raw_end]
+        raw_surface.append(raw)
+        matches.append(raw == row.surface)
+        crosses.append(len(inside) > 1 or any(not (s.raw_start <= int(row.start) and int(row.end) <= s.raw_end) for s in inside))
+    out = table.copy()
+    out["raw_surface"] = raw_surface
+    out["matches_raw"] = matches
+    out["crosses_join"] = crosses
+    return out

@@ -22,6 +22,8 @@ __all__ = [
     "metrics_long",
     "mention_counts",
     "metric_totals",
+    "NON_ADDITIVE_UNITS",
+    "indicator_places",
     "membership_figures",
     "metrics_per_1000_members",
     "write_metric_tables",
@@ -32,6 +34,8 @@ MEMBERS_PER_SCALE = 1000
 #: Units that count party members when the category is ``membership``.
 _MEMBER_UNITS = ("名", "人", "位")
 LONG_COLUMNS = ["place", *METRIC_COLUMNS, *EXTRA_COLUMNS]
+#: Units whose values are never added up (a sum of growth rates means nothing).
+NON_ADDITIVE_UNITS = ("%",)
 
 
 def _check(df: pd.DataFrame, columns: list[str], name: str) -> None:
@@ -82,13 +86,16 @@ def mention_counts(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str =
     return out
 
 
-def metric_totals(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = "place") -> pd.DataFrame:
+def metric_totals(
+    mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = "place", additive_only: bool = False
+) -> pd.DataFrame:
     """Totals of values per ``by``, category and unit, where adding is meaningful.
 
     Returns columns ``[by, category, unit, n_mentions, total, approximate]``:
     rates (``is_rate``) are left out, units are never mixed (人次 is not added
     to 名), ``total`` is a plain decimal string and ``approximate`` is true
-    when any part is not ``exact``.
+    when any part is not ``exact``. With ``additive_only=True`` units in
+    :data:`NON_ADDITIVE_UNITS` (percentages) are left out too.
 
     Notes
     -----
@@ -101,6 +108,8 @@ def metric_totals(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = 
         raise ValueError(f"`by` value {by!r} is invalid; it must be one of {{'doc_id', 'place'}}.")
     df = _with_place(mentions, documents)
     df = df[~df["is_rate"].astype(bool)]
+    if additive_only:
+        df = df[~df["unit"].isin(NON_ADDITIVE_UNITS)]
     rows = []
     for (key, category, unit), g in df.groupby([by, "category", "unit"], sort=True):
         total = sum((Decimal(str(v)) for v in g["value"]), Decimal(0))
@@ -116,6 +125,54 @@ def metric_totals(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str = 
         )
     out = pd.DataFrame(rows, columns=[by, "category", "unit", "n_mentions", "total", "approximate"])
     return out.astype({"n_mentions": "int64", "approximate": "bool"})
+
+
+def indicator_places(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """Which indicators each place reports, and whether they are shared or unique to one place.
+
+    An indicator is a (``category``, ``unit``) pair: what kind of thing is
+    counted and in which measure (outreach in 场, audience in 人次 ...). The
+    free-text ``counted`` phrase is too varied to match across reports.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``[category, unit, n_places, places, n_mentions, scope]``:
+        ``places`` is the sorted ``"; "``-joined list of places reporting
+        it, ``scope`` is ``"all"`` (every place of ``documents``),
+        ``"shared"`` (two or more) or ``"unique"`` (one). Sorted by
+        ``n_places`` descending, then category and unit.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"doc_id": ["a", "b", "b"], "start": [0, 0, 5], "end": [3, 3, 8],
+    ...     "surface": ["50场", "30场", "9人次"], "value": ["50", "30", "9"],
+    ...     "unit": ["场", "场", "人次"], "qualifier": ["exact"] * 3, "is_rate": [False] * 3,
+    ...     "counted": ["宣讲"] * 3, "category": ["outreach", "outreach", "audience"]})
+    >>> d = pd.DataFrame({"doc_id": ["a", "b"], "place": ["甲区", "乙区"]})
+    >>> indicator_places(m, d)[["category", "unit", "n_places", "scope"]].values.tolist()
+    [['outreach', '场', 2, 'all'], ['audience', '人次', 1, 'unique']]
+    """
+    df = _with_place(mentions, documents)
+    n_all = documents["place"].nunique()
+    rows = []
+    for (category, unit), g in df.groupby(["category", "unit"], sort=True):
+        places = sorted(set(g["place"]))
+        n = len(places)
+        rows.append(
+            {
+                "category": category,
+                "unit": unit,
+                "n_places": n,
+                "places": "; ".join(places),
+                "n_mentions": len(g),
+                "scope": "all" if n == n_all and n > 1 else ("shared" if n > 1 else "unique"),
+            }
+        )
+    out = pd.DataFrame(rows, columns=["category", "unit", "n_places", "places", "n_mentions", "scope"])
+    out = out.astype({"n_places": "int64", "n_mentions": "int64"})
+    out = out.sort_values(["n_places", "category", "unit"], ascending=[False, True, True], kind="mergesort")
+    return out.reset_index(drop=True)
 
 
 def membership_figures(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:

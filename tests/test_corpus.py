@@ -1,0 +1,150 @@
+"""Tests of analysis.corpus: corpus tables, rebuilding paragraphs from them, raw-map checks."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis import corpus, metrics, paths
+from analysis.records import Paragraph, Span
+
+SYNTHETIC = {
+    "aa_report": "金水区推进党史学习教育\n\n本报讯 金水区组建宣讲团12个,开展宣讲300余场,发挥烈士\n\n陵园作用。\n\n记者 王某某\n",
+    "bb_report": "乙区学党史办实事\n\n乙区收集群众诉求1200条,办结实事85件。\n",
+}
+
+
+@pytest.fixture(scope="module")
+def cleaned() -> corpus.CleanCorpus:
+    return corpus.clean_corpus(paths.RAW_DIR)
+
+
+@pytest.fixture(scope="module")
+def tables(cleaned, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("processed")
+    corpus.write_corpus_tables(cleaned, out)
+    return {"documents": corpus.read_documents(out), "paragraphs": corpus.read_paragraphs(out), "dir": out}
+
+
+@pytest.fixture()
+def synthetic_dir(tmp_path):
+    for name, text in SYNTHETIC.items():
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_paragraph_records_round_trip_the_cleaned_paragraphs(cleaned, tables):
+    rebuilt = corpus.paragraph_records(tables["paragraphs"])
+    original = sorted((p for d in cleaned.documents for p in d.paragraphs), key=lambda p: p.para_id)
+    assert len(rebuilt) == len(original)
+    assert list(rebuilt) == original  # same text, spans, section, flags
+
+
+def test_mentions_from_rebuilt_paragraphs_equal_those_of_clean_documents(cleaned, tables):
+    direct = metrics.mentions_to_frame(m for d in cleaned.documents for m in metrics.mentions_from_document(d))
+    rebuilt = metrics.mentions_to_frame(metrics.extract_metric_mentions(corpus.paragraph_records(tables["paragraphs"])))
+    print(f"\n{len(direct)} mentions from clean documents, {len(rebuilt)} from paragraphs.parquet")
+    pd.testing.assert_frame_equal(direct, rebuilt)
+
+
+def test_paragraphs_map_back_to_raw_text(tables):
+    raw = corpus.read_raw_texts(paths.RAW_DIR)
+    check = corpus.paragraphs_check_raw(tables["paragraphs"], raw)
+    assert len(check) == len(tables["paragraphs"])
+    assert (check["n_mismatched"] == 0).all()
+    assert (check["n_chars"] > 0).all()
+
+
+def test_paragraphs_check_raw_finds_a_broken_map():
+    raw = {"d": "全区宣讲50场。"}
+    good = pd.DataFrame({"para_id": ["d:p000"], "doc_id": ["d"], "para_index": [0], "text": ["宣讲50场"],
+                         "spans": [json.dumps([[0, 2, 5]])]})  # fmt: skip
+    assert corpus.paragraphs_check_raw(good, raw)["n_mismatched"].tolist() == [0]
+    shifted = good.assign(spans=[json.dumps([[0, 1, 5]])])
+    assert corpus.paragraphs_check_raw(shifted, raw)["n_mismatched"].tolist() == [5]
+    with pytest.raises(ValueError, match="no raw text"):
+        corpus.paragraphs_check_raw(good, {"other": "x"})
+
+
+@pytest.mark.parametrize(
+    ("spans", "match"),
+    [
+        ("not json", "not a JSON list"),
+        (json.dumps([[0, 0, 2]]), "cover 2 characters but the text has 5"),
+        (json.dumps([[1, 0, 5]]), "do not cover its text contiguously"),
+    ],
+)
+def test_paragraph_records_rejects_bad_span_maps(spans, match):
+    df = pd.DataFrame({"para_id": ["d:p000"], "doc_id": ["d"], "para_index": [0], "text": ["宣讲50场"], "spans": [spans]})
+    with pytest.raises(ValueError, match=match):
+        corpus.paragraph_records(df)
+
+
+def test_paragraph_records_needs_the_columns():
+    with pytest.raises(ValueError, match=r"lacks the columns \['spans'\]"):
+        corpus.paragraph_records(pd.DataFrame({"para_id": [], "doc_id": [], "para_index": [], "text": []}))
+
+
+def test_surfaces_check_raw_flags_a_mention_across_a_join():
+    raw = "开展宣讲3\n\n00场。"
+    text = "开展宣讲300场。"
+    para = Paragraph("d:p000", "d", 0, text, (Span(0, 0, 5), Span(5, 7, 4)))
+    paragraphs = pd.DataFrame({"para_id": [para.para_id], "doc_id": ["d"], "para_index": [0], "text": [text],
+                               "spans": [json.dumps([[s.text_start, s.raw_start, s.length] for s in para.spans])]})  # fmt: skip
+    mentions = metrics.mentions_to_frame(metrics.extract_metric_mentions([para]))
+    assert mentions["surface"].tolist() == ["300场"]
+    checked = corpus.surfaces_check_raw(mentions, paragraphs=paragraphs, raw_texts={"d": raw})
+    row = checked.iloc[0]
+    assert not row["matches_raw"] and row["crosses_join"] and row["raw_surface"] == "3\n\n00场"
+    inside = corpus.surfaces_check_raw(
+        mentions.assign(start=7, end=10, surface="00场"), paragraphs=paragraphs, raw_texts={"d": raw}
+    )
+    assert inside["matches_raw"].tolist() == [True] and inside["crosses_join"].tolist() == [False]
+
+
+def test_metadata_provenance_names_the_source_of_every_field(tables):
+    prov = corpus.metadata_provenance(tables["documents"])
+    assert len(prov) == len(tables["documents"]) * len(corpus.METADATA_FIELDS)
+    assert set(prov["source"]) <= {"manifest", "none", "cms record"} | {s for s in prov["source"] if s.startswith("text")}
+    assert (prov.loc[prov["field"] == "place", "source"] == "manifest").all()  # the bundled manifest lists them all
+
+
+def test_metadata_detected_when_the_manifest_has_no_row(synthetic_dir, tmp_path_factory):
+    cleaned = corpus.clean_corpus(synthetic_dir)
+    out = tmp_path_factory.mktemp("synthetic_processed")
+    frames = corpus.write_corpus_tables(cleaned, out)
+    prov = corpus.metadata_provenance(frames["documents"]).set_index(["doc_id", "field"])
+    print("\n" + prov.to_string())
+    assert prov.loc[("aa_report", "place"), "value"] == "金水区"
+    assert prov.loc[("aa_report", "place"), "source"].startswith("text")
+    assert prov.loc[("aa_report", "city"), "value"] == "郑州市"
+    assert prov.loc[("bb_report", "place"), "source"] == "none"  # 乙区 is no real place: nothing is invented
+    assert not (prov["source"] == "manifest").any()
+
+
+def test_characters_accounting_on_the_corpus(cleaned):
+    acc = corpus.characters_accounting(cleaned)
+    assert len(acc) == len(cleaned.documents)
+    assert (acc["n_unaccounted"] == 0).all() and (acc["n_double_counted"] == 0).all()
+    assert (acc["n_non_space"] <= acc["n_raw_chars"]).all()
+
+
+def test_corpus_tables_are_byte_identical_on_rerun(cleaned, tables, tmp_path):
+    corpus.write_corpus_tables(cleaned, tmp_path)
+    for name in ("documents", "paragraphs", "removed", "repairs", "cleaning_warnings"):
+        for suffix in (".parquet", ".csv"):
+            assert (tmp_path / f"{name}{suffix}").read_bytes() == (tables["dir"] / f"{name}{suffix}").read_bytes()
+
+
+def test_unreadable_file_is_skipped_and_listed(synthetic_dir):
+    (synthetic_dir / "zz_broken.txt").write_bytes(b"\xff\xfe\x00\xd8\x00")
+    try:
+        cleaned = corpus.clean_corpus(synthetic_dir, on_error="skip")
+    except ValueError:  # a decoder that accepts the bytes yields an empty document instead
+        pytest.skip("the broken bytes decoded; nothing to skip")
+    warnings = corpus.warnings_frame(cleaned)
+    skipped = warnings[warnings["kind"] == "skipped_file"]
+    assert [d.doc_id for d in cleaned.documents] == sorted(SYNTHETIC)
+    assert skipped["doc_id"].str.contains("zz_broken").tolist() == [True]
