@@ -402,3 +402,48 @@ def _gold_paragraphs_small() -> pd.DataFrame:
 def test_place_profiles_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         compare.place_profiles(**kwargs)
+
+
+def test_place_profiles_per_1000_by_unit():
+    topics, metrics, _shares, _keyness = _inputs()
+    scale = pd.DataFrame(
+        {
+            "place": ["甲区", "甲区", "乙区"],
+            "category": ["audience", "audience", "outreach"],
+            "unit": ["人次", "人", "场"],
+            "per_1000_members": [120.5, 3.0, np.nan],
+        }
+    )
+    out = compare.place_profiles(topics, metrics.drop(columns="per_1000_members"), per_1000_members=scale)
+    rows = out[out["dimension"] == "metric_per_1000_members"]
+    # Units are never merged; a missing scale (no membership stated) gives no row.
+    assert rows[["place", "item", "value", "rank"]].to_numpy().tolist() == [
+        ["甲区", "audience (人次)", 120.5, 1],
+        ["甲区", "audience (人)", 3.0, 2],
+    ]
+    with pytest.raises(ValueError, match="not both"):
+        compare.place_profiles(topics, metrics, per_1000_members=scale)
+    with pytest.raises(ValueError, match="unit"):
+        compare.place_profiles(per_1000_members=scale.drop(columns="unit"))
+    with pytest.raises(ValueError, match="per_1000_members"):
+        compare.place_profiles(per_1000_members=scale.assign(per_1000_members=[-1.0, 2.0, 3.0]))
+
+
+def test_place_synthesis_is_computed_from_the_summary():
+    topics, metrics, shares, keyness = _inputs()
+    shares_b = shares.assign(place="乙区", share=[0.05, 0.0, 0.05, 0.9])
+    out = compare.place_profiles(topics, metrics, pd.concat([shares, shares_b]), keyness, top_terms=2)
+    summary = compare.place_summary(out)
+    text = compare.place_synthesis(summary, n_documents={"甲区": 2, "乙区": 1}).set_index("place")["text"]
+    a, b = text["甲区"], text["乙区"]
+    assert a.startswith("甲区: 2 report(s); its largest topic is 宣讲 (60% of its text")
+    assert "also the largest topic of 1 other place(s)" in a
+    assert "4 metric mentions, most often outreach" in a and "30%" in a and "the highest of the 2 places" in a
+    assert "防汛、抗疫" in a
+    assert "10%" in b and "the lowest of the 2 places" in b and "2 metric mentions" in b
+    # The text follows the data: change a value and the sentence changes.
+    changed = summary.assign(formulaic_share=[0.5, 0.3])
+    again = compare.place_synthesis(changed).set_index("place")["text"]
+    assert "50%" in again["乙区"] and "the highest" in again["乙区"]
+    with pytest.raises(ValueError, match="top_terms"):
+        compare.place_synthesis(summary.drop(columns="top_terms"))

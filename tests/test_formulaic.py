@@ -534,3 +534,60 @@ def test_module_has_no_corpus_specific_rules():
     """No doc_id or raw offset is named in the module source."""
     source = Path(formulaic.__file__).read_text(encoding="utf-8")
     assert not re.search(r"\d{3}_[0-9a-f]{16}", source)
+
+
+# ---------------------------------------------------------------------------
+# Lexicon matches as a table, spread of reused passages
+
+
+def test_lexicon_matches_agree_with_finders(_gold_paragraphs):
+    out = formulaic.lexicon_matches(_gold_paragraphs)
+    assert list(out.columns) == ["doc_id", "para_id", "place", "kind", "entry", "text", "start", "end"]
+    expected = 0
+    for text in _gold_paragraphs["text"]:
+        expected += len(list(formulaic.find_slogans(text))) + len(list(formulaic.find_formulations(text)))
+    assert len(out) == expected and expected > 0
+    by_id = _gold_paragraphs.set_index("para_id")["text"]
+    for para_id, start, end, text in out[["para_id", "start", "end", "text"]].itertuples(index=False):
+        assert by_id[para_id][start:end] == text  # every match maps back to its paragraph
+    assert out["place"].notna().all() and set(out["kind"]) == {"slogan", "formulation"}
+    print("lexicon matches per place and kind:", out.groupby(["place", "kind"]).size().to_dict())
+
+
+def test_lexicon_matches_without_place_and_bad_input():
+    paras = pd.DataFrame({"doc_id": ["d"], "para_id": ["d:p000"], "text": ["今天天气很好。"]})
+    out = formulaic.lexicon_matches(paras)
+    assert out.empty and list(out.columns)[:3] == ["doc_id", "para_id", "place"]
+    with pytest.raises(ValueError, match="text"):
+        formulaic.lexicon_matches(paras.drop(columns="text"))
+
+
+def test_passage_spread_groups_by_normalised_text():
+    texts = {
+        "a": "各地深入开展党史学习教育,成效明显。",
+        "b": "全市深入开展党史学习教育。另有独特内容甲乙丙丁戊己庚辛。",
+        "c": "我区深入开展、党史学习教育。独特内容甲乙丙丁戊己庚辛。",
+    }
+    passages = formulaic.reused_passages(texts)
+    spread = formulaic.passage_spread(passages, place_of={"a": "甲区", "b": "乙市", "c": "乙市"})
+    top = spread.iloc[0]
+    # The punctuation in c does not split the passage: one row, three reports, three pairs.
+    assert (top["n_documents"], top["n_pairs"], top["n_places"]) == (3, 3, 2)
+    assert top["doc_ids"] == "a;b;c" and top["places"] == "乙市;甲区"
+    second = spread.iloc[1]
+    assert (second["n_documents"], second["n_places"], second["doc_ids"]) == (2, 1, "b;c")
+    assert len(spread) == 2
+    without = formulaic.passage_spread(passages)
+    assert without["n_places"].isna().all() and (without["places"] == "").all()
+
+
+def test_passage_spread_errors_and_empty():
+    passages = formulaic.reused_passages({"a": "完全不同的文字内容", "b": "另外一些句子而已"})
+    assert formulaic.passage_spread(passages).empty
+    with pytest.raises(ValueError, match="place_of"):
+        formulaic.passage_spread(
+            formulaic.reused_passages({"a": "深入开展党史学习教育", "b": "深入开展党史学习教育"}),
+            place_of={"a": "甲区"},
+        )
+    with pytest.raises(ValueError, match="lacks column"):
+        formulaic.passage_spread(pd.DataFrame({"doc_a": []}))

@@ -23,7 +23,7 @@ import itertools
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ __all__ = [
     "permutation_tests",
     "place_profiles",
     "place_summary",
+    "place_synthesis",
 ]
 
 logger = logging.getLogger(__name__)
@@ -592,6 +593,7 @@ _KEYNESS_COLUMNS = ("place", "term", "g2")
 #: Optional column of ``metric_counts`` carried into the profile as ``metric_per_1000_members``.
 PER_1000_COLUMN = "per_1000_members"
 _PROFILE_COLUMNS = ["place", "dimension", "item", "value", "rank"]
+_PER_1000_COLUMNS = ("place", "category", "unit", PER_1000_COLUMN)
 
 
 def _dimension(df: pd.DataFrame, name: str, item: str, value: pd.Series, dimension: str) -> pd.DataFrame:
@@ -613,6 +615,7 @@ def place_profiles(
     keyness: pd.DataFrame | None = None,
     *,
     top_terms: int = 10,
+    per_1000_members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One tidy table comparing places across RQ1-RQ3.
 
@@ -631,6 +634,13 @@ def place_profiles(
         Columns ``place, term, g2`` (log-likelihood keyness of a term for the place).
     top_terms : int, default=10
         Keyness terms kept per place (highest ``g2`` first; only positive ``g2``).
+    per_1000_members : DataFrame or None, default=None
+        RQ2 scale by unit: columns ``place, category, unit, per_1000_members``
+        (e.g. ``tabulate.metrics_per_1000_members``); gives the
+        ``metric_per_1000_members`` dimension with items ``"category (unit)"``,
+        so totals of different units are never merged. Rows with a missing
+        value are left out. Mutually exclusive with a ``per_1000_members``
+        column in ``metric_counts``.
 
     Returns
     -------
@@ -700,6 +710,27 @@ def place_profiles(
                 "formulaic_share",
             )
         )
+    if per_1000_members is not None:
+        if metric_counts is not None and PER_1000_COLUMN in metric_counts.columns:
+            raise ValueError(
+                "give the per-1,000-members scale once: either the `per_1000_members` table or a "
+                f"{PER_1000_COLUMN!r} column in `metric_counts`, not both"
+            )
+        if not isinstance(per_1000_members, pd.DataFrame):
+            raise TypeError(
+                f"`per_1000_members` must be a pandas DataFrame, got {type(per_1000_members).__name__}"
+            )
+        df = per_1000_members
+        missing = [c for c in _PER_1000_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(
+                f"`per_1000_members` is missing column(s) {missing}; expected columns {list(_PER_1000_COLUMNS)}"
+            )
+        df = df[pd.to_numeric(df[PER_1000_COLUMN], errors="coerce").notna()]
+        if not df.empty:
+            df = df.assign(_item=df["category"].astype(str) + " (" + df["unit"].astype(str) + ")")
+            values = _require_numeric(df, "per_1000_members", PER_1000_COLUMN, low=0)
+            parts.append(_dimension(df, "per_1000_members", "_item", values, "metric_per_1000_members"))
     if keyness is not None:
         df = _require_columns(keyness, "keyness", _KEYNESS_COLUMNS)
         g2 = _require_numeric(df, "keyness", "g2")
@@ -758,3 +789,106 @@ def place_summary(profiles: pd.DataFrame, *, n_terms: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def place_synthesis(summary: pd.DataFrame, *, n_documents: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """One computed paragraph of English prose per place, from :func:`place_summary`.
+
+    Each sentence is built only from the row's values and from comparisons
+    with the other places (rank of the formulaic share, whether the top topic
+    or the top metric category is shared), so the text stays true when the
+    data change. Fields that are missing are left out of the text.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`place_summary`.
+    n_documents : Mapping of str to int or None, default=None
+        Reports per place, mentioned in the text when given.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``place`` and ``text``, sorted by place.
+
+    Raises
+    ------
+    ValueError
+        If ``summary`` lacks a column of :func:`place_summary` or has no rows.
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"place": ["甲区", "乙区"], "top_topic": ["宣讲", "宣讲"],
+    ...     "top_topic_share": [0.5, 0.4], "n_metric_mentions": [3.0, 0.0],
+    ...     "top_metric_category": ["outreach", None], "formulaic_share": [0.2, 0.1],
+    ...     "top_terms": ["防汛、抗疫", ""]})
+    >>> print(place_synthesis(summary).set_index("place").loc["甲区", "text"])
+    甲区: its largest topic is 宣讲 (50% of its text; also the largest topic of 1 other place(s)). It states 3 metric mentions, most often outreach. 20% of its characters are slogans, numbered formulations or passages shared with other reports, the highest of the 2 places. Terms it uses more than the other places: 防汛、抗疫.
+    """
+    columns = (
+        "place",
+        "top_topic",
+        "top_topic_share",
+        "n_metric_mentions",
+        "top_metric_category",
+        "formulaic_share",
+        "top_terms",
+    )
+    summary = _require_columns(summary, "summary", columns)
+    _require_str(summary, "summary", "place")
+    summary = summary.sort_values("place", kind="mergesort").reset_index(drop=True)
+    n_places = len(summary)
+    formulaic = pd.to_numeric(summary["formulaic_share"], errors="coerce")
+    known_formulaic = formulaic.dropna()
+    rows = []
+    for i, row in summary.iterrows():
+        place = row["place"]
+        others = summary.drop(index=i)
+        sentences = []
+        if n_documents is not None and place in n_documents:
+            sentences.append(f"{n_documents[place]} report(s)")
+        if not _missing(row["top_topic"]):
+            shared = int((others["top_topic"] == row["top_topic"]).sum())
+            share = row["top_topic_share"]
+            text = f"its largest topic is {row['top_topic']}"
+            if not _missing(share):
+                text += f" ({_percent(float(share))} of its text"
+                text += (
+                    f"; also the largest topic of {shared} other place(s))"
+                    if shared
+                    else "; no other place's largest)"
+                )
+            sentences.append(text)
+        head = f"{place}: " + ("; ".join(sentences) + "." if sentences else "")
+        body = []
+        n_mentions = row["n_metric_mentions"]
+        if not _missing(n_mentions):
+            text = f"It states {int(n_mentions)} metric mentions"
+            if int(n_mentions) > 0 and not _missing(row["top_metric_category"]):
+                text += f", most often {row['top_metric_category']}"
+            body.append(text + ".")
+        if not _missing(formulaic.iat[i]):
+            value = float(formulaic.iat[i])
+            text = (
+                f"{_percent(value)} of its characters are slogans, numbered formulations or passages "
+                "shared with other reports"
+            )
+            if len(known_formulaic) > 1:
+                if value >= known_formulaic.max():
+                    text += f", the highest of the {len(known_formulaic)} places"
+                elif value <= known_formulaic.min():
+                    text += f", the lowest of the {len(known_formulaic)} places"
+                else:
+                    rank = int((known_formulaic > value).sum()) + 1
+                    text += f", rank {rank} of {len(known_formulaic)} places"
+            body.append(text + ".")
+        if isinstance(row["top_terms"], str) and row["top_terms"]:
+            body.append(f"Terms it uses more than the other places: {row['top_terms']}.")
+        rows.append({"place": place, "text": " ".join([head.strip(), *body]).strip()})
+    if n_places == 0:  # pragma: no cover - _require_columns rejects empty tables
+        raise ValueError("`summary` has no rows")
+    return pd.DataFrame(rows, columns=["place", "text"])

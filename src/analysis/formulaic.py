@@ -49,9 +49,11 @@ __all__ = [
     "load_formulations",
     "find_slogans",
     "find_formulations",
+    "lexicon_matches",
     "discover_formulations",
     "normalize_for_reuse",
     "reused_passages",
+    "passage_spread",
     "formulaic_shares",
     "RE_NUMERAL",
     "RE_QUOTED",
@@ -337,6 +339,62 @@ def _load_default_cached() -> Formulations:
     if not _DEFAULT_LEXICON:
         _DEFAULT_LEXICON.append(_load_default())
     return _DEFAULT_LEXICON[0]
+
+
+_MATCH_COLUMNS = ["doc_id", "para_id", "place", "kind", "entry", "text", "start", "end"]
+
+
+def lexicon_matches(paragraphs: pd.DataFrame, *, lexicon: Formulations | None = None) -> pd.DataFrame:
+    """Every slogan and numbered formulation of the lexicon found in the paragraphs, as a table.
+
+    Parameters
+    ----------
+    paragraphs : DataFrame
+        Columns ``doc_id``, ``para_id``, ``text``; ``place`` is carried over
+        when present.
+    lexicon : Formulations or None, default=None
+        ``None`` uses the bundled lexicon.
+
+    Returns
+    -------
+    DataFrame
+        One row per match, sorted by ``para_id, start, kind``. Columns
+        ``doc_id, para_id, place`` (None without a ``place`` column),
+        ``kind`` (``"slogan"`` or ``"formulation"``), ``entry`` (the lexicon
+        form), ``text`` (as written), ``start``, ``end`` (offsets into the
+        paragraph text). Slogans and formulations are matched independently
+        (as :func:`find_slogans` and :func:`find_formulations`), so a
+        formulation inside a slogan is listed under both.
+
+    Raises
+    ------
+    ValueError
+        On missing columns, non-string cells or duplicated ``para_id``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> paras = pd.DataFrame({"doc_id": ["d"], "para_id": ["d:p000"], "place": ["甲区"],
+    ...                       "text": ["落实“三会一课”,我为群众办实事。"]})
+    >>> lexicon_matches(paras)[["kind", "entry", "start"]].to_numpy().tolist()
+    [['formulation', '三会一课', 3], ['slogan', '我为群众办实事', 9]]
+    """
+    paragraphs = _check_paragraphs(paragraphs, name="paragraphs", columns=_PARAGRAPH_COLUMNS)
+    lexicon = lexicon or _load_default_cached()
+    has_place = "place" in paragraphs.columns
+    columns = ["doc_id", "para_id", "text", *(["place"] if has_place else [])]
+    rows = []
+    for values in paragraphs[columns].itertuples(index=False, name=None):
+        doc_id, para_id, text = values[:3]
+        place = values[3] if has_place else None
+        for finder in (find_slogans, find_formulations):
+            for span in finder(text, lexicon=lexicon):
+                rows.append((doc_id, para_id, place, span.kind, span.entry, span.text, span.start, span.end))
+    out = pd.DataFrame(rows, columns=_MATCH_COLUMNS)
+    out = out.sort_values(["para_id", "start", "kind"], kind="mergesort").reset_index(drop=True)
+    out = out.astype({"start": "int64", "end": "int64"})
+    out.attrs.update(lexicon_sha256=lexicon.sha256)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -769,6 +827,87 @@ def reused_passages(
     out = pd.DataFrame([dataclasses.astuple(r) for r in records], columns=_PASSAGE_COLUMNS)
     out = out.sort_values(["doc_a", "doc_b", "start_a", "start_b"], kind="mergesort").reset_index(drop=True)
     return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
+
+
+_SPREAD_COLUMNS = ["passage", "n_chars", "n_documents", "n_places", "n_pairs", "doc_ids", "places"]
+
+
+def passage_spread(passages: pd.DataFrame, *, place_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """How widely each reused passage travels: one row per distinct passage, with the reports it is in.
+
+    A passage found in many reports, or in reports on different places, is
+    wording of the genre (central phrases, names of meetings and campaigns)
+    rather than one office copying another; this table makes that visible.
+
+    Parameters
+    ----------
+    passages : DataFrame
+        Output of :func:`reused_passages` (``doc_a, doc_b, n_chars, text``).
+    place_of : Mapping of str to str or None, default=None
+        Place of each ``doc_id``; without it ``n_places`` and ``places`` are
+        left empty (``<NA>`` and ``""``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``passage`` (as first written, in sorted document order),
+        ``n_chars`` (normalised length), ``n_documents``, ``n_places``,
+        ``n_pairs`` (report pairs sharing it), ``doc_ids`` and ``places``
+        (``;``-joined, sorted). Passages are grouped by their normalised text
+        (see :func:`normalize_for_reuse`), so punctuation differences do not
+        split them. Sorted by ``n_documents`` (descending), ``n_chars``
+        (descending), then ``passage``.
+
+    Raises
+    ------
+    ValueError
+        On missing columns, or a ``doc_id`` absent from ``place_of``.
+
+    Examples
+    --------
+    >>> df = reused_passages({"a": "深入开展党史学习教育。", "b": "全市深入开展党史学习教育",
+    ...                       "c": "我区深入开展党史学习教育。"})
+    >>> passage_spread(df)[["passage", "n_documents", "n_pairs"]].to_numpy().tolist()
+    [['深入开展党史学习教育', 3, 3]]
+    """
+    if not isinstance(passages, pd.DataFrame):
+        raise TypeError(f"`passages` must be a DataFrame, got {type(passages).__name__}")
+    missing = [c for c in ("doc_a", "doc_b", "n_chars", "text") if c not in passages.columns]
+    if missing:
+        raise ValueError(f"`passages` lacks column(s) {missing}; pass the output of reused_passages")
+    if place_of is not None:
+        unknown = sorted({*passages["doc_a"], *passages["doc_b"]} - set(place_of))
+        if unknown:
+            raise ValueError(f"`place_of` has no place for doc_id(s) {unknown[:5]}")
+    groups: dict[str, dict] = {}
+    for doc_a, doc_b, n_chars, text in passages[["doc_a", "doc_b", "n_chars", "text"]].itertuples(
+        index=False, name=None
+    ):
+        key = normalize_for_reuse(text)[0]
+        group = groups.setdefault(key, {"texts": {}, "n_chars": int(n_chars), "docs": set(), "pairs": set()})
+        group["texts"].setdefault(doc_a, text)
+        group["docs"].update((doc_a, doc_b))
+        group["pairs"].add((doc_a, doc_b))
+    rows = []
+    for group in groups.values():
+        docs = sorted(group["docs"])
+        places = sorted({place_of[d] for d in docs}) if place_of is not None else []
+        rows.append(
+            (
+                group["texts"][min(group["texts"])],
+                group["n_chars"],
+                len(docs),
+                len(places) if place_of is not None else pd.NA,
+                len(group["pairs"]),
+                ";".join(docs),
+                ";".join(places),
+            )
+        )
+    out = pd.DataFrame(rows, columns=_SPREAD_COLUMNS)
+    out = out.sort_values(
+        ["n_documents", "n_chars", "passage"], ascending=[False, False, True], kind="mergesort"
+    ).reset_index(drop=True)
+    return out.astype({"n_chars": "int64", "n_documents": "int64", "n_places": "Int64", "n_pairs": "int64"})
 
 
 # ---------------------------------------------------------------------------
