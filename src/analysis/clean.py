@@ -295,9 +295,9 @@ def load_corrections(path: str | Path) -> list[Correction]:
     The file is YAML: a list of entries (or a mapping with the key
     ``corrections`` holding that list). Each entry::
 
-        - doc_id: 003_35e05e034bbb9e82    # raw file name without .txt
-          find: "精神精神"                 # exact raw text (may contain \\n)
-          replace: "精神"                  # its correction ("" deletes)
+        - doc_id: 012_example_report      # raw file name without .txt
+          find: "会议会议"                 # exact raw text (may contain \\n)
+          replace: "会议"                  # its correction ("" deletes)
           note: "doubled word in the source"
 
     Every occurrence of ``find`` in that report's raw text is replaced before
@@ -907,7 +907,7 @@ def _read_bylines(st: _State) -> None:
 
 
 def _read_bracket_byline(st: _State, k: int, open_pos: int) -> None:
-    """'(邓志强' at a paragraph end, possibly continued over the next short lines up to ')'."""
+    """'(王某某' at a paragraph end, possibly continued over the next short lines up to ')'."""
     w = st.w
     lines = st.lines
     line = lines[k]
