@@ -149,9 +149,10 @@ def test_save_figure_refuses_missing_glyph(tmp_path):
 
 def test_figures_display_once_as_png_in_notebooks():
     fig = figures.plot_bar(pd.DataFrame({"c": ["甲", "乙"], "v": [1, 2]}), category="c", value="v")
-    png = fig._repr_png_()
+    png, meta = fig._repr_png_()
     assert png.startswith(PNG_SIGNATURE)
-    assert fig._repr_png_() == png
+    assert fig._repr_png_() == (png, meta)
+    assert meta == {"alt": "v"}  # alternative text for the HTML report: titles and axis labels
 
 
 def test_plot_shares_draws_one_segment_per_group_and_part():

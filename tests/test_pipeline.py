@@ -169,6 +169,7 @@ def test_html_reader_and_full_versions(run):
     assert "plot_bar" in full and "plot_bar" not in reader  # code only in the full page
     for page in (reader, full):
         assert "data:image/png;base64," in page  # the figure is embedded
+        assert 'alt="党史学习教育 / v"' in page  # with alternative text from its title and labels
         assert "党史学习教育" in page
         assert "<strong>5</strong>" in page  # Markdown output rendered, with the injected value
 

@@ -123,10 +123,17 @@ class ReportFigure(Figure):
     (fixed dpi, no software metadata), so reruns give identical bytes.
     """
 
-    def _repr_png_(self) -> bytes:
+    def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
-        return buffer.getvalue()
+        return buffer.getvalue(), {"alt": self.describe()}
+
+    def describe(self) -> str:
+        """Short description for alternative text: the figure's titles and axis labels."""
+        parts = [self.get_suptitle()] if self.get_suptitle() else []
+        for ax in self.axes:
+            parts.extend(t for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) if t)
+        return " / ".join(parts) or "Figure"
 
 
 # ---------------------------------------------------------------- font set-up
