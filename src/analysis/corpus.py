@@ -249,7 +249,7 @@ def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.
         "cleaning_warnings": warnings_frame(cleaned),
     }
     provenance = {
-        "cleaning_rules_sha256": storage.file_sha256(clean.RULES_PATH) if hasattr(clean, "RULES_PATH") else None,
+        "cleaning_rules_sha256": storage.file_sha256(clean.RULES_PATH),
         "gazetteer_sha256": storage.file_sha256(paths.RESOURCES_DIR / "gazetteer.csv"),
         "documents": [d.doc_id for d in cleaned.documents],
         "skipped": [s.path for s in cleaned.corpus.skipped],
