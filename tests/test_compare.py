@@ -344,15 +344,15 @@ def test_place_profiles_table():
     assert again.equals(out)
 
 
-def test_place_profiles_accepts_formulaic_output(_gold_paragraphs_small):
-    shares = formulaic.formulaic_shares(_gold_paragraphs_small).places
+def test_place_profiles_accepts_formulaic_output(_toy_paragraphs):
+    shares = formulaic.formulaic_shares(_toy_paragraphs).places
     out = compare.place_profiles(formulaic_shares=shares)
     sums = out.groupby("place")["value"].sum()
     assert sums.to_numpy() == pytest.approx(1.0)
 
 
 @pytest.fixture
-def _gold_paragraphs_small() -> pd.DataFrame:
+def _toy_paragraphs() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "doc_id": ["a", "b"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import random
 import re
@@ -25,17 +24,9 @@ GOLD_DIR = SHARED_DIR / "gold"
 
 
 @pytest.fixture(scope="module")
-def _gold_paragraphs() -> pd.DataFrame:
-    """Gold clean paragraphs (doc_id, para_id, place, text) until conftest provides corpus_paragraphs."""
-    files = sorted((GOLD_DIR / "clean").glob("*.json"))
-    if not files:
-        pytest.skip(f"{GOLD_DIR / 'clean'} not found: gold annotations are needed for this test")
-    rows = []
-    for f in files:
-        doc = json.loads(f.read_text(encoding="utf-8"))
-        for i, text in enumerate(doc["paragraphs"]):
-            rows.append((doc["doc_id"], f"{doc['doc_id']}:p{i:03d}", doc["place"], text))
-    return pd.DataFrame(rows, columns=["doc_id", "para_id", "place", "text"])
+def corpus_paras(corpus_paragraphs) -> pd.DataFrame:
+    """Paragraphs of the bundled corpus as the project pipeline cleans them (doc_id, para_id, place, text)."""
+    return corpus_paragraphs[["doc_id", "para_id", "place", "text"]].copy()
 
 
 @pytest.fixture(scope="module")
@@ -261,10 +252,10 @@ def test_discover_bad_options(kwargs, match, lexicon):
         formulaic.discover_formulations(_paras("推行“一村一策”。"), lexicon=lexicon, **kwargs)
 
 
-def test_discover_recall_against_gold(_gold_paragraphs, gold_formulation_rows, lexicon):
+def test_discover_recall_against_gold(corpus_paras, gold_formulation_rows, lexicon):
     """Recall and precision of pattern discovery (lexicon not used as a hint) on the gold formulations."""
     measure = set(lexicon.measure_words)
-    corpus = "\n".join(_gold_paragraphs["text"])
+    corpus = "\n".join(corpus_paras["text"])
     # Gold formulations that occur in the body paragraphs, without single-character glosses (“一”)
     # and without the numeral + measure word items spelled out inside 七个一 / 五个一 (一场, 一本 ...).
     gold = {
@@ -280,7 +271,7 @@ def test_discover_recall_against_gold(_gold_paragraphs, gold_formulation_rows, l
         ordinary_words=lexicon.ordinary_words,
         measure_words=lexicon.measure_words,
     )
-    found = set(formulaic.discover_formulations(_gold_paragraphs, lexicon=empty)["candidate"])
+    found = set(formulaic.discover_formulations(corpus_paras, lexicon=empty)["candidate"])
     tp = len(gold & found)
     recall, precision = tp / len(gold), tp / len(found)
     print(
@@ -364,8 +355,8 @@ def test_reused_passages_match_brute_force(seed):
     assert len(got) > 0
 
 
-def test_reused_passages_in_corpus_occur_in_both_and_are_maximal(_gold_paragraphs):
-    texts = {d: "\n".join(g["text"]) for d, g in _gold_paragraphs.groupby("doc_id", sort=True)}
+def test_reused_passages_in_corpus_occur_in_both_and_are_maximal(corpus_paras):
+    texts = {d: "\n".join(g["text"]) for d, g in corpus_paras.groupby("doc_id", sort=True)}
     df = formulaic.reused_passages(texts)
     print(
         f"corpus reuse: {len(df)} passage pairs, longest {df['n_chars'].max()} chars, "
@@ -390,11 +381,11 @@ def test_reused_passages_in_corpus_occur_in_both_and_are_maximal(_gold_paragraph
     assert df.equals(formulaic.reused_passages(dict(reversed(list(texts.items())))))  # order-independent
 
 
-def test_reused_passages_scales_to_ten_reports(_gold_paragraphs):
+def test_reused_passages_scales_to_ten_reports(corpus_paras):
     """Ten reports (the five, plus five shuffled variants of them) are compared in well under a second each."""
     rng = random.Random(0)
     texts = {}
-    for d, g in _gold_paragraphs.groupby("doc_id", sort=True):
+    for d, g in corpus_paras.groupby("doc_id", sort=True):
         paras = g["text"].tolist()
         texts[d] = "\n".join(paras)
         rng.shuffle(paras)
@@ -406,7 +397,7 @@ def test_reused_passages_scales_to_ten_reports(_gold_paragraphs):
         f"reuse over 10 reports ({sum(map(len, texts.values()))} chars): {elapsed:.2f} s, {len(df)} passage pairs"
     )
     # Each shuffled variant contains its original's paragraphs whole.
-    for d in sorted(_gold_paragraphs["doc_id"].unique()):
+    for d in sorted(corpus_paras["doc_id"].unique()):
         pair = df[(df["doc_a"] == d) & (df["doc_b"] == d + "_v")]
         assert pair["n_chars"].max() >= 100
     assert elapsed < 10
@@ -466,8 +457,8 @@ def test_formulaic_shares_toy_counts(lexicon):
     assert alone.passages.empty and (alone.paragraphs.query("kind == 'reused'")["n_chars"] == 0).all()
 
 
-def test_formulaic_shares_on_corpus(_gold_paragraphs, lexicon):
-    result = formulaic.formulaic_shares(_gold_paragraphs, lexicon=lexicon)
+def test_formulaic_shares_on_corpus(corpus_paras, lexicon):
+    result = formulaic.formulaic_shares(corpus_paras, lexicon=lexicon)
     for table, keys in (
         (result.paragraphs, ["para_id"]),
         (result.documents, ["doc_id"]),
@@ -478,11 +469,11 @@ def test_formulaic_shares_on_corpus(_gold_paragraphs, lexicon):
         assert sums.to_numpy() == pytest.approx(1.0)
         assert (table.groupby(keys)["kind"].apply(tuple) == formulaic.KINDS).all()
     # Every content character of every paragraph is counted exactly once.
-    content = sum(sum(formulaic._is_content_char(c) for c in t) for t in _gold_paragraphs["text"])
+    content = sum(sum(formulaic._is_content_char(c) for c in t) for t in corpus_paras["text"])
     assert result.places["n_chars"].sum() == content
     places = result.places.pivot(index="place", columns="kind", values="share")
     print("formulaic shares per place:\n" + places.round(3).to_string())
-    assert set(places.index) == set(_gold_paragraphs["place"])
+    assert set(places.index) == set(corpus_paras["place"])
     # Every place uses some slogans and some formulations, and most text is local.
     assert (places["slogan"] > 0).all() and (places["formulation"] > 0).all()
     assert (places["local"] > 0.5).all()
@@ -491,7 +482,7 @@ def test_formulaic_shares_on_corpus(_gold_paragraphs, lexicon):
     assert (ex.groupby(["place", "kind"])["rank"].max() <= formulaic.DEFAULT_TOP_EXAMPLES).all()
     assert set(ex.loc[ex["kind"] == "slogan", "text"]) <= set(lexicon.slogans)
     # Deterministic.
-    again = formulaic.formulaic_shares(_gold_paragraphs.sample(frac=1, random_state=1).sort_values("para_id"))
+    again = formulaic.formulaic_shares(corpus_paras.sample(frac=1, random_state=1).sort_values("para_id"))
     assert again.places.equals(result.places)
 
 
@@ -540,14 +531,14 @@ def test_module_has_no_corpus_specific_rules():
 # Lexicon matches as a table, spread of reused passages
 
 
-def test_lexicon_matches_agree_with_finders(_gold_paragraphs):
-    out = formulaic.lexicon_matches(_gold_paragraphs)
+def test_lexicon_matches_agree_with_finders(corpus_paras):
+    out = formulaic.lexicon_matches(corpus_paras)
     assert list(out.columns) == ["doc_id", "para_id", "place", "kind", "entry", "text", "start", "end"]
     expected = 0
-    for text in _gold_paragraphs["text"]:
+    for text in corpus_paras["text"]:
         expected += len(list(formulaic.find_slogans(text))) + len(list(formulaic.find_formulations(text)))
     assert len(out) == expected and expected > 0
-    by_id = _gold_paragraphs.set_index("para_id")["text"]
+    by_id = corpus_paras.set_index("para_id")["text"]
     for para_id, start, end, text in out[["para_id", "start", "end", "text"]].itertuples(index=False):
         assert by_id[para_id][start:end] == text  # every match maps back to its paragraph
     assert out["place"].notna().all() and set(out["kind"]) == {"slogan", "formulation"}
