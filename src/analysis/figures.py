@@ -149,6 +149,11 @@ def find_cjk_font() -> Path:
     ------
     FileNotFoundError
         If the package or the font file is not installed.
+
+    Examples
+    --------
+    >>> find_cjk_font().name
+    'NotoSansCJKsc-Regular.otf'
     """
     spec = importlib.util.find_spec(CJK_FONT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:

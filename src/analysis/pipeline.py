@@ -253,6 +253,15 @@ def select_notebooks(
     ------
     ValueError
         If both options are given, or a key matches no notebook.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> nbs = [Path("01_corpus.ipynb"), Path("02_topics.ipynb"), Path("03_metrics.ipynb")]
+    >>> [p.name for p in select_notebooks(nbs, only=["03", "01_corpus"])]
+    ['01_corpus.ipynb', '03_metrics.ipynb']
+    >>> [p.name for p in select_notebooks(nbs, from_="02")]
+    ['02_topics.ipynb', '03_metrics.ipynb']
     """
     notebooks = list(notebooks)
     if only is not None and isinstance(only, str):
@@ -304,7 +313,7 @@ def load_params(path: str | Path) -> dict[str, Any]:
 
 
 def notebook_parameters(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:
-    """Names and default values declared in a notebook's ``parameters`` cell.
+    """Names declared in a notebook's ``parameters`` cell, with their default as written.
 
     Raises
     ------
