@@ -74,7 +74,11 @@ def notebook_problems(path: Path) -> list[str]:
         except SyntaxError as exc:
             problems.append(f"{where}: not valid Python: {exc.msg}")
             continue
+        # f"{processed_dir}/01_table": only the leading piece of an f-string can start a path.
+        inner = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values[1:]}
         for node in ast.walk(tree):
+            if id(node) in inner:
+                continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 problems.append(f"{where}: defines {node.name!r}; put helpers in src/analysis")
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and _RE_ABSOLUTE_STRING.match(node.value):
@@ -153,6 +157,8 @@ def test_checker_accepts_a_clean_notebook(tmp_path):
         ([_params(), new_code_cell("class Thing:\n    pass")], "defines 'Thing'"),
         ([_params("raw_dir = '/home/me/data'")], "absolute path"),
         ([_params(), new_code_cell("open('C:\\\\data\\\\x.txt')")], "absolute path"),
+        ([_params(), new_code_cell("p = f'/home/me/{raw_dir}'")], "absolute path"),
+        ([_params(), new_code_cell("p = f'{raw_dir}/01_table'")], None),
         ([_params(), new_markdown_cell("Data in /work/main/data/raw")], "absolute path"),
         ([_params("from pathlib import Path\nraw = Path('x')")], "only `name = literal`"),
         ([_params("k = 2 * 5")], "only `name = literal`"),
