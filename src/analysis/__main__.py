@@ -84,7 +84,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     frame = metrics.mentions_to_frame(mentions)
     columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
     if args.format == "csv":
-        sys.stdout.write(frame[columns].to_csv(index=False, lineterminator="\n"))
+        out = frame[columns].copy()
+        out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]  # as in the gold CSV
+        sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
     else:
         sys.stdout.write(frame[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
     return 1 if skipped and not docs else 0
@@ -114,8 +116,12 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m analysis``."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m analysis``.
+
+    The notebook runner (papermill, nbconvert) is imported only when the
+    ``run`` command is asked for, so the other commands start quickly.
+    """
     from . import paths
 
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
@@ -142,29 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_corpus)
 
     p = sub.add_parser("run", help="execute the notebooks with papermill and export HTML reports")
-    try:
+    if argv is not None and "run" in argv:
         from . import pipeline
 
         pipeline.add_run_arguments(p)
-        p.set_defaults(func=lambda a: pipeline.run_from_args(a))
-    except ImportError as exc:  # pragma: no cover - only while the pipeline module is missing
-        p.set_defaults(func=lambda a, exc=exc: _missing(exc))
+        p.set_defaults(func=pipeline.run_from_args)
 
     p = sub.add_parser("kernel", help="register the project's Jupyter kernel in this virtualenv")
     p.set_defaults(func=_cmd_kernel)
     return parser
 
 
-def _missing(exc: Exception) -> int:
-    print(f"error: this command is not available: {exc}", file=sys.stderr)
-    return 2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     from .errors import InputError
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -1,0 +1,75 @@
+"""The command-line interfaces that other tools rely on (DESIGN.md, "Interfaces")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from analysis import paths
+from analysis.__main__ import main
+
+RAW_FILES = sorted(paths.RAW_DIR.glob("*.txt"))
+GOLD_KEYS = ["doc_id", "title", "subtitle", "place", "admin_level", "city", "province", "date",
+             "authors", "sections", "paragraphs", "removed", "repairs"]
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_metrics_csv_header_and_rows(capsys):
+    code, out, _ = _run(["metrics", str(paths.RAW_DIR), "--format", "csv"], capsys)
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["doc_id", "start", "end", "surface", "value", "unit", "qualifier", "is_rate", "counted", "category"]
+    raw = {p.name[:-4]: p.read_text("utf-8") for p in RAW_FILES}
+    body = rows[1:]
+    assert len(body) > 50
+    for doc_id, start, end, surface, value, unit, qualifier, is_rate, _counted, category in body:
+        assert raw[doc_id][int(start):int(end)] == surface or "\n" in raw[doc_id][int(start):int(end)]
+        assert qualifier in {"exact", "more_than", "nearly", "about"} and is_rate in {"true", "false"}
+        assert float(value) >= 0 and unit and category
+
+
+def test_metrics_of_one_file_only_lists_that_file(capsys):
+    code, out, _ = _run(["metrics", str(RAW_FILES[0])], capsys)
+    ids = {row["doc_id"] for row in csv.DictReader(io.StringIO(out))}
+    assert code == 0 and ids == {RAW_FILES[0].name[:-4]}
+
+
+def test_clean_json_has_gold_schema(capsys, shared_dir):
+    path = RAW_FILES[-1]
+    code, out, _ = _run(["clean", str(path), "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert list(doc)[: len(GOLD_KEYS)] == GOLD_KEYS
+    gold = json.loads((shared_dir / "gold" / "clean" / f"{path.name[:-4]}.json").read_text("utf-8"))
+    assert set(gold) - {"section_levels", "paragraph_sections", "raw_spans"} <= set(doc)
+    for item in doc["removed"]:
+        assert set(item) == {"text", "kind", "start", "end"}
+
+
+@pytest.mark.parametrize("content, reason", [(b"", "empty"), (b"\x00\x01\x02binary" * 50, "binary")])
+def test_bad_file_gives_message_not_traceback(tmp_path, content, reason):
+    bad = tmp_path / "broken_report.txt"
+    bad.write_bytes(content)
+    proc = subprocess.run([sys.executable, "-m", "analysis", "metrics", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "broken_report.txt" in proc.stderr and reason in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_keep_going_skips_bad_file_and_reports_it(tmp_path, capsys, caplog):
+    (tmp_path / "a_bad.txt").write_bytes(b"")
+    (tmp_path / RAW_FILES[0].name).write_bytes(RAW_FILES[0].read_bytes())
+    code, out, _ = _run(["metrics", str(tmp_path), "--keep-going"], capsys)
+    assert code == 0
+    assert {row["doc_id"] for row in csv.DictReader(io.StringIO(out))} == {RAW_FILES[0].name[:-4]}
+    assert any("a_bad.txt" in rec.getMessage() for rec in caplog.records)
