@@ -100,3 +100,28 @@ def test_pairs_are_never_positional():
 def test_type_error():
     with pytest.raises(TypeError, match="expected str"):
         parse_number(12)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text, value, qualifier, upper, unit",
+    [
+        ("两三个", "2", "more_than", "3", "个"),
+        ("1000余场", "1000", "more_than", None, "场"),
+        ("两个以上", "2", "more_than", None, "个"),
+        ("349万元", "3490000", "exact", None, "元"),
+        ("约227万元", "2270000", "about", None, "元"),
+        ("超7000余人次", "7000", "more_than", None, "人次"),
+        ("10.8%", "10.8", "exact", None, "%"),
+        ("二十多", "20", "more_than", None, None),
+    ],
+)
+def test_a_trailing_measure_word_is_split_off(text, value, qualifier, upper, unit):
+    p = parse_number(text)
+    assert (format_decimal(p.value), p.qualifier, p.unit) == (value, qualifier, unit)
+    assert (None if p.upper is None else format_decimal(p.upper)) == upper
+
+
+@pytest.mark.parametrize("text", ["个", "多次", "场次", "2021年", "三会一课"])
+def test_measure_word_alone_or_non_unit_suffix_is_not_a_number(text):
+    with pytest.raises(ValueError, match="parse_number"):
+        parse_number(text)

@@ -74,6 +74,7 @@ class ParsedNumber:
     value: Decimal
     qualifier: Qualifier = "exact"
     upper: Decimal | None = None
+    unit: str | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -274,6 +275,27 @@ def _find_pair(core: str) -> tuple[int, int, int] | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _measure_words() -> tuple[str, ...]:
+    """Measure words and units of ``resources/metrics.yml`` (``units``), longest first."""
+    with open(RESOURCES_DIR / "metrics.yml", encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    units = data.get("units") if isinstance(data, dict) else None
+    if not isinstance(units, list):
+        raise ValueError(f"{RESOURCES_DIR / 'metrics.yml'}: `units` must be a list of measure words")
+    return tuple(sorted({str(u) for u in units}, key=lambda u: (-len(u), u)))
+
+
+def _strip_unit(text: str) -> tuple[str, str | None]:
+    """Split a trailing measure word off (两三个 -> 两三, 个); 万元/亿元 keep their multiplier."""
+    for unit in _measure_words():
+        if text.endswith(unit) and len(text) > len(unit):
+            if unit[0] in "万亿千" and unit.endswith("元"):
+                return text[:-1], "元"
+            return text[: -len(unit)], unit
+    return text, None
+
+
 def _strip_qualifiers(text: str) -> tuple[str, str | None, str | None]:
     prefixes, suffixes = _qualifier_words()
     pre = suf = None
@@ -302,7 +324,9 @@ def parse_number(text: str) -> ParsedNumber:
     text : str
         The number as written, optionally with qualifier words around it
         (prefix 近/将近/约/大约/超/超过/逾/至少, suffix 余/多/以上/左右, and
-        余/多 between a number and 万/亿). No measure word.
+        余/多 between a number and 万/亿), optionally followed by one measure
+        word or unit of the metric lexicon (两三个, 1000余场, 349万元), which is
+        returned in ``unit`` (万元/亿元 -> 元 with the value scaled).
 
     Returns
     -------
@@ -335,7 +359,7 @@ def parse_number(text: str) -> ParsedNumber:
     Examples
     --------
     >>> parse_number("1.2万余")
-    ParsedNumber(value=Decimal('12000'), qualifier='more_than', upper=None)
+    ParsedNumber(value=Decimal('12000'), qualifier='more_than', upper=None, unit=None)
     >>> parse_number("二十多").value, parse_number("二十多").qualifier
     (Decimal('20'), 'more_than')
     >>> parse_number("两千三百").value
@@ -343,7 +367,11 @@ def parse_number(text: str) -> ParsedNumber:
     >>> p = parse_number("五六百"); (p.value, p.qualifier, p.upper)
     (Decimal('500'), 'more_than', Decimal('600'))
     >>> parse_number("近百")
-    ParsedNumber(value=Decimal('100'), qualifier='nearly', upper=None)
+    ParsedNumber(value=Decimal('100'), qualifier='nearly', upper=None, unit=None)
+    >>> p = parse_number("两三个"); (p.value, p.qualifier, p.upper, p.unit)
+    (Decimal('2'), 'more_than', Decimal('3'), '个')
+    >>> p = parse_number("349万元"); (p.value, p.unit)
+    (Decimal('3490000'), '元')
     >>> format_decimal(parse_number("16.4亿").value)
     '1640000000'
     """
@@ -357,6 +385,12 @@ def parse_number(text: str) -> ParsedNumber:
     if not s:
         raise _fail(original, "empty string")
     s, pre, suf = _strip_qualifiers(s)
+    s, unit = _strip_unit(s)
+    if unit is not None:  # 1000余场, 两个以上: qualifiers may sit on either side of the unit
+        s, pre2, suf2 = _strip_qualifiers(s)
+        pre = pre or pre2
+        if suf is None or (suf2 is not None and QUALIFIER_RANK[suf2] > QUALIFIER_RANK[suf]):
+            suf = suf2 or suf
     qualifier: str = pre or suf or "exact"
     # 余/多 between the number and 万/亿 (十余万, 一千多万)
     inner = re.sub(r"[余多](?=[万亿萬億])", "", s)
@@ -391,6 +425,7 @@ def parse_number(text: str) -> ParsedNumber:
         value=_tidy(value),
         qualifier=qualifier,
         upper=None if upper is None else _tidy(upper),  # type: ignore[arg-type]
+        unit=unit,
     )
 
 
