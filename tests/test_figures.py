@@ -153,6 +153,9 @@ def test_figures_display_once_as_png_in_notebooks():
     assert png.startswith(PNG_SIGNATURE)
     assert fig._repr_png_() == (png, meta)
     assert meta == {"alt": "v"}  # alternative text for the HTML report: titles and axis labels
+    fig.axes[0].set_title(f"改{PRIVATE_USE_CHAR}")  # changed after the helper's check
+    with pytest.raises(figures.MissingGlyphError):
+        fig._repr_png_()
 
 
 def test_plot_shares_draws_one_segment_per_group_and_part():

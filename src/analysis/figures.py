@@ -121,11 +121,15 @@ class ReportFigure(Figure):
     Built without ``pyplot``, so it is shown once (as the value of a cell)
     whatever the backend, and rendered the same way as :func:`save_figure`
     (fixed dpi, no software metadata), so reruns give identical bytes.
+    Displaying it checks its glyphs again, so a label changed after the plot
+    helper returned cannot show empty boxes (the notebook cell fails instead).
     """
 
     def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
+        with fail_on_missing_glyph():
+            self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
+        _raise_for_glyph_problems(self)  # also catches labels changed after the plot helper returned
         return buffer.getvalue(), {"alt": self.describe()}
 
     def describe(self) -> str:
@@ -249,31 +253,40 @@ def _charmap(path: str) -> frozenset[int]:
     return frozenset(FT2Font(path).get_charmap())
 
 
-def _font_files(prop: font_manager.FontProperties) -> tuple[str, ...]:
-    """Font files matplotlib falls back through for ``prop`` (first match per family)."""
-    families: list[str] = []
-    for family in prop.get_family():
+@functools.lru_cache(maxsize=256)
+def _font_files(
+    families: tuple[str, ...], style: str, variant: str, weight: str | int, stretch: str | int, rc_key: tuple
+) -> tuple[tuple[str, ...], frozenset[int]]:
+    """Font files matplotlib falls back through for these properties, and the characters they cover.
+
+    ``rc_key`` (the generic family lists of rcParams) is part of the cache key
+    only so a change of rcParams is not served a stale answer.
+    """
+    expanded: list[str] = []
+    for family in families:
         generic = f"font.{_GENERIC_ALIASES.get(family, family)}"
         if family in font_manager.font_family_aliases and generic in matplotlib.rcParams:
-            families.extend(matplotlib.rcParams[generic])
+            expanded.extend(matplotlib.rcParams[generic])
         else:
-            families.append(family)
+            expanded.append(family)
     files: list[str] = []
-    for family in families:
-        candidate = prop.copy()
-        candidate.set_family(family)
+    for family in expanded:
+        prop = font_manager.FontProperties(family=family, style=style, variant=variant, weight=weight, stretch=stretch)
         try:
-            path = font_manager.findfont(candidate, fallback_to_default=False)
+            path = font_manager.findfont(prop, fallback_to_default=False)
         except ValueError:
             continue
         if path not in files:
             files.append(path)
     if not files:
-        files.append(font_manager.findfont(prop))
-    return tuple(files)
+        files.append(font_manager.findfont(font_manager.FontProperties(family=list(families))))
+    return tuple(files), frozenset().union(*(_charmap(f) for f in files))
 
 
 def _glyph_problems(fig: Figure) -> list[GlyphProblem]:
+    rc_key = tuple(
+        tuple(matplotlib.rcParams[f"font.{g}"]) for g in ("sans-serif", "serif", "monospace", "cursive", "fantasy")
+    )
     problems = []
     for text in fig.findobj(Text):
         string = text.get_text()
@@ -281,8 +294,10 @@ def _glyph_problems(fig: Figure) -> list[GlyphProblem]:
             continue
         if cbook.is_math_text(string):
             continue  # mathtext uses its own fonts; its misses surface as warnings
-        fonts = _font_files(text.get_fontproperties())
-        covered = set().union(*(_charmap(f) for f in fonts))
+        prop = text.get_fontproperties()
+        fonts, covered = _font_files(
+            tuple(prop.get_family()), prop.get_style(), prop.get_variant(), prop.get_weight(), prop.get_stretch(), rc_key
+        )
         for char in sorted(set(string)):
             if char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
                 continue
@@ -315,6 +330,11 @@ def check_glyphs(fig: Figure) -> None:
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with fail_on_missing_glyph():
         canvas.draw()
+    _raise_for_glyph_problems(fig)
+
+
+def _raise_for_glyph_problems(fig: Figure) -> None:
+    """The character-map half of :func:`check_glyphs`, for a figure that was just drawn."""
     problems = _glyph_problems(fig)
     if problems:
         listed = "; ".join(p.describe() for p in problems)
@@ -620,7 +640,7 @@ def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        The figure (checked with :func:`check_glyphs` first).
+        The figure (checked like :func:`check_glyphs` while it is drawn).
     name : str
         File name without suffix, e.g. ``"02_topic_share_per_place"``:
         letters, digits, ``_``, ``-``, ``.``; no directories.
@@ -651,9 +671,15 @@ def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) 
             f"e.g. '02_topic_share_per_place'."
         )
     stem = name[:-4] if name.lower().endswith(".png") else name
-    check_glyphs(fig)
+    if not isinstance(fig, Figure):
+        raise TypeError(f"`fig` must be a matplotlib Figure, got {type(fig).__name__}.")
     target = Path(paths.FIGURES_DIR if directory is None else directory) / f"{stem}.png"
-    return atomic_write(
-        target,
-        lambda p: fig.savefig(p, format="png", dpi=FIGURE_DPI, metadata={"Software": None}),
-    )
+
+    def write(path: Path) -> None:
+        # Drawing for the file is also the glyph check's drawing; a problem aborts the
+        # atomic write, so no file with empty boxes is left behind.
+        with fail_on_missing_glyph():
+            fig.savefig(path, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
+        _raise_for_glyph_problems(fig)
+
+    return atomic_write(target, write)
