@@ -59,9 +59,9 @@ def _baseline(notebooks: list[Path], out_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _pipeline(notebooks_dir: Path, reports_dir: Path) -> float:
+def _pipeline(notebooks_dir: Path, reports_dir: Path, only: list[str] | None) -> float:
     t0 = time.perf_counter()
-    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir)
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir, only=only)
     return time.perf_counter() - t0
 
 
@@ -69,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side (median reported)")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="time only these notebooks")
     args = parser.parse_args(argv)
     try:
-        notebooks = pipeline.discover_notebooks(args.notebooks_dir)
+        notebooks = pipeline.select_notebooks(pipeline.discover_notebooks(args.notebooks_dir), only=args.only)
     except (FileNotFoundError, ValueError) as exc:
         print(f"nothing to benchmark: {exc}")
         return 0
@@ -91,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             out = tmp / f"base{i}"
             out.mkdir()
             base_times.append(_baseline(empties, out))
-            run_times.append(_pipeline(args.notebooks_dir, tmp / f"reports{i}"))
+            try:
+                run_times.append(_pipeline(args.notebooks_dir, tmp / f"reports{i}", args.only))
+            except pipeline.NotebookError as exc:
+                print(f"pipeline failed, not timed: {exc}")
+                return 1
     base, run = statistics.median(base_times), statistics.median(run_times)
     print(f"baseline: {n} empty notebooks via papermill + nbconvert: {base:7.2f} s ({base / n:.2f} s each)")
     print(f"pipeline: run_notebooks on {n} notebooks:               {run:7.2f} s ({run / n:.2f} s each)")
