@@ -111,8 +111,8 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
 def _cmd_kernel(args: argparse.Namespace) -> int:
     from . import pipeline
 
-    name = pipeline.ensure_kernel()
-    print(f"Jupyter kernel {name!r} is registered for {sys.executable}")
+    kernel_dir = pipeline.ensure_kernel()
+    print(f"Jupyter kernel {pipeline.PROJECT_KERNEL_NAME!r} is registered for {sys.executable} ({kernel_dir})")
     return 0
 
 
