@@ -85,3 +85,21 @@ def test_totals_additive_only_leaves_out_percentages():
     additive = tabulate.metric_totals(frame(texts), docs, additive_only=True)
     assert "%" in set(every["unit"]) and "%" not in set(additive["unit"])
     assert set(additive["unit"]) == set(every["unit"]) - {"%"}
+
+
+def test_metrics_table_round_trip_keeps_is_rate(tmp_path):
+    from analysis import tabulate as tab
+
+    df = pd.DataFrame(
+        {
+            "doc_id": ["d", "d"], "start": [0, 5], "end": [3, 8], "surface": ["3场", "8场"],
+            "value": ["3", "8"], "unit": ["场", "场"], "qualifier": ["exact", "exact"],
+            "is_rate": [False, True], "counted": ["宣讲", "宣讲"], "category": ["outreach", "outreach"],
+        }
+    )
+    tab.write_metric_tables(df, tmp_path)
+    back = tab.read_metric_tables(tmp_path)
+    assert back["is_rate"].tolist() == [False, True]
+    docs = pd.DataFrame({"doc_id": ["d"], "place": ["某区"]})
+    totals = tab.metric_totals(back, docs)
+    assert totals["total"].tolist() == ["3"]  # the rate is left out, the string "false" is not read as a rate

@@ -27,6 +27,7 @@ __all__ = [
     "membership_figures",
     "metrics_per_1000_members",
     "write_metric_tables",
+    "read_metric_tables",
 ]
 
 #: Scale of the membership normalisation (mentions per this many party members).
@@ -107,7 +108,7 @@ def metric_totals(
     if by not in ("place", "doc_id"):
         raise ValueError(f"`by` value {by!r} is invalid; it must be one of {{'doc_id', 'place'}}.")
     df = _with_place(mentions, documents)
-    df = df[~df["is_rate"].astype(bool)]
+    df = df[~_as_bool(df["is_rate"])]
     if additive_only:
         df = df[~df["unit"].isin(NON_ADDITIVE_UNITS)]
     rows = []
@@ -244,3 +245,38 @@ def write_metric_tables(mentions_df: pd.DataFrame, processed_dir: str | Path) ->
     out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]
     out["value"] = out["value"].astype(str)
     return storage.write_table(out, Path(processed_dir) / "metrics")
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """``is_rate`` as booleans, whether given as bools or as the CSV's ``true``/``false``.
+
+    ``astype(bool)`` would turn the string ``"false"`` into ``True``.
+    """
+    if values.dtype == bool:
+        return values
+    mapping = {"true": True, "false": False, True: True, False: False, 1: True, 0: False}
+    bad = sorted({str(v) for v in values if (v.lower() if isinstance(v, str) else v) not in mapping})
+    if bad:
+        raise ValueError(f"`is_rate` must be true/false, found {bad}")
+    return pd.Series(
+        [mapping[v.lower() if isinstance(v, str) else v] for v in values], index=values.index, dtype=bool
+    )
+
+
+def read_metric_tables(processed_dir: str | Path) -> pd.DataFrame:
+    """Read ``metrics.parquet`` written by :func:`write_metric_tables`, with ``is_rate`` as bool.
+
+    ``value`` (and ``upper``) stay exact decimal strings; convert with
+    ``decimal.Decimal`` or ``float`` as the analysis needs.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the metrics notebook has not written the table yet.
+    """
+    path = Path(processed_dir) / "metrics.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; run the metrics notebook (03) or `make report` first.")
+    df = pd.read_parquet(path)
+    df["is_rate"] = _as_bool(df["is_rate"])
+    return df
