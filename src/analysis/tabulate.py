@@ -254,7 +254,7 @@ def _as_bool(values: pd.Series) -> pd.Series:
     """
     if values.dtype == bool:
         return values
-    mapping = {"true": True, "false": False, True: True, False: False, 1: True, 0: False}
+    mapping = {"true": True, "false": False, True: True, False: False}  # 1 and 0 hash as True and False
     bad = sorted({str(v) for v in values if (v.lower() if isinstance(v, str) else v) not in mapping})
     if bad:
         raise ValueError(f"`is_rate` must be true/false, found {bad}")
