@@ -163,3 +163,16 @@ def test_against_gold_on_the_pipeline():
         raw = (RAW_DIR / f"{doc_id}.txt").read_text(encoding="utf-8")
         ok = sum(raw[s:e] == t for s, e, t in zip(g["start"], g["end"], g["surface"], strict=True))
         assert ok >= len(g) - 1
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("强降雨期间,该镇设立临时安置点9个,转移安置群众3200人。", ["emergency", "emergency"]),
+        ("疫情防控中,抽调干部40名开展流调排查。", ["emergency"]),
+        ("全镇开展宣讲60场,受众4000人次。", ["outreach", "audience"]),
+        ("收集群众意见建议300余条,办结实事项目25项。", ["service", "service"]),
+    ],
+)
+def test_categories_follow_lexicon_cues(text, expected):
+    assert [m.category for m in metrics.extract_metric_mentions([para(text)])] == expected
