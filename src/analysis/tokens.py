@@ -20,7 +20,9 @@ Examples
 --------
 >>> from analysis import tokens
 >>> tokens.tokenize("各村党支部开展三会一课,走访群众1200余户。")
-['村', '党支部', '三会一课', '走访', '户']
+['各村', '党支部', '三会一课', '走访']
+>>> tokens.tokenize("党和村里每户贴春联")
+['党', '村里', '每户', '春联']
 >>> tokens.tokenize("党史学习教育扎实开展", drop_generic=False)
 ['党史学习教育', '扎实', '开展']
 """

@@ -1,0 +1,181 @@
+"""Tests for analysis.tokens: domain dictionary, stop words, token filter, pickling."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from pathlib import Path
+
+import jieba
+import pytest
+
+from analysis import tokens
+from analysis.errors import InputError
+
+# Sentence frames a domain term must survive in: neighbours on both sides that
+# form words with many first/last characters (开展, 工作, 中, 的 ...).
+FRAMES = (
+    "{}",
+    "全区扎实开展{}工作。",
+    "我们在{}中取得新进展",
+    "以{}为抓手,推动落实",
+    "深入推进{}的各项任务",
+    "区委召开会议研究{}有关事项",
+    "这是{}",
+)
+
+
+@pytest.fixture(scope="module")
+def seg() -> tokens.Segmenter:
+    return tokens.get_segmenter()
+
+
+def _write(path: Path, text: str, *, bom: bool = False, newline: str = "\n") -> Path:
+    data = ("\ufeff" if bom else "") + text.replace("\n", newline)
+    path.write_bytes(data.encode("utf-8"))
+    return path
+
+
+def _segmenter(tmp_path: Path, domain: Path) -> tokens.Segmenter:
+    return tokens.Segmenter(domain_terms_path=domain, cache_dir=tmp_path / "cache")
+
+
+def test_every_domain_term_is_one_token_in_a_sentence(seg):
+    failures = []
+    for term in seg.domain_terms:
+        for frame in FRAMES:
+            cut = seg.cut(frame.format(term.word))
+            if term.word not in cut:
+                failures.append((term.word, frame, cut))
+    print(f"{len(seg.domain_terms)} domain terms x {len(FRAMES)} frames; failures: {len(failures)}")
+    assert not failures, failures[:10]
+
+
+def test_domain_terms_survive_bom_and_crlf(tmp_path, caplog):
+    words = ["党史学习教育", "三会一课", "新时代文明实践中心", "巡回指导组"]
+    domain = _write(tmp_path / "terms.txt", "# comment\n" + "\n".join(f"{w} nz" for w in words) + "\n",
+                    bom=True, newline="\r\n")
+    with caplog.at_level(logging.WARNING, logger="analysis.tokens"):
+        terms = tokens.read_domain_terms(domain)
+    assert [t.word for t in terms] == words
+    assert all(t.pos == "nz" and t.freq is None for t in terms)
+    assert "byte-order mark" in caplog.text and "CRLF" in caplog.text
+    seg = _segmenter(tmp_path, domain)
+    for w in words:
+        assert w in seg.cut(f"全区扎实开展{w}工作。")
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("7·20 n", "jieba splits on"),
+        ("学党史、悟思想", "jieba splits on"),
+        ("“四史”", "jieba splits on"),
+        ("新时代 文明 实践", "cannot read"),
+        ("党史 0 n", "positive integer"),
+        ("党史 n 100", "cannot read"),
+    ],
+)
+def test_bad_domain_entries_are_errors(tmp_path, line, match):
+    domain = _write(tmp_path / "terms.txt", f"三会一课\n{line}\n")
+    with pytest.raises(InputError, match=match) as info:
+        tokens.read_domain_terms(domain)
+    assert info.value.line == 2 and "terms.txt" in str(info.value)
+
+
+def test_domain_entry_with_digits_and_freq(tmp_path):
+    domain = _write(tmp_path / "terms.txt", "建党100周年 5000 n\n十四五\n")
+    terms = tokens.read_domain_terms(domain)
+    assert terms == (tokens.DomainTerm("建党100周年", 5000, "n"), tokens.DomainTerm("十四五", None, None))
+    seg = _segmenter(tmp_path, domain)
+    assert "建党100周年" in seg.cut("热烈庆祝建党100周年活动")
+
+
+def test_empty_dictionary_and_bad_encoding(tmp_path):
+    with pytest.raises(InputError, match="no entries"):
+        tokens.read_domain_terms(_write(tmp_path / "empty.txt", "# nothing\n\n"))
+    bad = tmp_path / "gbk.txt"
+    bad.write_bytes("三会一课".encode("gbk"))
+    with pytest.raises(InputError, match="UTF-8"):
+        tokens.read_domain_terms(bad)
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        tokens.read_domain_terms(tmp_path / "missing.txt")
+
+
+def test_stop_words_are_single_tokens(seg, caplog):
+    stop = seg.stop_words
+    assert len(stop) > 600  # most of the 794 stopwords-iso entries
+    split = [w for w in sorted(stop) if seg.cut(w) != [w]]
+    print(f"{len(stop)} effective stop words; not single tokens: {split}")
+    assert not split
+
+
+def test_inconsistent_stop_words_are_dropped_with_a_note(tmp_path, caplog):
+    stop = _write(tmp_path / "stop.txt", "的\n关于具体地说\n。\n")
+    seg = tokens.Segmenter(stopwords_path=stop, cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="analysis.tokens"):
+        assert seg.stop_words == frozenset({"的"})
+    assert "关于具体地说" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("各村党支部开展三会一课", ["各村", "党支部", "三会一课"]),
+        ("党员走访1200余户,发放资金349万元", ["走访", "发放", "资金"]),
+        ("第三督导组于3月5日进村", ["督导组", "进村"]),
+        ("二十多次 12.5% ,。!?“”《》", []),
+        ("ＬＥＤ大屏和iPhone", ["led", "大屏", "iphone"]),
+        ("党领导一切", ["党", "领导"]),
+    ],
+)
+def test_tokenize_filters(seg, text, expected):
+    assert tokens.tokenize(text, segmenter=seg) == expected
+
+
+def test_generic_terms_are_optional(seg):
+    text = "党史学习教育扎实开展"
+    assert tokens.tokenize(text, segmenter=seg) == []
+    assert tokens.tokenize(text, segmenter=seg, drop_generic=False) == ["党史学习教育", "扎实", "开展"]
+
+
+def test_keep_list_single_characters_are_kept_other_single_characters_dropped(seg):
+    assert {"党", "村", "户"} <= seg.keep_single_chars
+    assert seg.cut("党和村里每户贴春联") == ["党", "和", "村里", "每户", "贴", "春联"]
+    assert tokens.tokenize("党和村里每户贴春联", segmenter=seg) == ["党", "村里", "每户", "春联"]
+    assert "贴" not in seg.keep_single_chars and "和" in seg.stop_words
+
+
+def test_tokenize_rejects_non_str(seg):
+    with pytest.raises(TypeError, match="str"):
+        tokens.tokenize(["党史"], segmenter=seg)  # type: ignore[arg-type]
+
+
+def test_dedicated_tokenizer_not_global(seg, tmp_path):
+    tok = seg.tokenizer
+    assert tok is not jieba.dt
+    assert Path(tok.tmp_dir) == seg.cache_dir
+    assert jieba.dt.FREQ.get("新时代文明实践中心", 0) != tok.FREQ["新时代文明实践中心"]
+    assert (seg.cache_dir / tok.cache_file).is_file()
+
+
+def test_pickle_roundtrip_rebuilds_lazily(seg):
+    data = pickle.dumps(seg)
+    assert len(data) < 10_000  # no tokenizer inside
+    copy = pickle.loads(data)
+    assert copy.lexicon_hash == seg.lexicon_hash
+    text = "中原区深化我为群众办实事实践活动"
+    assert copy.tokenize(text) == seg.tokenize(text)
+
+
+def test_lexicon_hash_changes_with_word_lists(tmp_path, seg):
+    domain = _write(tmp_path / "terms.txt", "三会一课\n")
+    other = tokens.Segmenter(domain_terms_path=domain, cache_dir=tmp_path / "cache")
+    assert other.lexicon_hash != seg.lexicon_hash
+    assert tokens.get_segmenter() is seg  # cached per process
+
+
+def test_keep_list_must_be_single_characters(tmp_path):
+    keep = _write(tmp_path / "keep.txt", "党\n村民\n")
+    with pytest.raises(InputError, match="single characters"):
+        tokens.Segmenter(keep_single_chars_path=keep, cache_dir=tmp_path / "cache")
