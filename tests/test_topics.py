@@ -1,0 +1,245 @@
+"""Tests for analysis.topics on the gold-cleaned corpus paragraphs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pickle
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency
+from sklearn.metrics import adjusted_rand_score
+
+from analysis import paths, topics
+
+GOLD_CLEAN = paths.PROJECT_ROOT.parent / "shared" / "gold" / "clean"
+SEEDS = range(5)
+KS = range(4, 13)
+
+# Content cues for known campaign themes, with the minimum number of cue hits
+# for a paragraph to count as being about the theme (selected by content, not index).
+THEMES = {
+    "service": (re.compile(r"办实事|实事|诉求|急难愁盼|民生|解决"), 4),
+    "outreach": (re.compile(r"宣讲|讲述|故事"), 4),
+    "publicity": (re.compile(r"媒体|宣传|报道|新闻|公众号|发布|专栏"), 3),
+}
+EMERGENCY = (re.compile(r"防汛|抗洪|汛情|暴雨|救灾|抢险|灾后|疫情|核酸|疫苗|受灾"), 2)
+MIN_THEME_SHARE = 0.7
+
+
+@pytest.fixture(scope="module")
+def _gold_paragraphs() -> pd.DataFrame:
+    """doc_id, para_id, place, text from ../shared/gold/clean (until conftest's corpus_paragraphs lands)."""
+    rows = []
+    for path in sorted(GOLD_CLEAN.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for i, text in enumerate(doc["paragraphs"]):
+            rows.append({"doc_id": doc["doc_id"], "para_id": f"{doc['doc_id']}:p{i:03d}",
+                         "place": doc["place"], "text": text})
+    if not rows:
+        pytest.skip(f"gold paragraphs not found in {GOLD_CLEAN}")
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def scores(_gold_paragraphs) -> pd.DataFrame:
+    return topics.k_scores(_gold_paragraphs["text"].tolist(), KS, SEEDS)
+
+
+@pytest.fixture(scope="module")
+def paragraph_topics(_gold_paragraphs) -> pd.DataFrame:
+    return topics.cluster_paragraphs(_gold_paragraphs, random_state=0)
+
+
+def _cue_rows(paragraphs: pd.DataFrame, cue: re.Pattern[str], min_hits: int) -> np.ndarray:
+    return np.flatnonzero([len(cue.findall(t)) >= min_hits for t in paragraphs["text"]])
+
+
+def test_default_k_is_justified_by_k_scores(scores):
+    with pd.option_context("display.width", 200):
+        print("\n" + scores.round(3).to_string(index=False))
+    chosen = topics.choose_k(scores)
+    print(f"choose_k -> {chosen}; DEFAULT_PARAGRAPH_K = {topics.DEFAULT_PARAGRAPH_K}")
+    assert list(scores["k"]) == list(KS)
+    assert (scores["n_seeds"] == len(SEEDS)).all()
+    assert chosen == topics.DEFAULT_PARAGRAPH_K
+    row = scores.set_index("k").loc[topics.DEFAULT_PARAGRAPH_K]
+    assert row["stability_ari"] >= 0.8
+
+
+def test_stability_across_seeds_at_default_k(_gold_paragraphs):
+    runs = [topics.cluster_paragraphs(_gold_paragraphs, random_state=s)["topic"].to_numpy() for s in SEEDS]
+    aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
+    print(f"k={topics.DEFAULT_PARAGRAPH_K}: ARI across seeds {np.mean(aris):.3f} ± {np.std(aris):.3f}")
+    assert np.mean(aris) >= 0.8
+
+
+def test_paragraph_topics_table(paragraph_topics, _gold_paragraphs):
+    pt = paragraph_topics
+    assert list(pt.columns) == ["para_id", "doc_id", "place", "topic", "n_chars"]
+    assert pt["para_id"].is_monotonic_increasing and len(pt) == len(_gold_paragraphs)
+    sizes = pt["topic"].value_counts().sort_index()
+    assert list(sizes.index) == list(range(topics.DEFAULT_PARAGRAPH_K))
+    assert sizes.is_monotonic_decreasing  # renumbered by size
+    assert pt.attrs["provenance"]["k"] == topics.DEFAULT_PARAGRAPH_K
+    assert len(pt.attrs["provenance"]["lexicon_hash"]) == 64
+    again = topics.cluster_paragraphs(_gold_paragraphs.sample(frac=1, random_state=1), random_state=0)
+    pd.testing.assert_frame_equal(pt, again)  # input order does not matter
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+def test_known_theme_paragraphs_share_a_cluster(paragraph_topics, _gold_paragraphs, theme):
+    cue, min_hits = THEMES[theme]
+    rows = _cue_rows(_gold_paragraphs, cue, min_hits)
+    labels = paragraph_topics["topic"].to_numpy()[rows]
+    share = np.bincount(labels).max() / len(rows)
+    print(f"{theme}: {len(rows)} paragraphs, clusters {np.bincount(labels).tolist()}, modal share {share:.2f}")
+    assert len(rows) >= 5
+    assert share >= MIN_THEME_SHARE
+
+
+def test_emergency_paragraphs_are_closer_to_each_other(_gold_paragraphs):
+    # Flood and epidemic paragraphs are too few in the corpus (one report) for a cluster
+    # of their own at the chosen k; check that, in the embedding the clustering uses,
+    # they are closer to each other than random paragraph sets of the same size (p < 0.05).
+    rows = _cue_rows(_gold_paragraphs, *EMERGENCY)
+    tfidf = topics.build_tfidf(_gold_paragraphs["text"].tolist())
+    emb = topics.embed_tfidf(tfidf)
+    sim = emb @ emb.T
+
+    def within(ix):
+        return sim[np.ix_(ix, ix)][~np.eye(len(ix), dtype=bool)].mean()
+
+    rng = np.random.default_rng(0)
+    null = np.array([within(rng.choice(len(emb), size=len(rows), replace=False)) for _ in range(2000)])
+    p = (1 + (null >= within(rows)).sum()) / (1 + len(null))
+    print(f"emergency: {len(rows)} paragraphs, mean cosine within {within(rows):.3f}, "
+          f"random sets {null.mean():.3f} ± {null.std():.3f}, p = {p:.4f}")
+    assert len(rows) >= 4 and p < 0.05
+
+
+def test_topic_table_and_terms(paragraph_topics, _gold_paragraphs):
+    table = topics.topic_table(paragraph_topics, _gold_paragraphs)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 70):
+        print("\n" + table[["topic", "label", "n_paragraphs", "n_documents", "top_terms"]].to_string(index=False))
+    assert list(table["topic"]) == list(range(topics.DEFAULT_PARAGRAPH_K))
+    assert table["n_paragraphs"].sum() == len(_gold_paragraphs)
+    assert (table["label"].str.len() > 0).all()
+    merged = paragraph_topics.set_index("para_id")["topic"]
+    for _, row in table.iterrows():
+        reps = row["representative_para_ids"].split()
+        assert reps and all(merged[r] == row["topic"] for r in reps)
+    terms = topics.topic_terms(paragraph_topics, _gold_paragraphs, n_terms=5)
+    assert list(terms.columns) == ["topic", "rank", "term", "weight", "count"]
+    first = terms.groupby("topic")["weight"].apply(lambda w: w.is_monotonic_decreasing)
+    assert first.all()
+    # a topic's top term occurs in that topic's paragraphs
+    texts = _gold_paragraphs.set_index("para_id")["text"]
+    for topic, group in terms[terms["rank"] == 1].groupby("topic"):
+        ids = paragraph_topics.loc[paragraph_topics["topic"] == topic, "para_id"]
+        assert any(group["term"].iat[0] in texts[i] for i in ids)
+
+
+def test_topic_shares_sum_to_one(paragraph_topics):
+    shares = topics.topic_shares(paragraph_topics)
+    assert list(shares.columns) == ["level", "unit", "topic", "n_paragraphs", "share_paragraphs",
+                                    "n_chars", "share_chars"]
+    assert set(shares["level"]) == {"document", "place"}
+    sums = shares.groupby(["level", "unit"])[["share_paragraphs", "share_chars"]].sum()
+    assert np.allclose(sums.to_numpy(), 1.0)
+    places = shares[shares["level"] == "place"]
+    assert set(places["unit"]) == {"中原区", "召陵区", "郑州市", "云溪区"}
+    assert places.groupby("unit").size().eq(topics.DEFAULT_PARAGRAPH_K).all()  # zeros kept
+    n = shares[shares["level"] == "document"]["n_paragraphs"].sum()
+    assert n == len(paragraph_topics)
+    docs = paragraph_topics[["doc_id"]].drop_duplicates().assign(place="X")
+    assert set(topics.topic_shares(paragraph_topics.drop(columns="place"), docs)
+               .query("level == 'place'")["unit"]) == {"X"}
+    with pytest.raises(ValueError, match="no place"):
+        topics.topic_shares(paragraph_topics.assign(place=None))
+
+
+def test_keyness_statistics_and_sign(_gold_paragraphs):
+    key = topics.keyness(_gold_paragraphs, by="place", min_count=5)
+    top = key[key["rank"] <= 5][["group", "term", "n_target", "n_reference", "g2"]]
+    print("\n" + top.to_string(index=False))
+    row = key[key["g2"] > 0].iloc[0]
+    table = np.array([[row["n_target"], row["total_target"] - row["n_target"]],
+                      [row["n_reference"], row["total_reference"] - row["n_reference"]]])
+    g2, *_ = chi2_contingency(table, correction=False, lambda_="log-likelihood")
+    chi2, *_ = chi2_contingency(table, correction=True)
+    assert row["g2"] == pytest.approx(g2) and row["chi2"] == pytest.approx(chi2)
+    # each place over-uses its own name (place names are in the domain dictionary)
+    for place in ("召陵区", "云溪区"):
+        own = key[(key["group"] == place) & (key["term"] == place)]
+        assert len(own) == 1 and own["g2"].iat[0] > 10 and own["rank"].iat[0] <= 10
+    assert (key.groupby("group")["g2"].apply(lambda g: g.is_monotonic_decreasing)).all()
+    assert (key["n_target"] + key["n_reference"] >= 5).all()
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        topics.keyness(_gold_paragraphs.assign(place="A"))
+
+
+def test_similarity_matrix(_gold_paragraphs):
+    texts = _gold_paragraphs.groupby("doc_id")["text"].apply("\n".join)
+    sim = topics.similarity_matrix(texts)
+    print("\n" + sim.round(3).to_string())
+    assert list(sim.index) == sorted(texts.index) == list(sim.columns)
+    assert np.allclose(sim.to_numpy(), sim.to_numpy().T) and np.allclose(np.diag(sim), 1.0)
+    off = sim.to_numpy()[~np.eye(len(sim), dtype=bool)]
+    assert (off > 0).all() and (off < 1).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        topics.similarity_matrix({"a": "党史"})
+
+
+def test_write_topic_tables_is_byte_identical(tmp_path, _gold_paragraphs):
+    def run(out):
+        pt = topics.cluster_paragraphs(_gold_paragraphs, random_state=0)
+        return topics.write_topic_tables(pt, topics.topic_table(pt, _gold_paragraphs), out)
+
+    first = run(tmp_path / "a")
+    second = run(tmp_path / "b")
+    names = sorted(p.name for p in first)
+    assert names == sorted(p.name for p in second)
+    assert {"paragraph_topics.parquet", "paragraph_topics.csv", "topics.parquet", "topics.csv",
+            "topics.meta.json", "paragraph_topics.meta.json"} <= set(names)
+    for a, b in zip(sorted(first), sorted(second), strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    meta = json.loads((tmp_path / "a" / "paragraph_topics.meta.json").read_text(encoding="utf-8"))
+    assert meta["k"] == topics.DEFAULT_PARAGRAPH_K and "lexicon_hash" in meta
+
+
+def test_cluster_texts_contract():
+    texts = ["防汛救灾,抢险救援,转移群众", "疫情防控,核酸检测,疫苗接种",
+             "防汛抢险,救灾物资,转移群众", "核酸检测,疫情防控,排查人员", "防汛救灾,救灾物资"]
+    labels = topics.cluster_texts(texts, k=2, min_df=1, max_df=1.0)
+    assert labels == [0, 1, 0, 1, 0]  # flood texts together; largest cluster is 0
+    assert topics.cluster_texts(tuple(texts), k=2, min_df=1, max_df=1.0, model="nmf") == labels
+    with pytest.raises(TypeError, match="single string"):
+        topics.cluster_texts("防汛救灾", k=1)
+    with pytest.raises(ValueError, match="between 1 and the number of texts"):
+        topics.cluster_texts(texts, k=6)
+    with pytest.raises(ValueError, match="between 1"):
+        topics.cluster_texts(texts, k=0)
+    with pytest.raises(TypeError, match="int"):
+        topics.cluster_texts(texts, k=2.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model"):
+        topics.cluster_texts(texts, k=2, model="lda")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="min_df=1"):
+        topics.cluster_texts(["的了", "我们的", "12 34"], k=2)
+    with pytest.raises(ValueError, match="empty"):
+        topics.cluster_texts([], k=1)
+
+
+def test_tfidf_result_is_labelled_and_picklable(_gold_paragraphs):
+    tfidf = topics.build_tfidf(_gold_paragraphs["text"], row_ids=_gold_paragraphs["para_id"])
+    assert tfidf.matrix.shape == (len(_gold_paragraphs), len(tfidf.feature_names))
+    assert list(tfidf.feature_names) == sorted(tfidf.feature_names)
+    assert tfidf.row_ids == tuple(_gold_paragraphs["para_id"])
+    assert np.allclose(np.asarray(tfidf.matrix.multiply(tfidf.matrix).sum(axis=1)).ravel(), 1.0)
+    vec = pickle.loads(pickle.dumps(tfidf.vectorizer))
+    assert np.allclose(vec.transform(_gold_paragraphs["text"][:3]).toarray(), tfidf.matrix[:3].toarray())
+    with pytest.raises(ValueError, match="unique"):
+        topics.build_tfidf(["党史", "党课"], row_ids=["a", "a"])
