@@ -1,0 +1,70 @@
+"""Segmentation + TF-IDF throughput of the project's path as a ratio to bare ``jieba.lcut``.
+
+Both run on the same texts in the same process, after a warm-up (dictionaries
+loaded): the baseline is ``[jieba.lcut(t) for t in texts]`` (global tokenizer,
+default dictionary); ours is ``topics.build_tfidf(texts)`` (dedicated tokenizer
+with the domain dictionary, token filter, TfidfVectorizer fit). Ratio =
+baseline time / our time (1.0 = no overhead; the target is >= 0.7). Texts: the
+report paragraphs of ../shared/gold/clean repeated, and the cnews benchmark.
+Run: ``.venv/bin/python benchmarks/bench_tokens.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import jieba
+
+from analysis import paths, tokens, topics
+
+SHARED = paths.PROJECT_ROOT.parent / "shared"
+REPEATS = 3
+TARGET_RATIO = 0.7
+
+
+def report_paragraphs() -> list[str]:
+    out = []
+    for path in sorted((SHARED / "gold" / "clean").glob("*.json")):
+        out += json.loads(path.read_text(encoding="utf-8"))["paragraphs"]
+    # distinct copies so nothing is memoised across repeats of the same string
+    return [f"{t}{i}" for i in range(20) for t in out]
+
+
+def cnews() -> list[str]:
+    path = SHARED / "benchmarks" / "clustering" / "cnews_val_1000.txt"
+    return [line.split("\t", 1)[1] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def best_of(fn, texts) -> float:
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        fn(texts)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> int:
+    seg = tokens.get_segmenter()
+    seg.tokenize("预热党史学习教育")
+    jieba.lcut("预热党史学习教育")
+    ok = True
+    for name, texts in (("report paragraphs x20", report_paragraphs()), ("cnews 1000 documents", cnews())):
+        n_chars = sum(map(len, texts))
+        base = best_of(lambda xs: [jieba.lcut(t) for t in xs], texts)
+        seg_only = best_of(lambda xs: [seg.tokenize(t) for t in xs], texts)
+        ours = best_of(lambda xs: topics.build_tfidf(xs, segmenter=seg), texts)
+        ratio = base / ours
+        ok &= ratio >= TARGET_RATIO
+        print(f"{name}: {len(texts)} texts, {n_chars / 1e6:.2f} M chars (best of {REPEATS})")
+        print(f"  jieba.lcut            {base:6.2f} s  {n_chars / base / 1e3:7.0f} k chars/s")
+        print(f"  tokens.tokenize       {seg_only:6.2f} s  ratio {base / seg_only:.2f}")
+        print(f"  topics.build_tfidf    {ours:6.2f} s  ratio {ratio:.2f} (target >= {TARGET_RATIO})")
+    print("ratio >= target in every setting:", ok)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
