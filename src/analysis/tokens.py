@@ -35,11 +35,17 @@ import logging
 import re
 import threading
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import jieba
+with warnings.catch_warnings():
+    # jieba 0.42.1 imports pkg_resources, which recent setuptools flags as deprecated;
+    # the warning is about jieba's packaging, not this project, and would clutter every report.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=DeprecationWarning)
+    import jieba
 
 from . import paths
 from .errors import InputError
@@ -300,7 +306,15 @@ class Segmenter:
                            self.cache_dir, exc)
         tok.tmp_dir = str(self.cache_dir)
         tok.cache_file = "jieba.default.cache"
-        tok.initialize()
+        # jieba announces every dictionary load on stderr at DEBUG level, which would
+        # end up in the reports; keep its messages to warnings while it loads.
+        jieba_logger = jieba.default_logger
+        level = jieba_logger.level
+        jieba_logger.setLevel(logging.WARNING)
+        try:
+            tok.initialize()
+        finally:
+            jieba_logger.setLevel(level)
         for term in self.domain_terms:
             freq = term.freq if term.freq is not None else max(tok.suggest_freq(term.word, False),
                                                                DEFAULT_TERM_FREQ)

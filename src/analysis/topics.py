@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import jieba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -217,7 +216,7 @@ def build_tfidf(
         "sublinear_tf": sublinear_tf,
         "drop_generic": drop_generic,
         "lexicon_hash": seg.lexicon_hash,
-        "jieba": jieba.__version__,
+        "jieba": tokens_mod.jieba.__version__,
         "scikit-learn": sklearn.__version__,
     }
     return TfidfResult(
