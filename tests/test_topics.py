@@ -1,4 +1,4 @@
-"""Tests for analysis.topics on the gold-cleaned corpus paragraphs."""
+"""Tests for analysis.topics on the pipeline's cleaned paragraphs of the bundled corpus."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from scipy.stats import chi2_contingency
 from sklearn.metrics import adjusted_rand_score
 
-from analysis import paths, topics
+from analysis import topics
 
-GOLD_CLEAN = paths.PROJECT_ROOT.parent / "shared" / "gold" / "clean"
 SEEDS = range(5)
 KS = range(4, 13)
 
@@ -31,27 +30,19 @@ MIN_THEME_SHARE = 0.7
 
 
 @pytest.fixture(scope="module")
-def _gold_paragraphs() -> pd.DataFrame:
-    """doc_id, para_id, place, text from ../shared/gold/clean (until conftest's corpus_paragraphs lands)."""
-    rows = []
-    for path in sorted(GOLD_CLEAN.glob("*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        for i, text in enumerate(doc["paragraphs"]):
-            rows.append({"doc_id": doc["doc_id"], "para_id": f"{doc['doc_id']}:p{i:03d}",
-                         "place": doc["place"], "text": text})
-    if not rows:
-        pytest.skip(f"gold paragraphs not found in {GOLD_CLEAN}")
-    return pd.DataFrame(rows)
+def paragraphs(corpus_paragraphs) -> pd.DataFrame:
+    """The pipeline's cleaned paragraphs of the bundled corpus (doc_id, para_id, place, text, ...)."""
+    return corpus_paragraphs[["doc_id", "para_id", "place", "text"]].copy()
 
 
 @pytest.fixture(scope="module")
-def scores(_gold_paragraphs) -> pd.DataFrame:
-    return topics.k_scores(_gold_paragraphs["text"].tolist(), KS, SEEDS)
+def scores(paragraphs) -> pd.DataFrame:
+    return topics.k_scores(paragraphs["text"].tolist(), KS, SEEDS)
 
 
 @pytest.fixture(scope="module")
-def paragraph_topics(_gold_paragraphs) -> pd.DataFrame:
-    return topics.cluster_paragraphs(_gold_paragraphs, random_state=0)
+def paragraph_topics(paragraphs) -> pd.DataFrame:
+    return topics.cluster_paragraphs(paragraphs, random_state=0)
 
 
 def _cue_rows(paragraphs: pd.DataFrame, cue: re.Pattern[str], min_hits: int) -> np.ndarray:
@@ -70,30 +61,30 @@ def test_default_k_is_justified_by_k_scores(scores):
     assert row["stability_ari"] >= 0.8
 
 
-def test_stability_across_seeds_at_default_k(_gold_paragraphs):
-    runs = [topics.cluster_paragraphs(_gold_paragraphs, random_state=s)["topic"].to_numpy() for s in SEEDS]
+def test_stability_across_seeds_at_default_k(paragraphs):
+    runs = [topics.cluster_paragraphs(paragraphs, random_state=s)["topic"].to_numpy() for s in SEEDS]
     aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
     print(f"k={topics.DEFAULT_PARAGRAPH_K}: ARI across seeds {np.mean(aris):.3f} ± {np.std(aris):.3f}")
     assert np.mean(aris) >= 0.8
 
 
-def test_paragraph_topics_table(paragraph_topics, _gold_paragraphs):
+def test_paragraph_topics_table(paragraph_topics, paragraphs):
     pt = paragraph_topics
     assert list(pt.columns) == ["para_id", "doc_id", "place", "topic", "n_chars"]
-    assert pt["para_id"].is_monotonic_increasing and len(pt) == len(_gold_paragraphs)
+    assert pt["para_id"].is_monotonic_increasing and len(pt) == len(paragraphs)
     sizes = pt["topic"].value_counts().sort_index()
     assert list(sizes.index) == list(range(topics.DEFAULT_PARAGRAPH_K))
     assert sizes.is_monotonic_decreasing  # renumbered by size
     assert pt.attrs["provenance"]["k"] == topics.DEFAULT_PARAGRAPH_K
     assert len(pt.attrs["provenance"]["lexicon_hash"]) == 64
-    again = topics.cluster_paragraphs(_gold_paragraphs.sample(frac=1, random_state=1), random_state=0)
+    again = topics.cluster_paragraphs(paragraphs.sample(frac=1, random_state=1), random_state=0)
     pd.testing.assert_frame_equal(pt, again)  # input order does not matter
 
 
 @pytest.mark.parametrize("theme", sorted(THEMES))
-def test_known_theme_paragraphs_share_a_cluster(paragraph_topics, _gold_paragraphs, theme):
+def test_known_theme_paragraphs_share_a_cluster(paragraph_topics, paragraphs, theme):
     cue, min_hits = THEMES[theme]
-    rows = _cue_rows(_gold_paragraphs, cue, min_hits)
+    rows = _cue_rows(paragraphs, cue, min_hits)
     labels = paragraph_topics["topic"].to_numpy()[rows]
     share = np.bincount(labels).max() / len(rows)
     print(f"{theme}: {len(rows)} paragraphs, clusters {np.bincount(labels).tolist()}, modal share {share:.2f}")
@@ -101,12 +92,12 @@ def test_known_theme_paragraphs_share_a_cluster(paragraph_topics, _gold_paragrap
     assert share >= MIN_THEME_SHARE
 
 
-def test_emergency_paragraphs_are_closer_to_each_other(_gold_paragraphs):
+def test_emergency_paragraphs_are_closer_to_each_other(paragraphs):
     # Flood and epidemic paragraphs are too few in the corpus (one report) for a cluster
     # of their own at the chosen k; check that, in the embedding the clustering uses,
     # they are closer to each other than random paragraph sets of the same size (p < 0.05).
-    rows = _cue_rows(_gold_paragraphs, *EMERGENCY)
-    tfidf = topics.build_tfidf(_gold_paragraphs["text"].tolist())
+    rows = _cue_rows(paragraphs, *EMERGENCY)
+    tfidf = topics.build_tfidf(paragraphs["text"].tolist())
     emb = topics.embed_tfidf(tfidf)
     sim = emb @ emb.T
 
@@ -121,23 +112,23 @@ def test_emergency_paragraphs_are_closer_to_each_other(_gold_paragraphs):
     assert len(rows) >= 4 and p < 0.05
 
 
-def test_topic_table_and_terms(paragraph_topics, _gold_paragraphs):
-    table = topics.topic_table(paragraph_topics, _gold_paragraphs)
+def test_topic_table_and_terms(paragraph_topics, paragraphs):
+    table = topics.topic_table(paragraph_topics, paragraphs)
     with pd.option_context("display.width", 200, "display.max_colwidth", 70):
         print("\n" + table[["topic", "label", "n_paragraphs", "n_documents", "top_terms"]].to_string(index=False))
     assert list(table["topic"]) == list(range(topics.DEFAULT_PARAGRAPH_K))
-    assert table["n_paragraphs"].sum() == len(_gold_paragraphs)
+    assert table["n_paragraphs"].sum() == len(paragraphs)
     assert (table["label"].str.len() > 0).all()
     merged = paragraph_topics.set_index("para_id")["topic"]
     for _, row in table.iterrows():
         reps = row["representative_para_ids"].split()
         assert reps and all(merged[r] == row["topic"] for r in reps)
-    terms = topics.topic_terms(paragraph_topics, _gold_paragraphs, n_terms=5)
+    terms = topics.topic_terms(paragraph_topics, paragraphs, n_terms=5)
     assert list(terms.columns) == ["topic", "rank", "term", "weight", "count"]
     first = terms.groupby("topic")["weight"].apply(lambda w: w.is_monotonic_decreasing)
     assert first.all()
     # a topic's top term occurs in that topic's paragraphs
-    texts = _gold_paragraphs.set_index("para_id")["text"]
+    texts = paragraphs.set_index("para_id")["text"]
     for topic, group in terms[terms["rank"] == 1].groupby("topic"):
         ids = paragraph_topics.loc[paragraph_topics["topic"] == topic, "para_id"]
         assert any(group["term"].iat[0] in texts[i] for i in ids)
@@ -162,8 +153,8 @@ def test_topic_shares_sum_to_one(paragraph_topics):
         topics.topic_shares(paragraph_topics.assign(place=None))
 
 
-def test_keyness_statistics_and_sign(_gold_paragraphs):
-    key = topics.keyness(_gold_paragraphs, by="place", min_count=5)
+def test_keyness_statistics_and_sign(paragraphs):
+    key = topics.keyness(paragraphs, by="place", min_count=5)
     top = key[key["rank"] <= 5][["group", "term", "n_target", "n_reference", "g2"]]
     print("\n" + top.to_string(index=False))
     row = key[key["g2"] > 0].iloc[0]
@@ -179,11 +170,11 @@ def test_keyness_statistics_and_sign(_gold_paragraphs):
     assert (key.groupby("group")["g2"].apply(lambda g: g.is_monotonic_decreasing)).all()
     assert (key["n_target"] + key["n_reference"] >= 5).all()
     with pytest.raises(ValueError, match="at least 2 groups"):
-        topics.keyness(_gold_paragraphs.assign(place="A"))
+        topics.keyness(paragraphs.assign(place="A"))
 
 
-def test_similarity_matrix(_gold_paragraphs):
-    texts = _gold_paragraphs.groupby("doc_id")["text"].apply("\n".join)
+def test_similarity_matrix(paragraphs):
+    texts = paragraphs.groupby("doc_id")["text"].apply("\n".join)
     sim = topics.similarity_matrix(texts)
     print("\n" + sim.round(3).to_string())
     assert list(sim.index) == sorted(texts.index) == list(sim.columns)
@@ -194,10 +185,10 @@ def test_similarity_matrix(_gold_paragraphs):
         topics.similarity_matrix({"a": "党史"})
 
 
-def test_write_topic_tables_is_byte_identical(tmp_path, _gold_paragraphs):
+def test_write_topic_tables_is_byte_identical(tmp_path, paragraphs):
     def run(out):
-        pt = topics.cluster_paragraphs(_gold_paragraphs, random_state=0)
-        return topics.write_topic_tables(pt, topics.topic_table(pt, _gold_paragraphs), out)
+        pt = topics.cluster_paragraphs(paragraphs, random_state=0)
+        return topics.write_topic_tables(pt, topics.topic_table(pt, paragraphs), out)
 
     first = run(tmp_path / "a")
     second = run(tmp_path / "b")
@@ -233,13 +224,13 @@ def test_cluster_texts_contract():
         topics.cluster_texts([], k=1)
 
 
-def test_tfidf_result_is_labelled_and_picklable(_gold_paragraphs):
-    tfidf = topics.build_tfidf(_gold_paragraphs["text"], row_ids=_gold_paragraphs["para_id"])
-    assert tfidf.matrix.shape == (len(_gold_paragraphs), len(tfidf.feature_names))
+def test_tfidf_result_is_labelled_and_picklable(paragraphs):
+    tfidf = topics.build_tfidf(paragraphs["text"], row_ids=paragraphs["para_id"])
+    assert tfidf.matrix.shape == (len(paragraphs), len(tfidf.feature_names))
     assert list(tfidf.feature_names) == sorted(tfidf.feature_names)
-    assert tfidf.row_ids == tuple(_gold_paragraphs["para_id"])
+    assert tfidf.row_ids == tuple(paragraphs["para_id"])
     assert np.allclose(np.asarray(tfidf.matrix.multiply(tfidf.matrix).sum(axis=1)).ravel(), 1.0)
     vec = pickle.loads(pickle.dumps(tfidf.vectorizer))
-    assert np.allclose(vec.transform(_gold_paragraphs["text"][:3]).toarray(), tfidf.matrix[:3].toarray())
+    assert np.allclose(vec.transform(paragraphs["text"][:3]).toarray(), tfidf.matrix[:3].toarray())
     with pytest.raises(ValueError, match="unique"):
         topics.build_tfidf(["党史", "党课"], row_ids=["a", "a"])
