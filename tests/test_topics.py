@@ -234,3 +234,36 @@ def test_tfidf_result_is_labelled_and_picklable(paragraphs):
     assert np.allclose(vec.transform(paragraphs["text"][:3]).toarray(), tfidf.matrix[:3].toarray())
     with pytest.raises(ValueError, match="unique"):
         topics.build_tfidf(["党史", "党课"], row_ids=["a", "a"])
+
+
+def test_seed_agreement_against_reference(paragraphs):
+    tfidf = topics.build_tfidf(paragraphs["text"].tolist(), row_ids=paragraphs["para_id"].tolist())
+    k = topics.DEFAULT_PARAGRAPH_K
+    agreement = topics.seed_agreement(tfidf, k=k, seeds=SEEDS, reference_seed=0)
+    print("\n" + agreement.to_string(index=False))
+    assert list(agreement.columns) == ["seed", "ari", "n_moved", "share_same", "min_cluster_size", "max_cluster_size"]
+    assert list(agreement["seed"]) == [s for s in SEEDS if s != 0]  # the reference is not compared with itself
+    reference = topics.cluster_tfidf(tfidf, k=k, random_state=0)
+    for row in agreement.itertuples():
+        labels = topics.cluster_tfidf(tfidf, k=k, random_state=row.seed)
+        assert row.ari == pytest.approx(adjusted_rand_score(reference, labels))
+        # identical partitions (up to renaming) move nothing; different ones move something
+        same_partition = adjusted_rand_score(reference, labels) == pytest.approx(1.0)
+        assert (row.n_moved == 0) == same_partition
+        assert row.min_cluster_size == np.bincount(labels).min()
+    assert ((agreement["share_same"] > 0) & (agreement["share_same"] <= 1)).all()
+    assert agreement["ari"].mean() >= topics.DEFAULT_MIN_STABILITY_ARI  # as in the k scan
+
+
+def test_seed_agreement_matches_renamed_clusters():
+    # Two clear themes: every seed finds the same two groups, possibly under other numbers.
+    texts = ["防汛救灾,抢险救援,转移群众", "疫情防控,核酸检测,疫苗接种",
+             "防汛抢险,救灾物资,转移安置", "核酸检测,疫情防控,排查人员"]
+    tfidf = topics.build_tfidf(texts, min_df=1, max_df=1.0)
+    agreement = topics.seed_agreement(tfidf, k=2, seeds=range(4), reference_seed=3)
+    assert list(agreement["seed"]) == [0, 1, 2]
+    assert (agreement["n_moved"] == 0).all() and (agreement["ari"] == 1.0).all()
+    with pytest.raises(ValueError, match="other than reference_seed"):
+        topics.seed_agreement(tfidf, k=2, seeds=[3], reference_seed=3)
+    with pytest.raises(ValueError, match="between 1 and"):
+        topics.seed_agreement(tfidf, k=9, seeds=[0, 1])

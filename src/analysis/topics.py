@@ -32,6 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 import sklearn
 from scipy import stats
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -51,6 +52,7 @@ __all__ = [
     "cluster_texts",
     "k_scores",
     "choose_k",
+    "seed_agreement",
     "cluster_paragraphs",
     "topic_terms",
     "representative_paragraphs",
@@ -469,6 +471,86 @@ def choose_k(scores: pd.DataFrame, *, min_stability: float = DEFAULT_MIN_STABILI
         )
     best = stable.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]
     return int(best["k"])
+
+
+def seed_agreement(
+    tfidf: TfidfResult,
+    *,
+    k: int,
+    seeds: Iterable[int],
+    reference_seed: int = 0,
+    model: Model = "kmeans",
+    n_components: int | Literal["auto"] | None = "auto",
+    n_init: int = DEFAULT_N_INIT,
+) -> pd.DataFrame:
+    """How much the clustering at one ``k`` changes with the seed: each seed against a reference run.
+
+    Parameters
+    ----------
+    tfidf : TfidfResult
+        The matrix clustered (as by :func:`cluster_tfidf`).
+    k : int
+        Number of clusters.
+    seeds : iterable of int
+        Seeds to compare with the reference; ``reference_seed`` itself is skipped.
+    reference_seed : int, default=0
+        Seed of the reported solution (the notebook's ``random_state``).
+    model, n_components, n_init
+        As in :func:`cluster_tfidf`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed other than the reference, sorted by seed. Columns:
+        ``seed``; ``ari`` (adjusted Rand index against the reference labels);
+        ``n_moved`` (texts whose cluster differs from the reference after the
+        clusters of the two runs are matched one-to-one for the largest
+        overlap); ``share_same`` (``1 - n_moved / n_texts``);
+        ``min_cluster_size`` and ``max_cluster_size`` of the run.
+
+    Raises
+    ------
+    ValueError
+        If no seed other than ``reference_seed`` is given, or ``k`` is out of range.
+
+    Notes
+    -----
+    Cluster numbers are arbitrary between runs, so clusters are matched by
+    the Hungarian algorithm on the contingency table (maximum total overlap)
+    before counting moved texts; ARI needs no matching.
+    """
+    n_texts = tfidf.matrix.shape[0]
+    k = _check_k(k, n_texts)
+    seeds = sorted({int(s) for s in seeds} - {int(reference_seed)})
+    if not seeds:
+        raise ValueError(
+            f"`seeds` must hold at least one seed other than reference_seed={reference_seed}; got none."
+        )
+
+    def run(seed: int) -> np.ndarray:
+        return cluster_tfidf(tfidf, k=k, random_state=seed, model=model, n_components=n_components, n_init=n_init)
+
+    reference = run(int(reference_seed))
+    rows = []
+    for seed in seeds:
+        labels = run(seed)
+        table = np.zeros((k, k), dtype=np.int64)
+        np.add.at(table, (reference, labels), 1)
+        matched_rows, matched_cols = linear_sum_assignment(table, maximize=True)
+        n_same = int(table[matched_rows, matched_cols].sum())
+        sizes = np.bincount(labels, minlength=k)
+        rows.append({
+            "seed": seed,
+            "ari": float(adjusted_rand_score(reference, labels)),
+            "n_moved": n_texts - n_same,
+            "share_same": n_same / n_texts,
+            "min_cluster_size": int(sizes.min()),
+            "max_cluster_size": int(sizes.max()),
+        })
+    out = pd.DataFrame(rows, columns=["seed", "ari", "n_moved", "share_same", "min_cluster_size", "max_cluster_size"])
+    out.attrs["provenance"] = {**tfidf.params, "k": k, "reference_seed": int(reference_seed), "model": model,
+                               "n_components": n_components, "n_init": n_init}
+    return out
 
 
 def _check_paragraphs(paragraphs: pd.DataFrame, name: str = "paragraphs") -> pd.DataFrame:
