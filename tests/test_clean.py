@@ -427,3 +427,33 @@ def test_shuffled_corpus_lines_are_fully_accounted():
                 assert piece == " " or raw[sp.raw_start : sp.raw_end] == piece
         n_paragraphs += len(d.paragraphs)
     print(f"120 collages, {n_paragraphs} paragraphs: every raw character accounted once")
+
+
+# --- full-width punctuation and web-page residue (a layout the bundled corpus does not have) ---
+
+WEB_REPORT = Path(__file__).resolve().parent / "data" / "synthetic_web_report.txt"
+
+
+def test_web_page_report_with_full_width_punctuation():
+    raw = WEB_REPORT.read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "web"))
+    assert doc.date == "2021-07-15"
+    assert doc.place == "鼓楼区" and doc.city == "福州市"
+    assert len(doc.paragraphs) == 3
+    body = "".join(p.text for p in doc.paragraphs)
+    for residue in ("【", "来源", "分享到", "相关新闻", "责任编辑"):
+        assert residue not in body
+    assert "，" in body and "," not in body, "full-width punctuation of the source is kept as written"
+    kinds = {r.text: r.kind for r in doc.removed}
+    assert kinds["【字体：大 中 小】【打印】【关闭】"] == "navigation"
+    assert kinds["鼓楼区召开党史学习教育动员大会"] == "navigation"  # a headline listed under 相关新闻
+    acc = clean.account_characters(doc)
+    assert not acc["unaccounted"] and not acc["double_counted"]
+
+
+@pytest.mark.parametrize("comma, stop", [("，", "。"), (",", "。")])
+def test_page_break_join_with_either_punctuation_width(comma, stop):
+    raw = f"标题\n\n本报讯 全区开展学习{comma}发挥烈士\n\n陵园作用{stop}\n"
+    doc = clean.clean_document(_doc(raw))
+    assert [p.text for p in doc.paragraphs] == [f"全区开展学习{comma}发挥烈士陵园作用{stop}"]
+    assert any(r.kind == "join_split" for r in doc.repairs)

@@ -74,6 +74,11 @@ _RE_LINE = re.compile(r"[^\n]*")
 _RE_SPACE_BETWEEN_PHRASES = re.compile(f"[{_CJK}”》)0-9A-Za-z]\\s+[{_CJK}“《(0-9A-Za-z]")
 _RE_NAME = re.compile(f"[{_CJK}·]{{2,4}}")
 _RE_WS = re.compile(r"\s+")
+#: Full-width ASCII variants (U+FF01-FF5E) and the ideographic space, folded to
+#: ASCII for rule matching only: the rules can then be written once (",", ":")
+#: and still match "，", "：". One character for one, so offsets are unchanged;
+#: output text is always taken from the unfolded text.
+_FOLD_WIDTH = str.maketrans({**{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)}, "\u3000": " "})
 _PAIRED_MARKS = (("“", "”"), ("《", "》"), ("(", ")"), ("(", ")"), ("「", "」"))
 
 # heading marker ranks: markdown '#'*n -> n; decorative bullet; plain; dash subhead
@@ -582,13 +587,26 @@ def _remove_residue_lines(st: _State) -> None:
     """CMS records, navigation, continuation references, photo credits, captions after a credit."""
     r, w = st.rules, st.w
     cms_idx: list[int] = []
-    after_credit = False
+    after_credit = after_nav = False
     for line in st.lines:
         text = w[line.start : line.end]
         if _matches_any(r.navigation_patterns, text):
             line.role = "removed"
+            after_nav = True
             st.remove(line.start, line.end, "navigation", "site navigation link, not part of the report")
-        elif _matches_any(r.continuation_ref_patterns, text):
+            continue
+        if (
+            after_nav
+            and text.strip()
+            and len(text.strip()) <= r.title_max_chars
+            and text.strip()[-1] not in r.terminal_punctuation
+        ):
+            # a headline listed under a navigation header (相关新闻: ...)
+            line.role = "removed"
+            st.remove(line.start, line.end, "navigation", "headline listed under a navigation header")
+            continue
+        after_nav = False
+        if _matches_any(r.continuation_ref_patterns, text):
             line.role = "removed"
             st.remove(
                 line.start, line.end, "continuation_ref", "reference to another page of the print edition"
@@ -1423,7 +1441,8 @@ def clean_document(
         raise TypeError(f"`document`: expected analysis.records.Document, got {type(document).__name__}.")
     rules = load_rules() if rules is None else rules
     raw = document.raw_text
-    w, omap, applied = _apply_corrections(raw, document.doc_id, corrections or ())
+    w_text, omap, applied = _apply_corrections(raw, document.doc_id, corrections or ())
+    w = w_text.translate(_FOLD_WIDTH)  # rules match on this; text is taken from w_text
     st = _State(w=w, rules=rules, doc_id=document.doc_id, lines=_split_lines(w))
     pairs = list(zip(st.lines, st.lines[1:], strict=False))
     newline_mode = (
@@ -1441,7 +1460,16 @@ def clean_document(
     headings, paras, levels = _assign_sections(elems)
     if not paras:
         st.warnings.append("no body paragraphs found; check the encoding or the cleaning rules")
-    return _assemble(document, st, omap, applied, headings, paras, levels)
+    return _assemble(document, st, omap, applied, headings, paras, levels, w_text)
+
+
+def _unfold_snippet(snippet: str, outputs: Sequence[str]) -> str:
+    """The output's own characters for a snippet built from the folded text."""
+    for out in outputs:
+        i = out.translate(_FOLD_WIDTH).find(snippet)
+        if i != -1:
+            return out[i : i + len(snippet)]
+    return snippet
 
 
 def _assemble(
@@ -1452,8 +1480,9 @@ def _assemble(
     headings: list[_Elem],
     paras: list[_Elem],
     levels: list[int],
+    w_text: str,
 ) -> CleanDocument:
-    w, raw, doc_id = st.w, document.raw_text, document.doc_id
+    w, raw, doc_id = w_text, document.raw_text, document.doc_id
 
     def to_spans(runs: Sequence[_Run]) -> tuple[str, tuple[Span, ...]]:
         # (span, exact): only exact spans (identical characters) are merged
@@ -1517,7 +1546,9 @@ def _assemble(
         removed.append(Removal(doc_id, kind, rs, re_, raw[rs:re_], reason))
     removed.sort(key=lambda x: (x.raw_start, x.raw_end, x.kind))
     repairs = []
+    outputs = [t for t in (title, subtitle) if t] + authors + sections + [p.text for p in paragraphs]
     for kind, before, after, note in st.repairs:
+        after = _unfold_snippet(after, outputs)
         ranges = [omap.raw_range(s, e) for s, e in before]
         snippets = tuple(raw[a:b] for a, b in ranges)
         lo = min((a for a, _ in ranges), default=0)
