@@ -176,3 +176,8 @@ def test_against_gold_on_the_pipeline():
 )
 def test_categories_follow_lexicon_cues(text, expected):
     assert [m.category for m in metrics.extract_metric_mentions([para(text)])] == expected
+
+
+def test_elided_noun_takes_its_antecedent():
+    got = [(m.surface, m.counted) for m in metrics.extract_metric_mentions([para("全镇梳理民生项目45项,已完成30项。")])]
+    assert got == [("45项", "民生项目"), ("30项", "民生项目")]

@@ -128,6 +128,7 @@ class MetricLexicon:
     quota_verbs: tuple[str, ...]
     counted_stop_words: tuple[str, ...]
     counted_lead_words: tuple[str, ...]
+    elided_noun_verbs: frozenset[str]
     category_cues: dict[str, tuple[str, ...]]
     participation_verbs: tuple[str, ...]
     membership_nouns: tuple[str, ...]
@@ -224,6 +225,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         quota_verbs=_longest_first(_str_list(data, "quota_verbs", path)),
         counted_stop_words=_longest_first(_str_list(data, "counted_stop_words", path)),
         counted_lead_words=_longest_first(_str_list(data, "counted_lead_words", path)),
+        elided_noun_verbs=frozenset(_str_list(data, "elided_noun_verbs", path)),
         category_cues={c: _longest_first(cues.get(c, [])) for c in CATEGORIES},
         participation_verbs=_longest_first(_str_list(data, "participation_verbs", path)),
         membership_nouns=_longest_first(_str_list(data, "membership_nouns", path)),
@@ -587,6 +589,7 @@ def _paragraph_mentions(
     head = text[: head_end.end()] if head_end else text
     prev_category: str | None = None
     prev_sentence: tuple[int, int] | None = None
+    prev_counted: dict[str, str] = {}  # unit -> counted noun of the last mention with that unit
     for cand in _scan(text, lex):
         sent_s, sent_e = _bounds(text, cand.num_start, RE_SENTENCE_DELIM)
         sentence = text[sent_s:sent_e]
@@ -668,6 +671,11 @@ def _paragraph_mentions(
         if cand.numeral == "一" and not is_rate:
             is_rate = True  # "one each" quota (申报至少一件实事)
         counted = _counted(text, start, end, clause_s, clause_e, lex)
+        if (not counted or counted in lex.elided_noun_verbs) and prev_counted.get(unit):
+            # elided noun (确定实事项目292项,已完成121项): the antecedent with the same unit
+            counted = prev_counted[unit]
+        elif counted and counted not in lex.elided_noun_verbs:
+            prev_counted[unit] = counted
         category = _category(
             counted,
             clause,
