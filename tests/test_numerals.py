@@ -125,3 +125,13 @@ def test_a_trailing_measure_word_is_split_off(text, value, qualifier, upper, uni
 def test_measure_word_alone_or_non_unit_suffix_is_not_a_number(text):
     with pytest.raises(ValueError, match="parse_number"):
         parse_number(text)
+
+
+@pytest.mark.parametrize(
+    "text, value, qualifier",
+    [("百三", "130", "exact"), ("千三", "1300", "exact"), (".5", "0.5", "exact"),
+     ("一百零几万", "1000000", "more_than"), ("一百零几", "100", "more_than")],
+)
+def test_colloquial_and_leading_dot_forms(text, value, qualifier):
+    p = parse_number(text)
+    assert (format_decimal(p.value), p.qualifier) == (value, qualifier)

@@ -402,6 +402,7 @@ def parse_number(text: str) -> ParsedNumber:
     if "几" in s or "数" in s:
         vague = re.sub(r"^[几数](?=[十百千万亿])", "一", s)
         vague = re.sub(r"(?<=十)几", "", vague)
+        vague = re.sub(r"零几", "", vague)  # 一百零几万: lower bound 一百万
         if "几" in vague or "数" in vague or vague == s:
             raise _fail(original, "几/数 must stand before 十/百/千/万/亿 or after 十")
         s = vague
@@ -409,6 +410,9 @@ def parse_number(text: str) -> ParsedNumber:
             qualifier = "more_than"
     if not s or not any(c.isdigit() or c in NUMERAL_CHARS for c in s):
         raise _fail(original, "no digits or numeral characters")
+    # .5 -> 0.5; 百三/千三 (colloquial, no leading 一) -> 一百三/一千三
+    s = re.sub(r"^([-负]?)\.(?=\d)", r"\g<1>0.", s)
+    s = re.sub(r"^([百千])(?=[一二三四五六七八九两]$)", r"一\1", s)
     pair = _find_pair(s)
     upper = None
     if pair is not None:
