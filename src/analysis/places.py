@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import functools
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
 
-__all__ = ["Place", "PlaceGuess", "load_gazetteer", "find_places", "detect_place", "GAZETTEER_PATH"]
+__all__ = ["Place", "PlaceGuess", "load_gazetteer", "find_places", "detect_place", "place_name_terms", "GAZETTEER_PATH"]
 
 GAZETTEER_PATH = paths.RESOURCES_DIR / "gazetteer.csv"
 #: A mention in the title or subtitle weighs as much as this many body mentions.
@@ -166,3 +167,21 @@ def detect_place(title: str, text: str, *, gazetteer: dict[str, tuple[Place, ...
         evidence=f"title/subtitle {head[best]}×, body {body[best]}×",
         ambiguous=others,
     )
+
+
+def place_name_terms(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Every gazetteer name and its short form without the level suffix (中原区 -> 中原).
+
+    Used to set place names aside in keyness and topic terms: a place's own
+    name is trivially "distinctive" of its reports and says nothing about its
+    themes. ``extra`` adds names (e.g. the corpus's ``place`` and ``city``
+    values, which may be newer than the gazetteer).
+
+    Examples
+    --------
+    >>> terms = place_name_terms(["某新区"])
+    >>> {"中原区", "中原", "某新区", "某新"} <= terms, "党员" in terms
+    (True, False)
+    """
+    names = set(load_gazetteer()) | {str(x) for x in extra if isinstance(x, str) and x}
+    return frozenset(names | {name[:-1] for name in names if len(name) > 2})
