@@ -457,3 +457,12 @@ def test_page_break_join_with_either_punctuation_width(comma, stop):
     doc = clean.clean_document(_doc(raw))
     assert [p.text for p in doc.paragraphs] == [f"全区开展学习{comma}发挥烈士陵园作用{stop}"]
     assert any(r.kind == "join_split" for r in doc.repairs)
+
+
+def test_bare_section_headings_in_blank_line_layout():
+    raw = (Path(__file__).resolve().parent / "data" / "synthetic_bare_headings.txt").read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "bare"))
+    assert doc.sections == ("强化组织领导", "丰富学习形式", "办好民生实事")
+    assert [p.section_index for p in doc.paragraphs] == [None, 0, 1, 2]
+    assert not any(r.kind == "join_split" for r in doc.repairs)
+    assert all(p.text.endswith("。") for p in doc.paragraphs)

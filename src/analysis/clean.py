@@ -107,6 +107,8 @@ _INT_KEYS = (
     "caption_max_chars",
     "heading_max_chars",
     "bare_heading_max_chars",
+    "bare_heading_min_chars",
+    "bare_heading_min_count",
     "parallel_heading_min_commas",
     "title_max_chars",
     "kicker_min_parts",
@@ -153,6 +155,8 @@ class CleaningRules:
     caption_max_chars: int
     heading_max_chars: int
     bare_heading_max_chars: int
+    bare_heading_min_chars: int
+    bare_heading_min_count: int
     parallel_heading_min_commas: int
     title_max_chars: int
     kicker_min_parts: int
@@ -1084,9 +1088,65 @@ def _is_heading_shape(text: str, rules: CleaningRules, *, allow_bare: bool) -> b
     )
 
 
+def _bare_heading_context(st: _State, k: int, text: str) -> bool:
+    """In a blank-line layout, may the bare short line ``k`` be a heading rather than a split?
+
+    Yes when it stands alone between complete sentences: the body line before
+    it (if any) ends with terminal punctuation or is a heading, the line after
+    it is separated by a blank line and can begin a sentence, and the line is
+    at least ``bare_heading_min_chars`` long. A page break leaves the first
+    half at the end of a longer line, or a piece whose neighbour cannot stand
+    alone, so it fails one of these tests and goes to the join step.
+    """
+    r, lines = st.rules, st.lines
+    if len(text) < r.bare_heading_min_chars:
+        return False
+    nxt = lines[k + 1] if k + 1 < len(lines) else None
+    if nxt is None or nxt.gap == 0 or nxt.role not in ("body", "heading"):
+        return False
+    nxt_text = _line_text(st, nxt)
+    if not nxt_text or nxt_text[0] in r.non_initial_chars:
+        return False
+    for prev in reversed(lines[:k]):
+        if prev.role == "heading":
+            return True
+        if prev.role == "body":
+            prev_text = _line_text(st, prev)
+            if not prev_text:
+                continue
+            return prev_text[-1] in r.terminal_punctuation
+    return True
+
+
+def _bare_heading_candidates(st: _State) -> set[int]:
+    """Lines of a blank-line layout that may be bare headings, when there are enough of them.
+
+    A single bare short line between sentences is as likely the first half
+    of a page-break split ("全面推进基层治" / "理现代化…") as a heading; a
+    report's section structure shows as several such lines. So bare
+    headings are accepted only when at least ``bare_heading_min_count``
+    lines qualify.
+    """
+    r = st.rules
+    found = set()
+    for k, line in enumerate(st.lines):
+        if line.role != "body":
+            continue
+        text = _line_text(st, line)
+        if (
+            text
+            and _is_heading_shape(text, r, allow_bare=True)
+            and not _is_heading_shape(text, r, allow_bare=False)
+            and _bare_heading_context(st, k, text)
+        ):
+            found.add(k)
+    return found if len(found) >= r.bare_heading_min_count else set()
+
+
 def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
     r = st.rules
     lines = st.lines
+    bare_ok = set() if newline_mode else _bare_heading_candidates(st)
     for k, line in enumerate(lines):
         if line.role not in ("body", "heading"):
             continue
@@ -1116,11 +1176,12 @@ def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
             and _is_heading_shape(_line_text(st, nxt), r, allow_bare=newline_mode)
         ):
             continue
+        allow_bare = newline_mode or k in bare_ok
         dash = _leading_dash(text, r)
         if dash and len(text) <= r.heading_max_chars and not _has_inner_stop(text, r):
             line.role = "heading"
             line.rank = _RANK_DASH
-        elif _is_heading_shape(text, r, allow_bare=newline_mode):
+        elif _is_heading_shape(text, r, allow_bare=allow_bare):
             line.role = "heading"
             line.rank = _RANK_PLAIN
 
