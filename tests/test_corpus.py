@@ -148,3 +148,35 @@ def test_unreadable_file_is_skipped_and_listed(synthetic_dir):
     skipped = warnings[warnings["kind"] == "skipped_file"]
     assert [d.doc_id for d in cleaned.documents] == sorted(SYNTHETIC)
     assert skipped["doc_id"].str.contains("zz_broken").tolist() == [True]
+
+
+def test_corrections_file_is_applied_by_the_pipeline_and_logged(synthetic_dir, tmp_path):
+    raw_before = {p.name: p.read_bytes() for p in synthetic_dir.glob("*.txt")}
+    path = tmp_path / "corrections.yml"
+    path.write_text(
+        "corrections:\n  - {doc_id: bb_report, find: 办结实事85件, replace: 办结实事58件, note: typo in the source}\n",
+        encoding="utf-8",
+    )
+    cleaned = corpus.clean_corpus(synthetic_dir, corrections_path=path)
+    doc = {d.doc_id: d for d in cleaned.documents}["bb_report"]
+    assert "办结实事58件" in doc.paragraphs[0].text
+    (fix,) = [r for r in doc.repairs if r.kind == "correction"]
+    assert fix.before == ("办结实事85件",) and fix.after == "办结实事58件"
+    assert {p.name: p.read_bytes() for p in synthetic_dir.glob("*.txt")} == raw_before, "data/raw is never edited"
+
+
+@pytest.mark.parametrize(
+    "entry, match",
+    [
+        ("{doc_id: bb_report, find: 不存在的文字, replace: x, note: n}", "不存在的文字"),
+        ("{doc_id: zz_missing, find: 乙区, replace: 甲区, note: n}", "zz_missing"),
+    ],
+)
+def test_correction_that_matches_nothing_is_an_error_naming_it(synthetic_dir, tmp_path, entry, match):
+    from analysis.errors import InputError
+
+    path = tmp_path / "corrections.yml"
+    path.write_text(f"corrections:\n  - {entry}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=match) as info:
+        corpus.clean_corpus(synthetic_dir, corrections_path=path)
+    assert "corrections.yml" in str(info.value)
