@@ -181,3 +181,14 @@ def test_categories_follow_lexicon_cues(text, expected):
 def test_elided_noun_takes_its_antecedent():
     got = [(m.surface, m.counted) for m in metrics.extract_metric_mentions([para("全镇梳理民生项目45项,已完成30项。")])]
     assert got == [("45项", "民生项目"), ("30项", "民生项目")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("全县三千余名党员到社区报到,开展志愿服务。", ["service"]),
+        ("走访慰问老党员、困难党员420户。", ["service"]),
+    ],
+)
+def test_party_members_in_an_activity_are_not_the_membership(text, expected):
+    assert [m.category for m in metrics.extract_metric_mentions([para(text)])] == expected
