@@ -444,3 +444,20 @@ def test_check_offline_html_allows_links_and_data_uris():
     pipeline.check_offline_html(
         '<a href="https://example.org">source</a><img src="data:image/png;base64,AAAA"><script>var a=1;</script>'
     )
+
+
+def test_file_parameter_of_a_notebook_not_selected_does_not_warn(tmp_path, caplog):
+    notebooks_dir = tmp_path / "nb"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_a.ipynb", [_params_cell("n = 1")])
+    _notebook(notebooks_dir / "02_b.ipynb", [_params_cell("k = 1")])
+    params_file = tmp_path / "params.yml"
+    params_file.write_text("n: 2\nk: 3\nnobody: 4\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="analysis.pipeline"):
+        with pytest.raises(pipeline.NotebookError):
+            pipeline.run_notebooks(
+                notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=params_file,
+                only=["01"], kernel_name="no-such-kernel",
+            )
+    warned = [r.getMessage() for r in caplog.records if "no effect" in r.getMessage()]
+    assert len(warned) == 1 and "nobody" in warned[0] and "'k'" not in warned[0]

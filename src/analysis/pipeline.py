@@ -859,7 +859,15 @@ def run_notebooks(
             raise ValueError(f"`params` names must be Python identifiers; bad names: {bad}.")
         merged.update(params)
     declared = {nb: notebook_parameters(nb) for nb in selected}
-    unused = sorted(set(merged) - set().union(*(set(d) for d in declared.values())))
+    # A name from the parameters file may belong to a notebook not selected this
+    # time (--only/--from); it is ineffective only if no notebook declares it.
+    # A name given on the command line must be declared by a selected notebook.
+    known_all = set().union(*(set(notebook_parameters(nb)) for nb in all_notebooks))
+    known_selected = set().union(*(set(d) for d in declared.values()))
+    unused = sorted(
+        name for name in merged
+        if name not in known_selected and (name in (params or {}) or name not in known_all)
+    )
     if unused:
         logger.warning(
             "parameters %s are declared by no selected notebook's parameters cell and have no effect",
