@@ -466,3 +466,29 @@ def test_bare_section_headings_in_blank_line_layout():
     assert [p.section_index for p in doc.paragraphs] == [None, 0, 1, 2]
     assert not any(r.kind == "join_split" for r in doc.repairs)
     assert all(p.text.endswith("。") for p in doc.paragraphs)
+
+
+def test_enumerated_headings_and_bracketed_bylines():
+    raw = (Path(__file__).resolve().parent / "data" / "synthetic_numbered_headings.txt").read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "numbered"))
+    assert doc.sections == (
+        "一、强化组织领导，压实工作责任",
+        "二、创新学习形式，提升学习实效",
+        "三、聚焦为民服务，办好民生实事",
+    )
+    assert doc.authors == ("记者 张三", "通讯员 李四", "责任编辑：王五")
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[0].startswith("今年以来")  # the bracketed byline is cut off the lead
+    assert any(t.startswith("（一）抓好专题学习。") for t in texts)  # a run-in lead stays in its paragraph
+    assert not any(r.kind in ("join_split", "truncated_fragment") for r in doc.repairs)
+    acc = clean.account_characters(doc)
+    assert not acc["unaccounted"] and not acc["double_counted"]
+
+
+@pytest.mark.parametrize(
+    "line, is_heading",
+    [("一、强化组织领导", True), ("(二)丰富学习载体", True), ("3.抓实为民服务", True),
+     ("1.5万人次参加学习。", False), ("一、强化组织领导。区委成立领导小组。", False), ("十九届六中全会精神", False)],
+)
+def test_enumerated_heading_shape(line, is_heading):
+    assert (clean._enumerator_rank(line, clean.load_rules()) is not None) == is_heading

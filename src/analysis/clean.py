@@ -74,6 +74,8 @@ _RE_LINE = re.compile(r"[^\n]*")
 _RE_SPACE_BETWEEN_PHRASES = re.compile(f"[{_CJK}”》)0-9A-Za-z]\\s+[{_CJK}“《(0-9A-Za-z]")
 _RE_NAME = re.compile(f"[{_CJK}·]{{2,4}}")
 _RE_WS = re.compile(r"\s+")
+#: A bracketed group opening a line (full-width brackets are folded to ASCII for matching).
+_RE_BRACKETED = re.compile(r"\(([^()]{2,80})\)")
 #: Full-width ASCII variants (U+FF01-FF5E) and the ideographic space, folded to
 #: ASCII for rule matching only: the rules can then be written once (",", ":")
 #: and still match "，", "：". One character for one, so offsets are unchanged;
@@ -82,6 +84,9 @@ _FOLD_WIDTH = str.maketrans({**{chr(0xFF01 + i): chr(0x21 + i) for i in range(94
 _PAIRED_MARKS = (("“", "”"), ("《", "》"), ("(", ")"), ("(", ")"), ("「", "」"))
 
 # heading marker ranks: markdown '#'*n -> n; decorative bullet; plain; dash subhead
+#: Enumerated headings (一、 / (一) / 1.) rank by the position of their pattern in
+#: ``heading_enumerators``: rank _RANK_ENUM + index.
+_RANK_ENUM = 1
 _RANK_BULLET = 7
 _RANK_PLAIN = 8
 _RANK_DASH = 9
@@ -120,6 +125,7 @@ _FLOAT_KEYS = ("move_similarity_margin", "newline_mode_min_share")
 _PATTERN_KEYS = ("markdown_heading", "markdown_emphasis", "cms_title_pattern", "cms_date_pattern")
 _LIST_KEYS = ("subtitle_dashes", "byline_roles", "byline_markers")
 _PATTERN_LIST_KEYS = (
+    "heading_enumerators",
     "agency_tags",
     "cms_line_patterns",
     "navigation_patterns",
@@ -172,6 +178,7 @@ class CleaningRules:
     subtitle_dashes: tuple[str, ...]
     byline_roles: tuple[str, ...]
     byline_markers: tuple[str, ...]
+    heading_enumerators: tuple[re.Pattern[str], ...]
     agency_tags: tuple[re.Pattern[str], ...]
     cms_line_patterns: tuple[re.Pattern[str], ...]
     navigation_patterns: tuple[re.Pattern[str], ...]
@@ -899,6 +906,20 @@ def _read_bylines(st: _State) -> None:
         if line.role != "body":
             continue
         text = w[line.body_start : line.body_end]
+        # byline in brackets opening the line, or the whole line: (记者 王某 通讯员 李某)
+        m = _RE_BRACKETED.match(text)
+        if m and m.end() - 2 <= r.byline_max_chars:
+            parsed = _parse_byline(m.group(1), line.body_start + 1, r)
+            if parsed is not None:
+                _add_byline(st, parsed, "byline in brackets")
+                st.remove(line.body_start, line.body_start + 1, "byline", "byline brackets")
+                st.remove(line.body_start + m.end() - 1, line.body_start + m.end(), "byline", "byline brackets")
+                rest = _strip_range(w, line.body_start + m.end(), line.body_end)
+                if rest[0] >= rest[1]:
+                    line.role = "byline"
+                    continue
+                line.body_start = rest[0]
+                text = w[line.body_start : line.body_end]
         # whole-line byline
         if len(text) <= r.byline_max_chars:
             parsed = _parse_byline(text, line.body_start, r)
@@ -1088,6 +1109,23 @@ def _is_heading_shape(text: str, rules: CleaningRules, *, allow_bare: bool) -> b
     )
 
 
+def _enumerator_rank(text: str, rules: CleaningRules) -> int | None:
+    """Rank of an enumerated heading line (一、强化组织领导 / (一)抓好学习), else None.
+
+    The whole line must be the heading: no sentence stop inside or at the end
+    (a run-in lead such as "(一)抓好专题学习。区委…" stays in its paragraph).
+    """
+    if len(text) > rules.heading_max_chars or _has_inner_stop(text + "x", rules):
+        return None
+    if text[-1] in rules.terminal_punctuation or text[-1] in rules.non_final_chars:
+        return None
+    for i, pattern in enumerate(rules.heading_enumerators):
+        m = pattern.match(text)
+        if m and m.end() < len(text):
+            return _RANK_ENUM + i
+    return None
+
+
 def _bare_heading_context(st: _State, k: int, text: str) -> bool:
     """In a blank-line layout, may the bare short line ``k`` be a heading rather than a split?
 
@@ -1178,7 +1216,11 @@ def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
             continue
         allow_bare = newline_mode or k in bare_ok
         dash = _leading_dash(text, r)
-        if dash and len(text) <= r.heading_max_chars and not _has_inner_stop(text, r):
+        enum = _enumerator_rank(text, r)
+        if enum is not None:
+            line.role = "heading"
+            line.rank = enum
+        elif dash and len(text) <= r.heading_max_chars and not _has_inner_stop(text, r):
             line.role = "heading"
             line.rank = _RANK_DASH
         elif _is_heading_shape(text, r, allow_bare=allow_bare):
