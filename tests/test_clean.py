@@ -492,3 +492,11 @@ def test_enumerated_headings_and_bracketed_bylines():
 )
 def test_enumerated_heading_shape(line, is_heading):
     assert (clean._enumerator_rank(line, clean.load_rules()) is not None) == is_heading
+
+
+def test_agency_tag_followed_by_bracketed_byline():
+    raw = "某区推进党史学习教育\n\n本报讯（记者 张三 通讯员 李四）今年以来，某区组建宣讲团12个，开展宣讲300余场。\n"
+    doc = clean.clean_document(_doc(raw))
+    assert doc.authors == ("记者 张三", "通讯员 李四")
+    assert [p.text for p in doc.paragraphs] == ["今年以来，某区组建宣讲团12个，开展宣讲300余场。"]
+    assert sorted(r.text for r in doc.removed) == sorted(["本报讯", "（", "）"])

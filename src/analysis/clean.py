@@ -899,27 +899,41 @@ def _complete_title_from_cms(st: _State) -> None:
     _remove_cms_blocks(st, [])
 
 
+def _read_leading_bracket_byline(st: _State, line: _Line) -> bool:
+    """A byline in brackets opening the line: ``(记者 王某 通讯员 李某)`` or ``(责任编辑:王某)``.
+
+    Logs the brackets as ``byline`` removals and the names as authors, and
+    moves the line's body start past it. Returns True when nothing of the
+    line is left (the whole line was the byline).
+    """
+    r, w = st.rules, st.w
+    text = w[line.body_start : line.body_end]
+    m = _RE_BRACKETED.match(text)
+    if not m or m.end() - 2 > r.byline_max_chars:
+        return False
+    parsed = _parse_byline(m.group(1), line.body_start + 1, r)
+    if parsed is None:
+        return False
+    _add_byline(st, parsed, "byline in brackets")
+    st.remove(line.body_start, line.body_start + 1, "byline", "byline brackets")
+    st.remove(line.body_start + m.end() - 1, line.body_start + m.end(), "byline", "byline brackets")
+    rest = _strip_range(w, line.body_start + m.end(), line.body_end)
+    if rest[0] >= rest[1]:
+        line.role = "byline"
+        return True
+    line.body_start = rest[0]
+    return False
+
+
 def _read_bylines(st: _State) -> None:
     r, w = st.rules, st.w
     lines = st.lines
     for k, line in enumerate(lines):
         if line.role != "body":
             continue
+        if _read_leading_bracket_byline(st, line):
+            continue
         text = w[line.body_start : line.body_end]
-        # byline in brackets opening the line, or the whole line: (记者 王某 通讯员 李某)
-        m = _RE_BRACKETED.match(text)
-        if m and m.end() - 2 <= r.byline_max_chars:
-            parsed = _parse_byline(m.group(1), line.body_start + 1, r)
-            if parsed is not None:
-                _add_byline(st, parsed, "byline in brackets")
-                st.remove(line.body_start, line.body_start + 1, "byline", "byline brackets")
-                st.remove(line.body_start + m.end() - 1, line.body_start + m.end(), "byline", "byline brackets")
-                rest = _strip_range(w, line.body_start + m.end(), line.body_end)
-                if rest[0] >= rest[1]:
-                    line.role = "byline"
-                    continue
-                line.body_start = rest[0]
-                text = w[line.body_start : line.body_end]
         # whole-line byline
         if len(text) <= r.byline_max_chars:
             parsed = _parse_byline(text, line.body_start, r)
@@ -932,6 +946,8 @@ def _read_bylines(st: _State) -> None:
         if m:
             st.remove(line.body_start, line.body_start + m.end(), "byline", "agency/own-report tag")
             line.body_start = _strip_range(w, line.body_start + m.end(), line.body_end)[0]
+            if _read_leading_bracket_byline(st, line):  # 本报讯(记者 王某某)…
+                continue
             text = w[line.body_start : line.body_end]
         # byline run into the end of a paragraph
         cut = max((i for i, c in enumerate(text) if c in r.terminal_punctuation), default=-1)
