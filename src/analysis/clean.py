@@ -492,6 +492,7 @@ class _Line:
     body_end: int = 0
     holes: list[tuple[int, int]] = field(default_factory=list)
     rank: int = _RANK_PLAIN
+    lead: bool = False  # opened by an agency tag or a byline: the lead paragraph, never a heading
 
 
 @dataclass(slots=True)
@@ -922,6 +923,7 @@ def _read_leading_bracket_byline(st: _State, line: _Line) -> bool:
         line.role = "byline"
         return True
     line.body_start = rest[0]
+    line.lead = True
     return False
 
 
@@ -945,6 +947,7 @@ def _read_bylines(st: _State) -> None:
         m = r.re_agency.match(text)
         if m:
             st.remove(line.body_start, line.body_start + m.end(), "byline", "agency/own-report tag")
+            line.lead = True
             line.body_start = _strip_range(w, line.body_start + m.end(), line.body_end)[0]
             if _read_leading_bracket_byline(st, line):  # 本报讯(记者 王某某)…
                 continue
@@ -1161,7 +1164,8 @@ def _bare_heading_context(st: _State, k: int, text: str) -> bool:
     nxt_text = _line_text(st, nxt)
     if not nxt_text or nxt_text[0] in r.non_initial_chars:
         return False
-    for prev in reversed(lines[:k]):
+    for j in range(k - 1, -1, -1):
+        prev = lines[j]
         if prev.role == "heading":
             return True
         if prev.role == "body":
@@ -1220,7 +1224,7 @@ def _classify_captions_and_headings(st: _State, newline_mode: bool) -> None:
             for s, e, _ in _runs_of(st.w, line.body_start, line.body_end, line.holes):
                 st.remove(s, e, "caption", f"short line after an image gap ({line.gap} blank lines)")
             continue
-        if line.role == "heading":
+        if line.role == "heading" or line.lead:
             continue
         nxt = lines[k + 1] if k + 1 < len(lines) else None
         standalone = newline_mode or nxt is None or nxt.gap > 0
@@ -1582,13 +1586,25 @@ def clean_document(
     return _assemble(document, st, omap, applied, headings, paras, levels, w_text)
 
 
-def _unfold_snippet(snippet: str, outputs: Sequence[str]) -> str:
-    """The output's own characters for a snippet built from the folded text."""
-    for out in outputs:
-        i = out.translate(_FOLD_WIDTH).find(snippet)
-        if i != -1:
-            return out[i : i + len(snippet)]
-    return snippet
+def _unfold_snippet(snippet: str, folded: str, original: str) -> str:
+    """``snippet`` (built from the folded text) in the original's own characters.
+
+    ``folded`` and ``original`` are the same region of the working text before
+    and after width folding; the snippet's characters are found in order (a join
+    space that is not in the region is kept as it is). Linear in the region.
+    """
+    if folded == original:
+        return snippet
+    out: list[str] = []
+    j = 0
+    for c in snippet:
+        k = folded.find(c, j)
+        if k == -1:
+            out.append(c)
+            continue
+        out.append(original[k])
+        j = k + 1
+    return "".join(out)
 
 
 def _assemble(
@@ -1665,9 +1681,10 @@ def _assemble(
         removed.append(Removal(doc_id, kind, rs, re_, raw[rs:re_], reason))
     removed.sort(key=lambda x: (x.raw_start, x.raw_end, x.kind))
     repairs = []
-    outputs = [t for t in (title, subtitle) if t] + authors + sections + [p.text for p in paragraphs]
     for kind, before, after, note in st.repairs:
-        after = _unfold_snippet(after, outputs)
+        if before and after:
+            lo, hi = min(s for s, _ in before), max(e for _, e in before)
+            after = _unfold_snippet(after, st.w[lo:hi], w[lo:hi])
         ranges = [omap.raw_range(s, e) for s, e in before]
         snippets = tuple(raw[a:b] for a, b in ranges)
         lo = min((a for a, _ in ranges), default=0)
