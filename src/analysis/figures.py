@@ -206,6 +206,19 @@ def setup_cjk_font(*, strict: bool = True) -> str:
     if path.resolve() not in known:
         font_manager.fontManager.addfont(str(path))
         logger.debug("registered CJK font %s (%s)", family, path)
+    # A system copy of the same family (e.g. Debian's fonts-noto-cjk) would compete
+    # with the shipped file, and which one wins is up to matplotlib's scoring; keep
+    # only the shipped file under this name so every machine draws the same glyphs.
+    others = [
+        entry for entry in font_manager.fontManager.ttflist
+        if entry.name == family and Path(entry.fname).resolve() != path.resolve()
+    ]
+    if others:
+        font_manager.fontManager.ttflist = [e for e in font_manager.fontManager.ttflist if e not in others]
+        cache_clear = getattr(font_manager.FontManager._findfont_cached, "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
+        logger.debug("set aside %d system font file(s) of family %s", len(others), family)
     matplotlib.rcParams["font.family"] = ["sans-serif"]
     rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in (family, FALLBACK_FAMILY)]
     matplotlib.rcParams["font.sans-serif"] = [family, FALLBACK_FAMILY, *rest]
