@@ -502,3 +502,14 @@ def test_agency_tag_followed_by_bracketed_byline():
     assert doc.authors == ("记者 张三", "通讯员 李四")
     assert [p.text for p in doc.paragraphs] == ["今年以来，某区组建宣讲团12个，开展宣讲300余场。"]
     assert sorted(r.text for r in doc.removed) == sorted(["本报讯", "（", "）"])
+
+
+def test_end_marker_and_square_bracket_editor_line():
+    raw = (Path(__file__).resolve().parent / "data" / "synthetic_end_marker.txt").read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "misc"))
+    assert doc.paragraphs[-1].text == "全县组织党员干部赴革命纪念馆参观学习，累计2.6万人次。"
+    assert doc.authors == ("责任编辑：李四",)
+    assert {r.text: r.kind for r in doc.removed}["（完）"] == "markup"
+    assert not any(r.kind == "truncated_fragment" for r in doc.repairs)
+    acc = clean.account_characters(doc)
+    assert not acc["unaccounted"] and not acc["double_counted"]

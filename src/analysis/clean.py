@@ -75,7 +75,7 @@ _RE_SPACE_BETWEEN_PHRASES = re.compile(f"[{_CJK}”》)0-9A-Za-z]\\s+[{_CJK}“�
 _RE_NAME = re.compile(f"[{_CJK}·]{{2,4}}")
 _RE_WS = re.compile(r"\s+")
 #: A bracketed group opening a line (full-width brackets are folded to ASCII for matching).
-_RE_BRACKETED = re.compile(r"\(([^()]{2,80})\)")
+_RE_BRACKETED = re.compile(r"[(\[【]([^()\[\]【】]{2,80})[)\]】]")
 #: Full-width ASCII variants (U+FF01-FF5E) and the ideographic space, folded to
 #: ASCII for rule matching only: the rules can then be written once (",", ":")
 #: and still match "，", "：". One character for one, so offsets are unchanged;
@@ -126,6 +126,7 @@ _PATTERN_KEYS = ("markdown_heading", "markdown_emphasis", "cms_title_pattern", "
 _LIST_KEYS = ("subtitle_dashes", "byline_roles", "byline_markers")
 _PATTERN_LIST_KEYS = (
     "heading_enumerators",
+    "end_marker_patterns",
     "agency_tags",
     "cms_line_patterns",
     "navigation_patterns",
@@ -179,6 +180,7 @@ class CleaningRules:
     byline_roles: tuple[str, ...]
     byline_markers: tuple[str, ...]
     heading_enumerators: tuple[re.Pattern[str], ...]
+    end_marker_patterns: tuple[re.Pattern[str], ...]
     agency_tags: tuple[re.Pattern[str], ...]
     cms_line_patterns: tuple[re.Pattern[str], ...]
     navigation_patterns: tuple[re.Pattern[str], ...]
@@ -932,6 +934,16 @@ def _read_bylines(st: _State) -> None:
     lines = st.lines
     for k, line in enumerate(lines):
         if line.role != "body":
+            continue
+        # end-of-story marker closing the line: (完)
+        for pattern in r.end_marker_patterns:
+            m = pattern.search(w, line.body_start, line.body_end)
+            if m and m.end() == line.body_end:
+                st.remove(m.start(), m.end(), "markup", "end-of-story marker")
+                line.body_end = _strip_range(w, line.body_start, m.start())[1]
+                break
+        if line.body_start >= line.body_end:
+            line.role = "removed"
             continue
         if _read_leading_bracket_byline(st, line):
             continue
