@@ -180,3 +180,14 @@ def test_correction_that_matches_nothing_is_an_error_naming_it(synthetic_dir, tm
     with pytest.raises(InputError, match=match) as info:
         corpus.clean_corpus(synthetic_dir, corrections_path=path)
     assert "corrections.yml" in str(info.value)
+
+
+def test_report_without_a_known_place_gets_a_stable_label(tmp_path):
+    (tmp_path / "zz_noplace.txt").write_text(
+        "某县推进党史学习教育\n\n全县开展专题学习80次,组建宣讲团6个。\n", encoding="utf-8"
+    )
+    cleaned = corpus.clean_corpus(tmp_path)
+    docs, paras = corpus.documents_frame(cleaned), corpus.paragraphs_frame(cleaned)
+    assert docs["place"].tolist() == ["unknown place (zz_noplace)"]
+    assert set(paras["place"]) == {"unknown place (zz_noplace)"}
+    assert any("no place" in w for w in cleaned.documents[0].warnings)

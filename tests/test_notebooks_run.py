@@ -23,6 +23,8 @@ from analysis import paths, pipeline
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "data" / "synthetic_jinshui.txt"
+#: A report whose place neither the manifest nor the gazetteer knows (某县), in another layout.
+NO_PLACE = HERE / "data" / "synthetic_numbered_headings.txt"
 
 
 def _mini_corpus(root: Path) -> Path:
@@ -33,6 +35,7 @@ def _mini_corpus(root: Path) -> Path:
     for src in chosen:
         shutil.copy(src, raw / src.name)
     shutil.copy(SYNTHETIC, raw / SYNTHETIC.name)
+    shutil.copy(NO_PLACE, raw / NO_PLACE.name)
     with (paths.RAW_DIR / "manifest.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["doc_id"] in {p.name[:-4] for p in chosen}]
     with (raw / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -100,6 +103,7 @@ def test_added_report_is_analysed_with_detected_metadata(two_runs):
     assert len(documents) == len(list(raw.glob("*.txt")))
     added = documents.set_index("doc_id").loc[SYNTHETIC.name[:-4]]
     assert added["place"] == "金水区" and added["city"] == "郑州市"
+    assert documents.set_index("doc_id").loc[NO_PLACE.name[:-4], "place"].startswith("unknown place")
     metrics = pd.read_parquet(processed / "metrics.parquet")
     assert (metrics["doc_id"] == SYNTHETIC.name[:-4]).sum() >= 10
     # The comparison covers the new place, and its prose counts the reports of this run.

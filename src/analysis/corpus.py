@@ -29,6 +29,7 @@ __all__ = [
     "removed_frame",
     "repairs_frame",
     "warnings_frame",
+    "place_label",
     "write_corpus_tables",
     "read_paragraphs",
     "read_documents",
@@ -47,7 +48,7 @@ DOCUMENT_COLUMNS = (
     "doc_id",  # raw file name without .txt
     "title",
     "subtitle",
-    "place",  # the place the report is about (manifest, else detected)
+    "place",  # the place the report is about (manifest, else detected; else "unknown place (<doc_id>)")
     "admin_level",  # province / city / district / county
     "city",
     "province",
@@ -140,6 +141,13 @@ def _check_corrections_used(corrections, docs, corrections_path) -> None:
             raise InputError(corrections_path, f"correction for {doc_id!r} matches no document of the corpus: {entry}")
 
 
+def place_label(doc: CleanDocument) -> str:
+    """The report's place, or ``"unknown place (<doc_id>)"`` when neither the manifest
+    nor the text names one (the cleaning warnings say so); per-place tables then
+    treat such a report as a place of its own instead of dropping or mixing it."""
+    return doc.place if doc.place else f"unknown place ({doc.doc_id})"
+
+
 def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """One row per document, columns ``DOCUMENT_COLUMNS``, sorted by ``doc_id``."""
     raw_by_id = {d.doc_id: d for d in cleaned.corpus.documents}
@@ -151,7 +159,7 @@ def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
                 "doc_id": doc.doc_id,
                 "title": doc.title,
                 "subtitle": doc.subtitle,
-                "place": doc.place,
+                "place": place_label(doc),
                 "admin_level": doc.admin_level,
                 "city": doc.city,
                 "province": doc.province,
@@ -181,7 +189,7 @@ def paragraphs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
                 {
                     "para_id": p.para_id,
                     "doc_id": p.doc_id,
-                    "place": doc.place,
+                    "place": place_label(doc),
                     "para_index": p.index,
                     "section": p.section,
                     "section_index": p.section_index,
