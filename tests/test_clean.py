@@ -513,3 +513,26 @@ def test_end_marker_and_square_bracket_editor_line():
     assert not any(r.kind == "truncated_fragment" for r in doc.repairs)
     acc = clean.account_characters(doc)
     assert not acc["unaccounted"] and not acc["double_counted"]
+
+
+def test_news_portal_layout():
+    raw = (Path(__file__).resolve().parent / "data" / "synthetic_portal_report.txt").read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "portal"))
+    assert doc.title == "湖南长沙：党史学习教育“热”在基层"  # a colon and quotes may stand in a title
+    assert doc.date == "2021-06-30"  # from the publication line, Chinese date format
+    assert (doc.place, doc.city) == ("开福区", "长沙市")
+    assert doc.sections == ("学在日常", "干在实处")
+    assert doc.authors == ("责编：王丽、刘洋",)
+    assert doc.paragraphs[0].text.startswith("今年以来")  # dateline 人民网长沙6月30日电 removed
+    kinds = {r.text: r.kind for r in doc.removed}
+    assert kinds["人民网长沙6月30日电"] == "byline"
+    assert kinds["2021年06月30日08:15  来源：人民网-湖南频道"] == "cms_residue"
+    assert not any(r.kind in ("join_split", "truncated_fragment") for r in doc.repairs)
+
+
+@pytest.mark.parametrize(
+    "text, iso", [("2021-06-04", "2021-06-04"), ("2021年6月30日", "2021-06-30"), ("2021/7/1", "2021-07-01"),
+                  ("2021年2月30日", None)],
+)
+def test_iso_date(text, iso):
+    assert clean._iso_date(text) == iso

@@ -39,6 +39,7 @@ All patterns and thresholds live in ``resources/cleaning.yml`` (``load_rules``).
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import logging
 import math
 import re
@@ -97,6 +98,7 @@ _RANK_DASH = 9
 # --------------------------------------------------------------------------
 
 _STR_KEYS = (
+    "title_stop_chars",
     "terminal_punctuation",
     "non_initial_chars",
     "clause_punctuation",
@@ -151,6 +153,7 @@ class CleaningRules:
     source: str
     version: int
     terminal_punctuation: frozenset[str]
+    title_stop_chars: frozenset[str]
     non_initial_chars: frozenset[str]
     clause_punctuation: frozenset[str]
     non_final_chars: frozenset[str]
@@ -661,8 +664,19 @@ def _remove_residue_lines(st: _State) -> None:
             st.cms_titles.append(title_ranges)
         d = r.cms_date_pattern.search(chunk)
         if d and st.date is None:
-            st.date = d.group("date")
+            st.date = _iso_date(d.group("date"))
         st.cms_blocks.append([(st.lines[i].start, st.lines[i].end) for i in block])
+
+
+def _iso_date(text: str) -> str | None:
+    """``2021-06-04``, ``2021年06月30日``, ``2021/6/30`` -> ISO ``YYYY-MM-DD`` (None if invalid)."""
+    parts = re.findall(r"\d+", text)
+    if len(parts) < 3:
+        return None
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
+    except ValueError:
+        return None
 
 
 def _remove_cms_blocks(st: _State, used: Sequence[tuple[int, int]]) -> None:
@@ -738,10 +752,12 @@ def _parse_byline(
                     nm = _RE_NAME.match(text, p)
                     if not nm or is_keyword(p):
                         break
-                    if nm.end() < n and not (text[nm.end()].isspace() or text[nm.end()] in "/"):
+                    if nm.end() < n and not (text[nm.end()].isspace() or text[nm.end()] in "/、,"):
                         break
                     last_end = nm.end()
                     p = skip_ws(nm.end())
+                    if p < n and text[p] in "、,":  # 王丽、刘洋
+                        p = skip_ws(p + 1)
                 if last_end is not None:
                     authors.append((base + m.start(), base + last_end))
                     n_roles += 1
@@ -798,11 +814,11 @@ def _read_head(st: _State) -> None:
         if _parse_byline(text, line.start, r) is not None and len(text) <= r.byline_max_chars:
             break
         if len(text) > r.title_max_chars or (
-            text[-1] in r.terminal_punctuation and not _is_dash_line(text, r)
+            text[-1] in r.title_stop_chars and not _is_dash_line(text, r)
         ):
             break
-        if _has_inner_stop(text, r):
-            break
+        if any(c in r.title_stop_chars for c in text[:-1]):
+            break  # a colon or quotes may stand in a title (湖南长沙：…), a full stop may not
         head.append(line)
         if len(head) == 2:
             break
