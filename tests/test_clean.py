@@ -536,3 +536,14 @@ def test_news_portal_layout():
 )
 def test_iso_date(text, iso):
     assert clean._iso_date(text) == iso
+
+
+def test_wechat_post_boilerplate():
+    raw = (Path(__file__).resolve().parent / "data" / "synthetic_wechat_post.txt").read_text(encoding="utf-8")
+    doc = clean.clean_document(_doc(raw, "wechat"))
+    assert doc.title == "岳阳楼区：学党史 办实事 践初心"
+    assert doc.authors == ("编辑：刘一", "审核：陈二")
+    assert len(doc.paragraphs) == 2 and all(p.text.endswith("。") for p in doc.paragraphs)
+    kinds = {r.text: r.kind for r in doc.removed}
+    assert kinds["点击蓝字 关注我们"] == kinds["长按二维码关注我们"] == kinds["阅读原文"] == "navigation"
+    assert not doc.repairs

@@ -129,6 +129,7 @@ _LIST_KEYS = ("subtitle_dashes", "byline_roles", "byline_markers")
 _PATTERN_LIST_KEYS = (
     "heading_enumerators",
     "end_marker_patterns",
+    "navigation_list_headers",
     "agency_tags",
     "cms_line_patterns",
     "navigation_patterns",
@@ -184,6 +185,7 @@ class CleaningRules:
     byline_markers: tuple[str, ...]
     heading_enumerators: tuple[re.Pattern[str], ...]
     end_marker_patterns: tuple[re.Pattern[str], ...]
+    navigation_list_headers: tuple[re.Pattern[str], ...]
     agency_tags: tuple[re.Pattern[str], ...]
     cms_line_patterns: tuple[re.Pattern[str], ...]
     navigation_patterns: tuple[re.Pattern[str], ...]
@@ -609,7 +611,7 @@ def _remove_residue_lines(st: _State) -> None:
         text = w[line.start : line.end]
         if _matches_any(r.navigation_patterns, text):
             line.role = "removed"
-            after_nav = True
+            after_nav = _matches_any(r.navigation_list_headers, text)
             st.remove(line.start, line.end, "navigation", "site navigation link, not part of the report")
             continue
         if (
