@@ -24,10 +24,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m analysis kernel
 	touch $(STAMP)
 
-report: reports/index.html ## Run every notebook with papermill and write the HTML reports (main job)
+report: reports/.run-complete ## Run every notebook with papermill and write the HTML reports (main job)
 
-reports/index.html: $(STAMP) params.yml $(NOTEBOOKS) $(MODULES) $(RAW)
+# The stamp is written only when every notebook ran, so a failed run is retried next time.
+reports/.run-complete: $(STAMP) params.yml $(NOTEBOOKS) $(MODULES) $(RAW)
 	$(PY) -m analysis run -f params.yml
+	touch $@
 
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest
