@@ -191,3 +191,17 @@ def test_report_without_a_known_place_gets_a_stable_label(tmp_path):
     assert docs["place"].tolist() == ["unknown place (zz_noplace)"]
     assert set(paras["place"]) == {"unknown place (zz_noplace)"}
     assert any("no place" in w for w in cleaned.documents[0].warnings)
+
+
+def test_manifest_and_text_disagreeing_is_a_metadata_conflict(synthetic_dir):
+    (synthetic_dir / "manifest.csv").write_text(
+        "doc_id,place,admin_level,city,province,date,source\naa_report,二七区,district,郑州市,河南省,,x\n",
+        encoding="utf-8",
+    )
+    cleaned = corpus.clean_corpus(synthetic_dir)
+    frame = corpus.warnings_frame(cleaned)
+    conflicts = frame[frame["kind"] == "metadata_conflict"]
+    assert conflicts["doc_id"].tolist() == ["aa_report"]
+    assert "二七区" in conflicts["message"].iloc[0] and "金水区" in conflicts["message"].iloc[0]
+    docs = corpus.documents_frame(cleaned).set_index("doc_id")
+    assert docs.loc["aa_report", "place"] == "二七区", "the manifest wins; the conflict is reported, not resolved"

@@ -57,6 +57,7 @@ from .records import CleanDocument, Document, Paragraph, Removal, Repair, Span
 
 __all__ = [
     "RULES_PATH",
+    "METADATA_CONFLICT",
     "CleaningRules",
     "Correction",
     "load_rules",
@@ -68,6 +69,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RULES_PATH = paths.RESOURCES_DIR / "cleaning.yml"
+#: Prefix of the warnings where the manifest and the text disagree (``corpus.warnings_frame``
+#: gives them the kind ``metadata_conflict``).
+METADATA_CONFLICT = "metadata conflict"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RE_CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -1785,7 +1789,7 @@ def _metadata(
         source["place"] = "manifest"
         if guess is not None and guess.place != document.place:
             warnings.append(
-                f"the manifest gives place {document.place!r} but the text is about {guess.place!r} "
+                f"{METADATA_CONFLICT}: the manifest gives place {document.place!r} but the text is about {guess.place!r} "
                 f"({guess.evidence}); check the manifest row"
             )
     elif guess is not None:
@@ -1800,7 +1804,9 @@ def _metadata(
         out["date"] = document.date
         source["date"] = "manifest"
         if cms_date and cms_date != document.date:
-            warnings.append(f"the manifest gives date {document.date!r} but the CMS record says {cms_date!r}")
+            warnings.append(
+                f"{METADATA_CONFLICT}: the manifest gives date {document.date!r} but the CMS record says {cms_date!r}"
+            )
     else:
         out["date"] = cms_date
         source["date"] = "cms record" if cms_date else "none"

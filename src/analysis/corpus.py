@@ -237,8 +237,20 @@ def repairs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
 
 
 def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
-    """Cleaning warnings and skipped files: doc_id (or path), kind, message."""
-    rows = [{"doc_id": doc.doc_id, "kind": "warning", "message": w} for doc in cleaned.documents for w in doc.warnings]
+    """Cleaning warnings and skipped files: doc_id (or path), kind, message.
+
+    ``kind`` is ``metadata_conflict`` (manifest and text disagree), ``warning``
+    (anything else cleaning noted) or ``skipped_file``.
+    """
+    rows = [
+        {
+            "doc_id": doc.doc_id,
+            "kind": "metadata_conflict" if w.startswith(clean.METADATA_CONFLICT) else "warning",
+            "message": w,
+        }
+        for doc in cleaned.documents
+        for w in doc.warnings
+    ]
     rows += [{"doc_id": s.path, "kind": "skipped_file", "message": s.reason} for s in cleaned.corpus.skipped]
     return pd.DataFrame(rows, columns=["doc_id", "kind", "message"]).sort_values(["doc_id", "kind", "message"], kind="stable").reset_index(drop=True)
 
