@@ -192,3 +192,19 @@ def test_elided_noun_takes_its_antecedent():
 )
 def test_party_members_in_an_activity_are_not_the_membership(text, expected):
     assert [m.category for m in metrics.extract_metric_mentions([para(text)])] == expected
+
+
+@pytest.mark.parametrize(
+    "text, surface, reason",
+    [("咨询电话0730-1234567。", "0730-1234567", "identifier"), ("热线400-123-4567。", "400-123-4567", "identifier")],
+)
+def test_telephone_numbers_are_identifiers(text, surface, reason):
+    assert reasons(text) == {surface: reason}
+    assert rows(text) == []
+
+
+def test_investment_is_economy():
+    assert [m.category for m in metrics.extract_metric_mentions([para("第1季度完成投资5.6亿元,同比增长12.3%。")])] == [
+        "economy",
+        "economy",
+    ]

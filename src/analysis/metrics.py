@@ -83,6 +83,8 @@ _TIME_POINT = rf"(?:{_N}+年)?{_N}+月(?:{_N}+[日号])?(?:[上中下]旬|初|�
 SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"[{_D}]{{4}}[-/.][{_D}]{{1,2}}[-/.][{_D}]{{1,2}}"), "date"),
     (re.compile(rf"[{_D}]+(?:\.[{_D}]+){{3}}"), "identifier"),
+    # telephone numbers: area code, dash, 7-8 digits (0730-1234567, 400-123-4567)
+    (re.compile(rf"(?<![{_D}])0?[{_D}]{{2,3}}[-－][{_D}]{{3,4}}(?:[-－]?[{_D}]{{4}})(?![{_D}])"), "identifier"),
     (re.compile(rf"[{_D}]{{1,2}}(?::[{_D}]{{1,2}}){{1,3}}"), "date"),
     (re.compile(rf"{_TIME_POINT}\s*(?:至|到|—|－|-|~|～)\s*{_TIME_POINT}"), "period"),
     (re.compile(rf"{_N}+\s*(?:至|到|—|－|-|~|～)\s*{_N}+月份?"), "period"),
