@@ -73,3 +73,15 @@ def test_keep_going_skips_bad_file_and_reports_it(tmp_path, capsys, caplog):
     assert code == 0
     assert {row["doc_id"] for row in csv.DictReader(io.StringIO(out))} == {RAW_FILES[0].name[:-4]}
     assert any("a_bad.txt" in rec.getMessage() for rec in caplog.records)
+
+
+def test_yaml_typo_in_a_resource_names_file_and_line(tmp_path):
+    from analysis import storage
+    from analysis.errors import InputError
+
+    bad = tmp_path / "metrics.yml"
+    bad.write_text("units: [个, 名\nqualifiers: {}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"metrics\.yml, line \d+: the metric lexicon is not valid YAML"):
+        storage.read_yaml(bad, what="metric lexicon")
+    with pytest.raises(FileNotFoundError, match="no such metric lexicon"):
+        storage.read_yaml(tmp_path / "missing.yml", what="metric lexicon")

@@ -49,11 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import paths
 from .errors import InputError
 from .records import CleanDocument, Document, Paragraph, Removal, Repair, Span
+from .storage import read_yaml
 
 __all__ = [
     "RULES_PATH",
@@ -231,12 +230,7 @@ def load_rules(path: str | Path | None = None) -> CleaningRules:
         does not compile; the message names the file and the key.
     """
     path = Path(RULES_PATH if path is None else path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such cleaning-rules file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML: {exc}") from None
+    data = read_yaml(path, what="cleaning-rules file")
     if not isinstance(data, dict):
         raise InputError(path, "expected a mapping of rule names to values at the top level.")
     src = str(path)
@@ -345,12 +339,7 @@ def load_corrections(path: str | Path) -> list[Correction]:
         reported by ``clean_document``, naming this file and the entry.)
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such corrections file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML: {exc}") from None
+    data = read_yaml(path, what="corrections file")
     if isinstance(data, dict) and set(data) == {"corrections"}:
         data = data["corrections"]
     if data is None:

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 
 from . import paths
 from .errors import InputError, value_invalid_msg
+from .storage import read_yaml
 
 __all__ = [
     "FORMULATIONS_PATH",
@@ -191,13 +191,8 @@ def _load_default() -> Formulations:
 
 
 def _load_formulations(path: Path) -> Formulations:
-    if not path.is_file():
-        raise FileNotFoundError(f"formulations lexicon not found: {path}")
-    raw = path.read_bytes()
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(path, f"not a valid UTF-8 YAML file ({exc})") from exc
+    raw = path.read_bytes() if path.is_file() else b""
+    data = read_yaml(path, what="formulations lexicon")
     if not isinstance(data, dict):
         raise InputError(path, f"the lexicon must be a mapping of lists, got {type(data).__name__}")
     allowed = set(_REQUIRED_KEYS) | set(_OPTIONAL_KEYS)

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from . import numerals
 from .errors import InputError
 from .paths import RESOURCES_DIR
 from .records import CATEGORIES, CleanDocument, ExcludedNumber, MetricMention, Paragraph
+from .storage import read_yaml
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -171,8 +171,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         is not one of :data:`records.CATEGORIES`.
     """
     path = Path(path) if path is not None else DEFAULT_LEXICON_PATH
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml(path, what="metric lexicon")
     if not isinstance(data, dict):
         raise InputError(path, "the metric lexicon must be a YAML mapping")
     cues = data.get("category_cues", {})
@@ -196,8 +195,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         lexical[str(w)] = _SKIP
     formulations: list[str] = list(excl.get("formulations_extra", []))
     if FORMULATIONS_PATH.exists():
-        with open(FORMULATIONS_PATH, encoding="utf-8") as fh:
-            fdata = yaml.safe_load(fh) or {}
+        fdata = read_yaml(FORMULATIONS_PATH, what="formulations lexicon") or {}
         formulations += [str(w) for w in fdata.get("formulations", []) or []]
     for w in formulations:
         if any(c in numerals.NUMERAL_CHARS or c.isdigit() for c in w):

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-import yaml
-
 from .paths import RESOURCES_DIR
+from .storage import read_yaml
 
 __all__ = [
     "ParsedNumber",
@@ -81,8 +80,7 @@ class ParsedNumber:
 def _qualifier_words() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """(prefix, suffix) qualifier words from ``resources/metrics.yml``, longest first."""
     path = RESOURCES_DIR / "metrics.yml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml(path, what="metric lexicon")
     table = data.get("qualifiers") if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise ValueError(f"{path}: key `qualifiers` missing or not a mapping")
@@ -278,8 +276,7 @@ def _find_pair(core: str) -> tuple[int, int, int] | None:
 @functools.lru_cache(maxsize=1)
 def _measure_words() -> tuple[str, ...]:
     """Measure words and units of ``resources/metrics.yml`` (``units``), longest first."""
-    with open(RESOURCES_DIR / "metrics.yml", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml(RESOURCES_DIR / "metrics.yml", what="metric lexicon")
     units = data.get("units") if isinstance(data, dict) else None
     if not isinstance(units, list):
         raise ValueError(f"{RESOURCES_DIR / 'metrics.yml'}: `units` must be a list of measure words")

@@ -47,7 +47,7 @@ import yaml
 
 from . import paths
 from .errors import InputError
-from .storage import atomic_write, write_json
+from .storage import atomic_write, read_yaml, write_json
 
 __all__ = [
     "PROJECT_KERNEL_NAME",
@@ -296,12 +296,7 @@ def load_params(path: str | Path) -> dict[str, Any]:
         If it is not valid YAML or not a mapping with identifier keys.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"parameters file {str(path)!r} not found.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML: {exc}") from exc
+    data = read_yaml(path, what="parameters file")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -1,4 +1,4 @@
-"""Write derived tables and sidecars atomically and byte-identically on rerun."""
+"""Read the project's YAML resources with clear errors; write derived tables atomically and byte-identically."""
 
 from __future__ import annotations
 
@@ -11,8 +11,42 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
-__all__ = ["atomic_write", "write_table", "write_json", "file_sha256"]
+from .errors import InputError
+
+__all__ = ["read_yaml", "atomic_write", "write_table", "write_json", "file_sha256"]
+
+
+def read_yaml(path: str | Path, *, what: str = "file") -> Any:
+    """Parse a UTF-8 YAML file (a lexicon, the cleaning rules, corrections, run parameters).
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str, default="file"
+        What the file is, for the messages ("cleaning-rules file").
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    InputError
+        The file is not UTF-8 or not valid YAML; the message names the file
+        and, for YAML errors, the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what}")
+    try:
+        return yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(path, f"the {what} is not valid YAML: {problem}", line=line) from None
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
