@@ -208,3 +208,11 @@ def test_investment_is_economy():
         "economy",
         "economy",
     ]
+
+
+@pytest.mark.parametrize(
+    "text, counted",
+    [("决赛时观众有2000多人。", "决赛时观众"), ("各单位工作人员累计3000余人。", "工作人员"), ("16支队伍参赛。", "队伍")],
+)
+def test_counted_noun_without_trailing_verbs(text, counted):
+    assert [m.counted for m in metrics.extract_metric_mentions([para(text)])] == [counted]

@@ -131,6 +131,7 @@ class MetricLexicon:
     counted_stop_words: tuple[str, ...]
     counted_lead_words: tuple[str, ...]
     elided_noun_verbs: frozenset[str]
+    counted_trailing_words: tuple[str, ...]
     category_cues: dict[str, tuple[str, ...]]
     participation_verbs: tuple[str, ...]
     membership_nouns: tuple[str, ...]
@@ -226,6 +227,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         counted_stop_words=_longest_first(_str_list(data, "counted_stop_words", path)),
         counted_lead_words=_longest_first(_str_list(data, "counted_lead_words", path)),
         elided_noun_verbs=frozenset(_str_list(data, "elided_noun_verbs", path)),
+        counted_trailing_words=_longest_first(_str_list(data, "counted_trailing_words", path)),
         category_cues={c: _longest_first(cues.get(c, [])) for c in CATEGORIES},
         participation_verbs=_longest_first(_str_list(data, "participation_verbs", path)),
         membership_nouns=_longest_first(_str_list(data, "membership_nouns", path)),
@@ -494,6 +496,13 @@ def _counted(
                 changed = True
                 break
     head = head.strip("、“”")
+    trimmed = True
+    while trimmed:  # 观众有 -> 观众; 工作人员累计 -> 工作人员
+        trimmed = False
+        for w in lex.counted_trailing_words:
+            if head.endswith(w) and len(head) > len(w):
+                head, trimmed = head[: -len(w)].rstrip("、“”"), True
+                break
     if len(head) > MAX_COUNTED_CHARS:
         head = head[-MAX_COUNTED_CHARS:]
     if head:
