@@ -1,6 +1,6 @@
 """Benchmark: text-reuse finder (hashed n-grams) against a dynamic-programming baseline, same run.
 
-Run: ``.venv/bin/python benchmarks/formulaic.py``. Both methods find every
+Run: ``.venv/bin/python benchmarks/bench_formulaic.py``. Both methods find every
 maximal passage of >= 8 normalised characters shared by two reports; the
 baseline fills the longest-common-suffix table of each pair of reports (numpy,
 one row at a time). Prints the times, their ratio and whether the outputs agree,
