@@ -216,3 +216,10 @@ def test_investment_is_economy():
 )
 def test_counted_noun_without_trailing_verbs(text, counted):
     assert [m.counted for m in metrics.extract_metric_mentions([para(text)])] == [counted]
+
+
+def test_quoted_activity_before_the_number_is_counted():
+    (m,) = metrics.extract_metric_mentions([para("各级党组织开展“主题党日”活动3200余次。")])
+    assert m.counted in ("主题党日", "活动")
+    (m,) = metrics.extract_metric_mentions([para("各级党组织开展“主题党日”3200余次。")])
+    assert m.counted == "主题党日"

@@ -484,6 +484,9 @@ def _counted(
     if len(phrase) >= 2 and not _match_any(phrase, 0, lex.counted_stop_words):
         return phrase
     head = text[clause_start:surf_start]
+    quoted = re.search(r"“([^“”]{1,15})”\s*$", head)
+    if quoted:  # 开展“三会一课”3200余次: the quoted name is what is counted
+        return quoted.group(1)
     head = re.split(r"[、“”\s]", head)[-1] if head else ""
     # strip lead verbs and function words repeatedly
     changed = True
