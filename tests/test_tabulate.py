@@ -103,3 +103,17 @@ def test_metrics_table_round_trip_keeps_is_rate(tmp_path):
     docs = pd.DataFrame({"doc_id": ["d"], "place": ["某区"]})
     totals = tab.metric_totals(back, docs)
     assert totals["total"].tolist() == ["3"]  # the rate is left out, the string "false" is not read as a rate
+
+
+def test_mention_density_per_place():
+    from analysis import tabulate as tab
+
+    mentions = pd.DataFrame(
+        {"doc_id": ["a", "a", "b"], "start": [0, 5, 0], "end": [2, 7, 2], "surface": ["3场", "4场", "5场"],
+         "value": ["3", "4", "5"], "unit": ["场"] * 3, "qualifier": ["exact"] * 3, "is_rate": [False] * 3,
+         "counted": ["宣讲"] * 3, "category": ["outreach"] * 3}
+    )
+    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "place": ["甲区", "甲区", "乙区"], "n_chars": [1000, 1000, 500]})
+    out = tab.mention_density(mentions, docs).set_index("place")
+    assert out.loc["甲区", "n_reports"] == 2 and out.loc["甲区", "mentions_per_1000_chars"] == 1.5
+    assert out.loc["乙区", "n_mentions"] == 0 and out.loc["乙区", "mentions_per_1000_chars"] == 0

@@ -267,3 +267,12 @@ def test_seed_agreement_matches_renamed_clusters():
         topics.seed_agreement(tfidf, k=2, seeds=[3], reference_seed=3)
     with pytest.raises(ValueError, match="between 1 and"):
         topics.seed_agreement(tfidf, k=9, seeds=[0, 1])
+
+
+def test_topic_emphasis_lift():
+    shares = pd.DataFrame({"level": ["place"] * 2, "unit": ["甲区", "甲区"], "topic": [0, 1], "share_chars": [0.75, 0.25]})
+    table = pd.DataFrame({"topic": [0, 1], "n_chars": [500, 500]})
+    out = topics.topic_emphasis(shares, table)
+    assert out["corpus_share"].tolist() == [0.5, 0.5] and out["lift"].tolist() == [1.5, 0.5]
+    with pytest.raises(ValueError, match="mixes levels"):
+        topics.topic_emphasis(shares.assign(level=["place", "document"]), table)

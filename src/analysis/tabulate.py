@@ -21,6 +21,7 @@ __all__ = [
     "LONG_COLUMNS",
     "metrics_long",
     "mention_counts",
+    "mention_density",
     "metric_totals",
     "NON_ADDITIVE_UNITS",
     "indicator_places",
@@ -85,6 +86,27 @@ def mention_counts(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str =
     out = counts.reindex(index, fill_value=0).rename("n_mentions").reset_index()
     out["n_mentions"] = out["n_mentions"].astype("int64")
     return out
+
+
+def mention_density(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """Metric mentions per 1,000 characters of body text, per place.
+
+    ``documents`` needs ``doc_id``, ``place`` and ``n_chars`` (cleaned body
+    characters). Returns ``[place, n_reports, n_chars, n_mentions,
+    mentions_per_1000_chars]`` sorted by place: how much a place's reporting
+    argues with numbers, independent of how long its reports are.
+    """
+    _check(documents, ["doc_id", "place", "n_chars"], "documents")
+    counts = mention_counts(mentions, documents).groupby("place")["n_mentions"].sum()
+    out = (
+        documents.groupby("place")
+        .agg(n_reports=("doc_id", "size"), n_chars=("n_chars", "sum"))
+        .join(counts)
+        .reset_index()
+    )
+    out["n_mentions"] = out["n_mentions"].fillna(0).astype("int64")
+    out["mentions_per_1000_chars"] = (out["n_mentions"] / out["n_chars"] * 1000).round(2)
+    return out.sort_values("place", kind="mergesort").reset_index(drop=True)
 
 
 def metric_totals(

@@ -58,6 +58,7 @@ __all__ = [
     "representative_paragraphs",
     "topic_table",
     "topic_shares",
+    "topic_emphasis",
     "keyness",
     "similarity_matrix",
     "write_topic_tables",
@@ -804,6 +805,36 @@ def topic_shares(paragraph_topics: pd.DataFrame, documents: pd.DataFrame | None 
     out = out[["level", "unit", "topic", "n_paragraphs", "share_paragraphs", "n_chars", "share_chars"]]
     out = out.astype({"topic": np.int64, "n_paragraphs": np.int64, "n_chars": np.int64})
     return out.sort_values(["level", "unit", "topic"], kind="stable").reset_index(drop=True)
+
+
+def topic_emphasis(shares: pd.DataFrame, topic_table: pd.DataFrame) -> pd.DataFrame:
+    """Each unit's topic shares set against the corpus: ``corpus_share`` and ``lift``.
+
+    Parameters
+    ----------
+    shares : pandas.DataFrame
+        Rows of :func:`topic_shares` for one level (columns ``unit``, ``topic``,
+        ``share_chars``, ...).
+    topic_table : pandas.DataFrame
+        Columns ``topic`` and ``n_chars`` (characters of all paragraphs in the topic).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``shares`` with ``corpus_share`` (the topic's share of all characters)
+        and ``lift`` = ``share_chars / corpus_share`` (above 1: the unit
+        dwells on the topic more than the corpus does).
+    """
+    for name, df, cols in (("shares", shares, ["unit", "topic", "share_chars"]),
+                           ("topic_table", topic_table, ["topic", "n_chars"])):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"`{name}` lacks column(s) {missing}")
+    if "level" in shares.columns and shares["level"].nunique() > 1:
+        raise ValueError("`shares` mixes levels; pass the rows of one level (place or document)")
+    corpus_share = topic_table.set_index("topic")["n_chars"] / topic_table["n_chars"].sum()
+    out = shares.assign(corpus_share=shares["topic"].map(corpus_share))
+    return out.assign(lift=out["share_chars"] / out["corpus_share"])
 
 
 def keyness(
