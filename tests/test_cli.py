@@ -85,3 +85,18 @@ def test_yaml_typo_in_a_resource_names_file_and_line(tmp_path):
         storage.read_yaml(bad, what="metric lexicon")
     with pytest.raises(FileNotFoundError, match="no such metric lexicon"):
         storage.read_yaml(tmp_path / "missing.yml", what="metric lexicon")
+
+
+def test_metrics_excluded_lists_non_metrics_with_reasons(capsys, shared_dir):
+    code, out, _ = _run(["metrics", str(paths.RAW_DIR), "--excluded"], capsys)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["doc_id", "start", "end", "surface", "reason"]
+    assert {r["reason"] for r in rows} <= {"date", "ordinal", "anniversary", "age", "duration", "period",
+                                           "page_ref", "identifier", "formulation", "name", "other"}
+    # every gold non-metric that we list is listed with a span that overlaps it in the same document
+    gold = list(csv.DictReader((shared_dir / "gold" / "non_metrics.csv").open(encoding="utf-8")))
+    spans = {(r["doc_id"], int(r["start"]), int(r["end"])) for r in rows}
+    found = sum(any(d == g["doc_id"] and s < int(g["end"]) and int(g["start"]) < e for d, s, e in spans) for g in gold)
+    print(f"gold non-metrics listed as excluded: {found}/{len(gold)}")
+    assert found / len(gold) >= 0.8

@@ -3,7 +3,8 @@
 - ``clean FILE... --format json`` prints each file's cleaned version in the
   schema of ``../shared/gold/clean/*.json``.
 - ``metrics FILE_OR_DIR... --format csv`` prints the metric mentions of raw
-  files, one row each (columns of DESIGN.md, in that order, with a header).
+  files, one row each (columns of DESIGN.md, in that order, with a header);
+  ``--excluded`` lists the numbers that are not metrics, with the reason.
 - ``corpus`` cleans ``data/raw`` and writes the corpus tables to ``data/processed``.
 - ``run`` executes the notebooks with papermill and exports the HTML reports.
 - ``kernel`` registers the project's Jupyter kernel in the virtualenv.
@@ -80,6 +81,14 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     from . import metrics
 
     docs, skipped = _clean_files(args.inputs, keep_going=args.keep_going)
+    if args.excluded:
+        excluded = metrics.excluded_to_frame(x for doc in docs for x in metrics.excluded_from_document(doc))
+        columns = ["doc_id", "start", "end", "surface", "reason"] + (["para_id", "sentence"] if args.all_columns else [])
+        if args.format == "csv":
+            sys.stdout.write(excluded[columns].to_csv(index=False, lineterminator="\n"))
+        else:
+            sys.stdout.write(excluded[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
+        return 1 if skipped and not docs else 0
     mentions = [m for doc in docs for m in metrics.mentions_from_document(doc)]
     frame = metrics.mentions_to_frame(mentions)
     columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
@@ -138,6 +147,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--all-columns", action="store_true", help="add mention_id, para_id, upper, sentence")
+    p.add_argument(
+        "--excluded",
+        action="store_true",
+        help="list the numbers that are not metrics instead, with the reason (date, ordinal, formulation ...)",
+    )
     p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
     p.set_defaults(func=_cmd_metrics)
 
