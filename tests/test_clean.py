@@ -547,3 +547,12 @@ def test_wechat_post_boilerplate():
     kinds = {r.text: r.kind for r in doc.removed}
     assert kinds["点击蓝字 关注我们"] == kinds["长按二维码关注我们"] == kinds["阅读原文"] == "navigation"
     assert not doc.repairs
+
+
+def test_headline_on_two_lines_before_a_dashed_subtitle():
+    raw = "凝心聚力谋发展\n实干担当开新局\n\n——某区党史学习教育综述\n\n本报记者 王某\n\n今年以来，某区组建宣讲队伍20支。\n"
+    doc = clean.clean_document(_doc(raw))
+    assert (doc.title, doc.subtitle) == ("凝心聚力谋发展 实干担当开新局", "某区党史学习教育综述")
+    assert [p.text for p in doc.paragraphs] == ["今年以来，某区组建宣讲队伍20支。"]
+    acc = clean.account_characters(doc)
+    assert not acc["unaccounted"] and not acc["double_counted"]

@@ -815,14 +815,38 @@ def _read_head(st: _State) -> None:
         if any(c in r.title_stop_chars for c in text[:-1]):
             break  # a colon or quotes may stand in a title (湖南长沙：…), a full stop may not
         head.append(line)
-        if len(head) == 2:
+        if len(head) == 3:
             break
+    # A headline printed on two lines, with the dashed subtitle after it:
+    # 凝心聚力谋发展 / 实干担当开新局 / ——某区…综述 -> one title, joined with a space.
+    if (
+        len(head) == 3
+        and head[1].gap == 0
+        and not _leading_dash(w[head[1].start : head[1].end], r)
+        and _leading_dash(w[head[2].start : head[2].end], r)
+        and len(w[head[0].start : head[0].end]) + len(w[head[1].start : head[1].end]) <= r.title_max_chars
+    ):
+        first, second = head[0], head[1]
+        first.role = second.role = "title"
+        a = first.end
+        st.title = _runs_of(w, first.start, first.end) + [(a, a + 1, " ")] + _runs_of(w, second.start, second.end)
+        st.repair(
+            "join_split",
+            [(first.start, second.end)],
+            _runs_text(w, st.title),
+            "Headline printed on two lines (the dashed subtitle follows); joined with a space.",
+        )
+        head = [head[0], head[2]]
+        head[0] = first
+    else:
+        head = head[:2]
     if not head:
         st.warnings.append("no title line found at the head of the report; title left empty")
         return
     title_line = head[0]
     title_line.role = "title"
-    st.title = _runs_of(w, title_line.start, title_line.end)
+    if st.title is None:
+        st.title = _runs_of(w, title_line.start, title_line.end)
     if len(head) > 1:
         sub = head[1]
         text = w[sub.start : sub.end]
