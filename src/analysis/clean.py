@@ -1000,7 +1000,7 @@ def _read_bylines(st: _State) -> None:
                 continue
             text = w[line.body_start : line.body_end]
         # byline run into the end of a paragraph
-        cut = max((i for i, c in enumerate(text) if c in r.terminal_punctuation), default=-1)
+        cut = max((text.rfind(c) for c in r.terminal_punctuation), default=-1)
         if cut < 0 or cut == len(text) - 1:
             continue
         tail_start = line.body_start + cut + 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ __all__ = ["Place", "PlaceGuess", "load_gazetteer", "find_places", "detect_place
 GAZETTEER_PATH = paths.RESOURCES_DIR / "gazetteer.csv"
 #: A mention in the title or subtitle weighs as much as this many body mentions.
 HEAD_WEIGHT = 10
-_SUFFIX_CHARS = frozenset("省市区县州旗盟")
+_RE_SUFFIX = re.compile("[省市区县州旗盟]")
 _LEVEL_RANK = {"province": 0, "city": 1, "district": 2, "county": 2}
 
 
@@ -95,19 +96,15 @@ def find_places(text: str, *, gazetteer: dict[str, tuple[Place, ...]] | None = N
     """
     gaz = load_gazetteer() if gazetteer is None else gazetteer
     counts: Counter[str] = Counter()
-    n = len(text)
-    i = 0
     last_end = 0
-    while i < n:
-        if text[i] in _SUFFIX_CHARS:
-            end = i + 1
-            for length in range(min(10, end - last_end), 1, -1):
-                name = text[end - length : end]
-                if name in gaz:
-                    counts[name] += 1
-                    last_end = end
-                    break
-        i += 1
+    for m in _RE_SUFFIX.finditer(text):
+        end = m.end()
+        for length in range(min(10, end - last_end), 1, -1):
+            name = text[end - length : end]
+            if name in gaz:
+                counts[name] += 1
+                last_end = end
+                break
     return counts
 
 
