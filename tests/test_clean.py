@@ -556,3 +556,21 @@ def test_headline_on_two_lines_before_a_dashed_subtitle():
     assert [p.text for p in doc.paragraphs] == ["今年以来，某区组建宣讲队伍20支。"]
     acc = clean.account_characters(doc)
     assert not acc["unaccounted"] and not acc["double_counted"]
+
+
+def test_line_break_inside_a_sentence_in_newline_layout_is_joined_not_a_heading():
+    raw = (
+        "某区党史学习教育纪实\n　　今年以来，某区深入开展党史学习教育，发挥烈士\n陵园等红色资源作用，组织参观学习3000余人次。\n"
+        "　　强化组织保障\n　　区委成立领导小组，制定实施方案。\n　　丰富学习载体\n　　全区开展专题学习200余场。\n"
+    )
+    doc = clean.clean_document(_doc(raw))
+    assert doc.sections == ("强化组织保障", "丰富学习载体")
+    assert doc.paragraphs[0].text == "今年以来，某区深入开展党史学习教育，发挥烈士陵园等红色资源作用，组织参观学习3000余人次。"
+
+
+@pytest.mark.parametrize(
+    "line, is_heading",
+    [("突出学习感悟,做好“七个一”,让党员干部动起来", True), ("今年以来，某区深入开展党史学习教育，发挥烈士", False)],
+)
+def test_parallel_heading_needs_phrases_of_like_length(line, is_heading):
+    assert clean._is_heading_shape(line, clean.load_rules(), allow_bare=False) == is_heading

@@ -126,7 +126,7 @@ _INT_KEYS = (
     "byline_role_prefix_max_chars",
     "move_search_max_elements",
 )
-_FLOAT_KEYS = ("move_similarity_margin", "newline_mode_min_share")
+_FLOAT_KEYS = ("move_similarity_margin", "newline_mode_min_share", "parallel_heading_max_ratio")
 _PATTERN_KEYS = ("markdown_heading", "markdown_emphasis", "cms_title_pattern", "cms_date_pattern")
 _LIST_KEYS = ("subtitle_dashes", "byline_roles", "byline_markers")
 _PATTERN_LIST_KEYS = (
@@ -172,6 +172,7 @@ class CleaningRules:
     bare_heading_min_chars: int
     bare_heading_min_count: int
     parallel_heading_min_commas: int
+    parallel_heading_max_ratio: float
     title_max_chars: int
     kicker_min_parts: int
     byline_max_chars: int
@@ -1167,7 +1168,12 @@ def _is_heading_shape(text: str, rules: CleaningRules, *, allow_bare: bool) -> b
     if _RE_SPACE_BETWEEN_PHRASES.search(text):
         return True
     if sum(text.count(c) for c in rules.clause_punctuation if c != "、") >= rules.parallel_heading_min_commas:
-        return True
+        # parallel phrases are of like length (突出学习感悟,做好“七个一”,让党员干部动起来);
+        # a sentence cut by a break is not (今年以来,某区深入开展党史学习教育,发挥烈士)
+        commas = "".join(c for c in rules.clause_punctuation if c != "、")
+        parts = [len(p) for p in re.split(f"[{re.escape(commas)}]", text) if p]
+        if parts and max(parts) <= rules.parallel_heading_max_ratio * min(parts):
+            return True
     return (
         allow_bare
         and len(text) <= rules.bare_heading_max_chars
