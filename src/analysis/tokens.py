@@ -47,7 +47,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=DeprecationWarning)
     import jieba
 
-from . import paths
+from . import paths, places
 from .errors import InputError
 
 __all__ = [
@@ -92,6 +92,9 @@ RE_POS_TAG = re.compile(r"[a-z]+")
 #: sentence a neighbouring character can pull its first or last character into
 #: another word, so the floor is set well above that of common words.
 DEFAULT_TERM_FREQ = 200_000
+#: jieba frequency of gazetteer place names: high enough to keep 开福区 whole, far below
+#: the domain terms so a place name never splits a campaign term.
+PLACE_NAME_FREQ = 20_000
 _COMMENT = "#"
 _BOM = "\ufeff"
 
@@ -263,7 +266,8 @@ class Segmenter:
         if too_long:
             raise InputError(self.keep_single_chars_path, f"entries must be single characters, got {too_long!r}.")
         self.keep_single_chars = frozenset(keep)
-        files = (self.domain_terms_path, self.stopwords_path, self.generic_terms_path, self.keep_single_chars_path)
+        files = (self.domain_terms_path, self.stopwords_path, self.generic_terms_path, self.keep_single_chars_path,
+                 places.GAZETTEER_PATH)
         self.lexicon_hash = _hash_files(files, f"jieba={jieba.__version__};hmm={self.hmm}")
         self._stop_words: frozenset[str] | None = None
         self._decisions: dict[bool, dict[str, bool]] = {True: {}, False: {}}
@@ -315,6 +319,11 @@ class Segmenter:
             tok.initialize()
         finally:
             jieba_logger.setLevel(level)
+        # Place names of the national gazetteer, so that any report's districts and
+        # counties come out whole (开福区, 岳阳楼区), not only the bundled corpus's.
+        for name in sorted(places.load_gazetteer()):
+            if name not in tok.FREQ:
+                tok.add_word(name, PLACE_NAME_FREQ, "ns")
         for term in self.domain_terms:
             freq = term.freq if term.freq is not None else max(tok.suggest_freq(term.word, False),
                                                                DEFAULT_TERM_FREQ)
