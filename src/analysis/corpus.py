@@ -17,6 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from . import clean, ingest, paths, storage
+from .errors import check_frame
 from .records import CleanDocument, Paragraph, Span
 
 __all__ = [
@@ -305,12 +306,6 @@ def read_raw_texts(raw_dir: str | Path = paths.RAW_DIR, *, on_error: Literal["ra
     return {d.doc_id: d.raw_text for d in ingest.read_corpus(raw_dir, on_error=on_error).documents}
 
 
-def _check_frame(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"`{name}` lacks the columns {missing}; it has {list(df.columns)}")
 
 
 def _parse_spans(value: str, para_id: str) -> tuple[Span, ...]:
@@ -356,7 +351,7 @@ def paragraph_records(paragraphs: pd.DataFrame) -> tuple[Paragraph, ...]:
     >>> p.raw_offset(2), p.raw_span(2, 5)
     (12, (12, 15))
     """
-    _check_frame(paragraphs, ["para_id", "doc_id", "para_index", "text", "spans"], "paragraphs")
+    check_frame(paragraphs, ["para_id", "doc_id", "para_index", "text", "spans"], "paragraphs")
     out = []
     ordered = paragraphs.sort_values("para_id", kind="stable")
     for row in ordered.itertuples(index=False):
@@ -403,7 +398,7 @@ def metadata_provenance(documents: pd.DataFrame) -> pd.DataFrame:
     by cleaning; ``admin_level``, ``city`` and ``province`` share the source of
     ``place`` (they come from the same manifest row or the same gazetteer hit).
     """
-    _check_frame(documents, ["doc_id", "metadata_source", *METADATA_FIELDS], "documents")
+    check_frame(documents, ["doc_id", "metadata_source", *METADATA_FIELDS], "documents")
     rows = []
     for row in documents.sort_values("doc_id", kind="stable").itertuples(index=False):
         try:
@@ -465,7 +460,7 @@ def paragraphs_check_raw(paragraphs: pd.DataFrame, raw_texts: dict[str, str]) ->
         If a paragraph's document has no raw text (the tables are stale:
         rerun the corpus step).
     """
-    _check_frame(paragraphs, ["para_id", "doc_id", "text", "spans"], "paragraphs")
+    check_frame(paragraphs, ["para_id", "doc_id", "text", "spans"], "paragraphs")
     missing = sorted(set(paragraphs["doc_id"]) - set(raw_texts))
     if missing:
         raise ValueError(
@@ -515,7 +510,7 @@ def surfaces_check_raw(table: pd.DataFrame, *, paragraphs: pd.DataFrame, raw_tex
         If a row's document has no raw text or its paragraph is not in
         ``paragraphs``.
     """
-    _check_frame(table, ["doc_id", "para_id", "start", "end", "surface"], "table")
+    check_frame(table, ["doc_id", "para_id", "start", "end", "surface"], "table")
     by_id = {p.para_id: p for p in paragraph_records(paragraphs)}
     raw_surface, matches, crosses = [], [], []
     for row in table.itertuples(index=False):

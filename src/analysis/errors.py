@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputError", "value_invalid_msg", "check_texts"]
+__all__ = ["InputError", "value_invalid_msg", "check_texts", "check_frame"]
 
 
 class InputError(ValueError):
@@ -60,3 +60,22 @@ def check_texts(texts: Any, *, name: str = "texts") -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"`{name}`[{i}] is {type(text).__name__}, expected str.")
     return out
+
+
+def check_frame(df: Any, columns: Iterable[str], name: str) -> None:
+    """Raise unless ``df`` is a DataFrame holding ``columns`` (the message names both).
+
+    Raises
+    ------
+    TypeError
+        ``df`` is not a pandas DataFrame.
+    ValueError
+        Columns are missing.
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"`{name}` lacks the columns {missing}; it has {list(df.columns)}")

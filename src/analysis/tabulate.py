@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import numerals, storage
+from .errors import check_frame
 from .metrics import EXTRA_COLUMNS, METRIC_COLUMNS
 
 __all__ = [
@@ -40,17 +41,11 @@ LONG_COLUMNS = ["place", *METRIC_COLUMNS, *EXTRA_COLUMNS]
 NON_ADDITIVE_UNITS = ("%",)
 
 
-def _check(df: pd.DataFrame, columns: list[str], name: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"`{name}` lacks the columns {missing}; it has {list(df.columns)}")
 
 
 def _with_place(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
-    _check(mentions, METRIC_COLUMNS, "mentions")
-    _check(documents, ["doc_id", "place"], "documents")
+    check_frame(mentions, METRIC_COLUMNS, "mentions")
+    check_frame(documents, ["doc_id", "place"], "documents")
     places = documents[["doc_id", "place"]].drop_duplicates("doc_id")
     out = mentions.merge(places, on="doc_id", how="left", validate="many_to_one")
     unknown = sorted(out.loc[out["place"].isna(), "doc_id"].unique())
@@ -96,7 +91,7 @@ def mention_density(mentions: pd.DataFrame, documents: pd.DataFrame) -> pd.DataF
     mentions_per_1000_chars]`` sorted by place: how much a place's reporting
     argues with numbers, independent of how long its reports are.
     """
-    _check(documents, ["doc_id", "place", "n_chars"], "documents")
+    check_frame(documents, ["doc_id", "place", "n_chars"], "documents")
     counts = mention_counts(mentions, documents).groupby("place")["n_mentions"].sum()
     out = (
         documents.groupby("place")
@@ -259,7 +254,7 @@ def write_metric_tables(mentions_df: pd.DataFrame, processed_dir: str | Path) ->
     in the gold CSV. Rows are sorted by ``doc_id, start``; a rerun on the same
     mentions writes identical bytes.
     """
-    _check(mentions_df, METRIC_COLUMNS, "mentions_df")
+    check_frame(mentions_df, METRIC_COLUMNS, "mentions_df")
     cols = [*METRIC_COLUMNS, *[c for c in EXTRA_COLUMNS if c in mentions_df.columns]]
     cols += [c for c in mentions_df.columns if c not in cols]
     out = mentions_df[cols].sort_values(["doc_id", "start", "end"], kind="mergesort").reset_index(drop=True)
