@@ -152,8 +152,27 @@ def test_figures_display_once_as_png_in_notebooks():
     png, meta = fig._repr_png_()
     assert png.startswith(PNG_SIGNATURE)
     assert fig._repr_png_() == (png, meta)
-    assert meta == {"alt": "v"}  # alternative text for the HTML report: titles and axis labels
+    # alternative text for the HTML report (titles and axis labels) and the display size
+    width, height = figures.FIGURE_SIZE_INCHES
+    assert meta == {"alt": "v", "width": round(width * figures.DISPLAY_DPI), "height": round(height * figures.DISPLAY_DPI)}
     fig.axes[0].set_title(f"改{PRIVATE_USE_CHAR}")  # changed after the helper's check
+    with pytest.raises(figures.MissingGlyphError):
+        fig._repr_png_()
+
+
+def test_saved_figure_is_displayed_from_the_saved_file_until_it_changes(tmp_path):
+    fig = figures.plot_bar(pd.DataFrame({"c": ["甲", "乙"], "v": [1, 2]}), category="c", value="v", title="显示")
+    drawn_png, drawn_meta = fig._repr_png_()
+    path = figures.save_figure(fig, "shown", directory=tmp_path)
+    png, meta = fig._repr_png_()
+    assert png == path.read_bytes()  # the report shows the file a paper would use
+    assert png != drawn_png  # (at the file's resolution) ...
+    assert (meta["width"], meta["height"]) == (drawn_meta["width"], drawn_meta["height"])  # ... at the same size
+    fig.axes[0].set_title("改过")
+    changed_png, changed_meta = fig._repr_png_()
+    assert changed_png not in (png, drawn_png)  # redrawn with the new title, not the stale file
+    assert changed_meta["alt"].startswith("改过")
+    fig.axes[0].set_title(f"改{PRIVATE_USE_CHAR}")
     with pytest.raises(figures.MissingGlyphError):
         fig._repr_png_()
 

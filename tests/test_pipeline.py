@@ -295,6 +295,30 @@ def test_failure_stops_names_notebook_and_cell_and_keeps_earlier_outputs(tmp_pat
     assert 'href="01_ok.html"' in index and "failed" in index and "not run" in index
 
 
+def test_export_failure_is_reported_for_its_notebook_after_the_next_one_ran(tmp_path):
+    # Pages are exported in the background while the next notebook runs, so an export
+    # failure is noticed after that notebook: it is recorded, and the run stops there.
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _notebook(
+        notebooks_dir / "01_script.ipynb",
+        [_log_cell("01"), new_code_cell("from IPython.display import Javascript\nJavascript('alert(1)')")],
+    )
+    _notebook(notebooks_dir / "02_next.ipynb", [_log_cell("02")])
+    _notebook(notebooks_dir / "03_never.ipynb", [_log_cell("03")])
+    reports_dir = tmp_path / "reports"
+    with pytest.raises(pipeline.NotebookError, match="01_script.ipynb could not be exported safely") as info:
+        pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir, params_file=None)
+    assert info.value.notebook.name == "01_script.ipynb"
+    assert _order(notebooks_dir) == ["01", "02"]
+    records = {p.name: json.loads(p.read_text()) for p in (reports_dir / "executed").glob("*.run.json")}
+    assert records["01_script.run.json"]["status"] == "failed"
+    assert records["02_next.run.json"]["status"] == "ok"
+    assert (reports_dir / "02_next.html").is_file()
+    assert not (reports_dir / "01_script.html").exists()
+    assert "03_never.run.json" not in records
+
+
 def test_missing_kernel_is_a_notebook_error_and_unused_parameter_warns(tmp_path, caplog):
     notebooks_dir = tmp_path / "nb"
     notebooks_dir.mkdir()

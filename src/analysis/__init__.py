@@ -3,11 +3,12 @@
 Modules, in data-flow order: ``ingest`` (raw files -> Document), ``clean``
 (Document -> CleanDocument with paragraphs and an audit log), ``corpus``
 (corpus tables), ``places`` (place detection), ``tokens`` (jieba
-segmentation), ``topics`` (TF-IDF clustering, keyness, similarity),
+segmentation), ``kmeans`` (batched k-means restarts), ``topics`` (TF-IDF
+clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
 and place profiles), ``figures`` and ``pipeline`` (papermill run and HTML
-export). Support: ``paths``, ``errors``, ``records``, ``storage``.
+export; ``kernelserver`` forks its notebook kernels). Support: ``paths``, ``errors``, ``records``, ``storage``.
 
 Modules are loaded on first use, so ``import analysis`` is cheap and call sites
 say where a function lives: ``analysis.clean.clean_document(document)``.
@@ -21,8 +22,8 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _MODULES = (
-    "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "topics",
-    "numerals", "metrics", "tabulate", "formulaic", "compare", "figures", "pipeline",
+    "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "kmeans", "topics",
+    "numerals", "metrics", "tabulate", "formulaic", "compare", "figures", "pipeline", "kernelserver",
 )
 __all__ = [*_MODULES, "__version__"]
 

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -123,14 +124,34 @@ class ReportFigure(Figure):
     (fixed dpi, no software metadata), so reruns give identical bytes.
     Displaying it checks its glyphs again, so a label changed after the plot
     helper returned cannot show empty boxes (the notebook cell fails instead).
+
+    A figure displayed unchanged after :func:`save_figure` shows the saved
+    PNG (``FIGURE_DPI``, sized to ``DISPLAY_DPI``) instead of drawing again:
+    the report shows exactly the file a paper would use, and a figure is
+    drawn once per run instead of twice.
     """
 
-    def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
-        buffer = io.BytesIO()
-        with fail_on_missing_glyph():
-            self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
+    _saved_png: bytes | None = None
+
+    def remember_png(self, png: bytes) -> None:
+        """Keep the PNG just written by :func:`save_figure` for display, until the figure changes."""
+        self._saved_png = png
+        # Saving at another dpi marks the figure stale when its dpi is restored; nothing
+        # in it changed. From here on, any change to an artist marks it stale again.
+        self.stale = False
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, Any]]:
+        if self._saved_png is not None and not self.stale:
+            png, dpi = self._saved_png, FIGURE_DPI
+        else:
+            buffer = io.BytesIO()
+            with fail_on_missing_glyph():
+                self.savefig(buffer, format="png", dpi=DISPLAY_DPI, metadata={"Software": None})
+            png, dpi = buffer.getvalue(), DISPLAY_DPI
         _raise_for_glyph_problems(self)  # also catches labels changed after the plot helper returned
-        return buffer.getvalue(), {"alt": self.describe()}
+        width_px, height_px = _png_size(png)
+        scale = DISPLAY_DPI / dpi
+        return png, {"alt": self.describe(), "width": round(width_px * scale), "height": round(height_px * scale)}
 
     def describe(self) -> str:
         """Short description for alternative text: the figure's titles and axis labels."""
@@ -138,6 +159,13 @@ class ReportFigure(Figure):
         for ax in self.axes:
             parts.extend(t for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) if t)
         return " / ".join(parts) or "Figure"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels from a PNG's header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 # ---------------------------------------------------------------- font set-up
@@ -388,7 +416,9 @@ def _finish(fig: Figure, ax, *, title: str | None, xlabel: str | None, ylabel: s
         ax.set_xlabel(xlabel)
     if ylabel is not None:
         ax.set_ylabel(ylabel)
-    check_glyphs(fig)
+    # Fail here, at the plot call, on labels the fonts cannot draw. The drawing itself
+    # (in save_figure or on display) checks again, tick labels included.
+    _raise_for_glyph_problems(fig)
     return fig
 
 
@@ -695,4 +725,7 @@ def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) 
             fig.savefig(path, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
         _raise_for_glyph_problems(fig)
 
-    return atomic_write(target, write)
+    written = atomic_write(target, write)
+    if isinstance(fig, ReportFigure):
+        fig.remember_png(written.read_bytes())
+    return written

@@ -33,16 +33,15 @@ import scipy.sparse as sp
 import sklearn
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import normalize
-from threadpoolctl import threadpool_limits
 
 from . import paths, storage
 from . import tokens as tokens_mod
 from .errors import check_texts, value_invalid_msg
+from .kmeans import kmeans
 
 __all__ = [
     "TfidfResult",
@@ -300,7 +299,8 @@ def cluster_tfidf(
 ) -> np.ndarray:
     """Cluster the rows of a TF-IDF matrix; labels renumbered by cluster size then first row.
 
-    ``model="kmeans"``: k-means (``n_init`` restarts) on the LSA embedding
+    ``model="kmeans"``: k-means (``n_init`` k-means++ restarts, all computed
+    together by :func:`analysis.kmeans.kmeans`) on the LSA embedding
     (:func:`embed_tfidf`). ``model="nmf"``: NMF with ``k`` components on the
     TF-IDF matrix, each text assigned to its heaviest component (texts with
     no term go to the first). ``embedding`` reuses a precomputed
@@ -314,10 +314,7 @@ def cluster_tfidf(
         X = embedding if embedding is not None else embed_tfidf(
             tfidf, n_components=n_components, random_state=random_state
         )
-        # One OpenMP thread: identical labels on any machine, and no thread
-        # contention on the many small restarts.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            labels = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit_predict(X)
+        labels = kmeans(X, k, n_init=n_init, random_state=random_state).labels
     else:
         if embedding is not None:
             logger.warning("`embedding` has no effect with model='nmf'; NMF runs on the TF-IDF matrix.")

@@ -1,0 +1,145 @@
+"""Kernels forked from the kernel server: separate processes, clean namespaces, same results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from analysis import kernelserver, pipeline
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking kernels needs POSIX")
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = new_notebook(
+        cells=[new_code_cell(s) for s in sources],
+        metadata={"kernelspec": {"name": "analysis", "display_name": "Python (analysis)", "language": "python"}},
+    )
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    nbformat.write(nb, path)
+    return path
+
+
+def _probe(name: str) -> str:
+    """A cell that records where and how the kernel runs into <name>.json."""
+    return (
+        "import json, os, sys\n"
+        f"json.dump({{'pid': os.getpid(), 'ppid': os.getppid(), 'cwd': os.getcwd(),\n"
+        "           'pandas_loaded': 'pandas' in sys.modules, 'leftover': 'leftover' in globals(),\n"
+        "           'hashseed': os.environ.get('PYTHONHASHSEED'), 'python': sys.executable},\n"
+        f"          open('{name}.json', 'w'))\n"
+        "leftover = 1"
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pipeline.ensure_kernel()
+    folder = tmp_path_factory.mktemp("kernels")
+    server = pipeline._start_kernel_server(pipeline.PROJECT_KERNEL_NAME, folder)
+    assert server is not None, "the project kernel can be forked on this machine"
+    yield server, folder
+    server.close()
+
+
+def test_each_notebook_gets_its_own_forked_process_and_a_clean_namespace(server):
+    srv, folder = server
+    manager = srv.kernel_manager_class()
+    for name in ("first", "second"):
+        nb = _notebook(folder / f"{name}.ipynb", _probe(name))
+        pipeline.execute_notebook(nb, folder / "out" / f"{name}.ipynb", kernel_manager_class=manager)
+    first = json.loads((folder / "first.json").read_text())
+    second = json.loads((folder / "second.json").read_text())
+    server_pid = srv._process.pid
+    assert first["ppid"] == second["ppid"] == server_pid  # forked by the server ...
+    assert first["pid"] != second["pid"]  # ... one process per notebook
+    assert first["pandas_loaded"]  # the libraries are imported before the notebook starts
+    assert not second["leftover"]  # nothing of the first notebook is in the second's namespace
+    assert Path(first["cwd"]) == folder  # the kernel runs in the notebook's folder
+    assert first["hashseed"] == pipeline.PROJECT_KERNEL_ENV["PYTHONHASHSEED"]
+    assert os.path.samefile(first["python"], sys.executable)
+    for record in (first, second):  # the kernels exited when papermill shut them down
+        deadline = time.monotonic() + 10
+        while _alive(record["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(record["pid"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is not alive for our purposes: the server reaps its children
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_failing_cell_in_a_forked_kernel_is_reported_like_any_other(server):
+    srv, folder = server
+    nb = _notebook(folder / "fails.ipynb", "x = 1", "raise RuntimeError('forked boom')")
+    with pytest.raises(pipeline.NotebookError, match="forked boom"):
+        pipeline.execute_notebook(nb, folder / "out" / "fails.ipynb", kernel_manager_class=srv.kernel_manager_class())
+
+
+def test_can_serve_names_why_a_kernel_cannot_be_forked(server):
+    srv, _ = server
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "c.json"]
+    options = kernelserver._split_kernel_cmd(cmd)
+    assert options == ([], ["-f", "c.json"])
+    assert srv.can_serve([sys.executable, *srv.python_options, "-m", "ipykernel_launcher", "-f", "c.json"],
+                         {**os.environ, **srv.env}) is None
+    assert "PYTHONHASHSEED" in srv.can_serve(
+        [sys.executable, *srv.python_options, "-m", "ipykernel_launcher"], {"PYTHONHASHSEED": "123"}
+    )
+    assert "runs" in srv.can_serve(["/usr/bin/env", *srv.python_options, "-m", "ipykernel_launcher"], srv.env)
+    assert "ipykernel_launcher" in srv.can_serve(["R", "--slave"], srv.env)
+
+
+def test_kernel_with_another_hash_seed_falls_back_to_a_new_interpreter(server, caplog, monkeypatch):
+    srv, folder = server
+    nb = _notebook(folder / "seed.ipynb", _probe("seed"))
+    manager = srv.kernel_manager_class()
+    monkeypatch.setattr(srv, "env", {**srv.env, "PYTHONHASHSEED": "7"})  # the kernel's differs now
+    with caplog.at_level(logging.WARNING, logger="analysis.kernelserver"):
+        pipeline.execute_notebook(nb, folder / "out" / "seed.ipynb", kernel_manager_class=manager)
+    assert "starting a new kernel process instead of forking" in caplog.text
+    record = json.loads((folder / "seed.json").read_text())
+    assert record["ppid"] != srv._process.pid
+    assert record["hashseed"] == pipeline.PROJECT_KERNEL_ENV["PYTHONHASHSEED"]  # the kernelspec's, as always
+
+
+def test_server_stops_when_closed_and_kills_a_kernel_nobody_shuts_down(tmp_path):
+    srv = kernelserver.KernelServer(sys.executable, [], {**os.environ}, tmp_path, preload=[], background=[])
+    connection = tmp_path / "kernel.json"
+    from jupyter_client.connect import write_connection_file
+
+    write_connection_file(str(connection))
+    process = srv.start_kernel([sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)],
+                               {**os.environ}, tmp_path)
+    assert process.poll() is None and _alive(process.pid)
+    srv.close()  # the pipeline ends without shutting the kernel down
+    assert process.wait(timeout=20) is not None
+    assert not _alive(process.pid)
+    assert not srv.running
+
+
+def test_unusable_server_request_is_a_clear_error(tmp_path):
+    srv = kernelserver.KernelServer(sys.executable, [], {**os.environ}, tmp_path, preload=[], background=[])
+    try:
+        with pytest.raises(kernelserver.KernelServerError, match="not an ipykernel command"):
+            srv.start_kernel(["R", "--slave"], {}, tmp_path)
+    finally:
+        srv.close()
