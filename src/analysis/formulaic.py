@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import logging
+import operator
 import re
 import unicodedata
 from collections import defaultdict
@@ -254,6 +255,13 @@ def _matcher(entries: tuple[str, ...], kind: str) -> _Matcher:
 def _find_entries(text: str, entries: tuple[str, ...], kind: str) -> Iterator[LexiconSpan]:
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a str, got {type(text).__name__}")
+    for start, end, entry in _entry_spans(text, entries, kind):
+        yield LexiconSpan(start, end, text[start:end], entry, kind)
+
+
+@functools.lru_cache(maxsize=8192)
+def _entry_spans(text: str, entries: tuple[str, ...], kind: str) -> tuple[tuple[int, int, str], ...]:
+    """Non-overlapping matches of the entries in ``text``, in text order (cached: every reuse setting asks)."""
     found: list[tuple[int, int, str]] = []
     for entry, pattern in _matcher(entries, kind).patterns:
         found.extend((m.start(), m.end(), entry) for m in pattern.finditer(text))
@@ -267,8 +275,7 @@ def _find_entries(text: str, entries: tuple[str, ...], kind: str) -> Iterator[Le
         for i in range(start, end):
             taken[i] = True
         kept.append((start, end, entry))
-    for start, end, entry in sorted(kept):
-        yield LexiconSpan(start, end, text[start:end], entry, kind)
+    return tuple(sorted(kept))
 
 
 def find_slogans(text: str, *, lexicon: Formulations | None = None) -> Iterator[LexiconSpan]:
@@ -652,6 +659,7 @@ def discover_formulations(
 # Text reuse
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_content_char(ch: str) -> bool:
     """False for whitespace, punctuation and symbols (they are ignored when comparing texts)."""
     return not ch.isspace() and unicodedata.category(ch)[0] not in "PSZC"
@@ -677,6 +685,13 @@ def normalize_for_reuse(text: str) -> tuple[str, list[int]]:
     >>> normalize_for_reuse("学党史、悟思想 ")
     ('学党史悟思想', [0, 1, 2, 4, 5, 6])
     """
+    normalized, offsets = _normalized(text)
+    return normalized, list(offsets)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalized(text: str) -> tuple[str, tuple[int, ...]]:
+    """:func:`normalize_for_reuse`, once per text (the reuse settings of a run share it)."""
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
@@ -689,14 +704,14 @@ def normalize_for_reuse(text: str) -> tuple[str, list[int]]:
         for folded in unicodedata.normalize("NFKC", ch).casefold():
             chars.append(folded)
             offsets.append(i)
-    return "".join(chars), offsets
+    return "".join(chars), tuple(offsets)
 
 
 def _iter_reused(
     texts: dict[str, str], min_chars: int, pairs: set[tuple[str, str]] | None
 ) -> Iterator[ReusedPassage]:
     doc_ids = sorted(texts)
-    norm = {d: normalize_for_reuse(texts[d]) for d in doc_ids}
+    norm = {d: _normalized(texts[d]) for d in doc_ids}
     # Index every n-gram (n = min_chars) that does not cross a line break.
     index: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for d in doc_ids:
@@ -819,7 +834,8 @@ def reused_passages(
     if len(texts_by_doc) < 2:
         logger.warning("reused_passages: fewer than two documents; no reuse can be found")
     records = list(_iter_reused(dict(texts_by_doc), min_chars, pair_set))
-    out = pd.DataFrame([dataclasses.astuple(r) for r in records], columns=_PASSAGE_COLUMNS)
+    row = operator.attrgetter(*_PASSAGE_COLUMNS)  # flat fields: no need for astuple's deep copies
+    out = pd.DataFrame([row(r) for r in records], columns=_PASSAGE_COLUMNS)
     out = out.sort_values(["doc_a", "doc_b", "start_a", "start_b"], kind="mergesort").reset_index(drop=True)
     return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
 

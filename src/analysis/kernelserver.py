@@ -57,7 +57,6 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.debugger",  # imported by every kernel at start (debugpy: 0.1 s)
-    "matplotlib_inline.backend_inline",
     "IPython.display",
     "numpy",
     "pandas",
