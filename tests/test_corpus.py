@@ -25,7 +25,12 @@ def cleaned() -> corpus.CleanCorpus:
 def tables(cleaned, tmp_path_factory) -> dict[str, pd.DataFrame]:
     out = tmp_path_factory.mktemp("processed")
     corpus.write_corpus_tables(cleaned, out)
-    return {"documents": corpus.read_documents(out), "paragraphs": corpus.read_paragraphs(out), "dir": out}
+    return {
+        "documents": corpus.read_documents(out),
+        "paragraphs": corpus.read_paragraphs(out),
+        "headings": corpus.read_headings(out),
+        "dir": out,
+    }
 
 
 @pytest.fixture()
@@ -42,9 +47,26 @@ def test_paragraph_records_round_trip_the_cleaned_paragraphs(cleaned, tables):
     assert list(rebuilt) == original  # same text, spans, section, flags
 
 
+def test_headings_table_round_trips_titles_and_headings(cleaned, tables):
+    rebuilt = corpus.paragraph_records(tables["headings"])
+    original = sorted((p for d in cleaned.documents for p in d.heading_paragraphs()), key=lambda p: p.para_id)
+    assert list(rebuilt) == original
+    n_expected = sum(bool(d.title) + bool(d.subtitle) + len(d.sections) for d in cleaned.documents)
+    assert len(rebuilt) == n_expected  # every title, subtitle and heading has its raw span map
+    raw = corpus.read_raw_texts(paths.RAW_DIR)
+    for record in rebuilt:
+        assert record.para_id.split(":")[-1] in ("title", "subtitle") or record.flags == ("heading",)
+        for span in record.spans:  # same length in raw; characters equal up to whitespace folding
+            piece, source = record.text[span.text_start:span.text_end], raw[record.doc_id][span.raw_start:span.raw_end]
+            assert len(piece) == len(source)
+            assert piece == source or (piece.isspace() and source.isspace())
+
+
 def test_mentions_from_rebuilt_paragraphs_equal_those_of_clean_documents(cleaned, tables):
+    # What notebook 03 reads (paragraphs and headings tables) gives what the CLI gives.
     direct = metrics.mentions_to_frame(m for d in cleaned.documents for m in metrics.mentions_from_document(d))
-    rebuilt = metrics.mentions_to_frame(metrics.extract_metric_mentions(corpus.paragraph_records(tables["paragraphs"])))
+    records = [*corpus.paragraph_records(tables["paragraphs"]), *corpus.paragraph_records(tables["headings"])]
+    rebuilt = metrics.mentions_to_frame(metrics.extract_metric_mentions(records))
     print(f"\n{len(direct)} mentions from clean documents, {len(rebuilt)} from paragraphs.parquet")
     pd.testing.assert_frame_equal(direct, rebuilt)
 

@@ -223,3 +223,34 @@ def test_quoted_activity_before_the_number_is_counted():
     assert m.counted in ("主题党日", "活动")
     (m,) = metrics.extract_metric_mentions([para("各级党组织开展“主题党日”3200余次。")])
     assert m.counted == "主题党日"
+
+
+def test_metrics_in_title_and_headings_are_extracted_with_raw_offsets(tmp_path):
+    from analysis import clean, ingest
+
+    raw = (
+        "　　全区开展党史宣讲1200余场 覆盖群众5万余人次\n"
+        "　　（记者 张三）今年以来，某区扎实推进党史学习教育，组建宣讲团15个。\n"
+        "　　一、300余名党员深入社区办实事\n"
+        "　　全区梳理民生实事清单120项，已办结98项。\n"
+        "　　二、坚持“三会一课” 落实“七个一”\n"
+        "　　各级党组织举办读书班85期。\n"
+    )
+    path = tmp_path / "headline_counts.txt"
+    path.write_text(raw, encoding="utf-8")
+    doc = clean.clean_document(ingest.read_document(path))
+    assert "1200余场" in doc.title and any("300余名" in s for s in doc.sections)
+    mentions = metrics.mentions_from_document(doc)
+    surfaces = [m.surface for m in mentions]
+    assert surfaces[:2] == ["1200余场", "5万余人次"]  # the headline's claims, first in raw order
+    assert "300余名" in surfaces  # a section heading's claim
+    assert "15个" in surfaces and "85期" in surfaces  # body paragraphs as before
+    text = ingest.read_document(path).raw_text
+    assert all(text[m.start:m.end] == m.surface for m in mentions)
+    assert [m.start for m in mentions] == sorted(m.start for m in mentions)
+    heading_ids = {m.para_id for m in mentions if not m.para_id.split(":")[-1].startswith("p")}
+    assert heading_ids == {f"{doc.doc_id}:title", f"{doc.doc_id}:h00"}
+    # the formulations of the second heading are not metrics
+    assert not any(s in ("三会", "七个") for s in surfaces)
+    body_only = [m.surface for m in metrics.mentions_from_document(doc, headings=False)]
+    assert "1200余场" not in body_only and "300余名" not in body_only and "15个" in body_only

@@ -183,9 +183,25 @@ def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
 
 def paragraphs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """One row per paragraph, columns ``PARAGRAPH_COLUMNS``, sorted by ``para_id``."""
+    return _records_frame(cleaned, lambda doc: doc.paragraphs)
+
+
+def headings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
+    """Title, subtitle and section headings of every report, in the columns of :func:`paragraphs_frame`.
+
+    ``para_id`` is ``<doc_id>:title``, ``:subtitle`` or ``:h<index>``,
+    ``para_index`` -1, ``flags`` ``["title"]``, ``["subtitle"]`` or
+    ``["heading"]`` (see :meth:`records.CleanDocument.heading_paragraphs`);
+    :func:`paragraph_records` reads it back like the paragraphs table, so the
+    metric notebook scans headlines as ``python -m analysis metrics`` does.
+    """
+    return _records_frame(cleaned, lambda doc: doc.heading_paragraphs())
+
+
+def _records_frame(cleaned: CleanCorpus, records_of) -> pd.DataFrame:  # noqa: ANN001 - doc -> paragraphs
     rows = []
     for doc in cleaned.documents:
-        for p in doc.paragraphs:
+        for p in records_of(doc):
             rows.append(
                 {
                     "para_id": p.para_id,
@@ -257,7 +273,7 @@ def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
 
 
 def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.PROCESSED_DIR) -> dict[str, pd.DataFrame]:
-    """Write documents, paragraphs, removed, repairs and cleaning_warnings (parquet + csv), atomically.
+    """Write documents, paragraphs, headings, removed, repairs and cleaning_warnings (parquet + csv), atomically.
 
     Returns the frames by name. Reruns on the same inputs write identical bytes.
     """
@@ -265,6 +281,7 @@ def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.
     frames = {
         "documents": documents_frame(cleaned),
         "paragraphs": paragraphs_frame(cleaned),
+        "headings": headings_frame(cleaned),
         "removed": removed_frame(cleaned),
         "repairs": repairs_frame(cleaned),
         "cleaning_warnings": warnings_frame(cleaned),
@@ -283,6 +300,14 @@ def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.
 def read_paragraphs(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFrame:
     """Read ``paragraphs.parquet`` written by ``write_corpus_tables``."""
     path = Path(processed_dir) / "paragraphs.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
+    return pd.read_parquet(path)
+
+
+def read_headings(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFrame:
+    """Read ``headings.parquet`` written by ``write_corpus_tables`` (columns of the paragraphs table)."""
+    path = Path(processed_dir) / "headings.parquet"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
     return pd.read_parquet(path)

@@ -817,27 +817,52 @@ def extract_excluded_numbers(
         yield from excluded
 
 
-def mentions_from_document(
-    clean_doc: CleanDocument, *, lexicon: MetricLexicon | str | Path | None = None
-) -> list[MetricMention]:
-    """Metric mentions of a cleaned document's body paragraphs.
-
-    Notes
-    -----
-    Only ``paragraphs`` are scanned: titles, subtitles and section headings of
-    the genre carry slogans and formulations, not claims (all gold metrics lie
-    in body paragraphs).
-    """
+def _document_records(clean_doc: CleanDocument, headings: bool) -> list[Paragraph]:
     if not isinstance(clean_doc, CleanDocument):
         raise TypeError(f"`clean_doc` must be a records.CleanDocument, got {type(clean_doc).__name__}")
-    return list(extract_metric_mentions(clean_doc.paragraphs, lexicon=lexicon))
+    records = [*clean_doc.paragraphs, *(clean_doc.heading_paragraphs() if headings else ())]
+    return sorted(records, key=lambda p: (p.raw_start, p.para_id))
+
+
+def mentions_from_document(
+    clean_doc: CleanDocument,
+    *,
+    lexicon: MetricLexicon | str | Path | None = None,
+    headings: bool = True,
+) -> list[MetricMention]:
+    """Metric mentions of a cleaned document: body paragraphs and, by default, title and headings.
+
+    Parameters
+    ----------
+    clean_doc : records.CleanDocument
+    lexicon : MetricLexicon or path or None, default=None
+    headings : bool, default=True
+        Also scan the title, subtitle and section headings
+        (:meth:`records.CleanDocument.heading_paragraphs`): news headlines of
+        the genre often state a count (全区开展宣讲1200余场). The slogans and
+        numbered formulations headings usually carry are excluded as in body
+        text.
+
+    Returns
+    -------
+    list of records.MetricMention
+        In raw-offset order.
+    """
+    records = _document_records(clean_doc, headings)
+    mentions = list(extract_metric_mentions(records, lexicon=lexicon))
+    return sorted(mentions, key=lambda m: (m.start, m.end))
 
 
 def excluded_from_document(
-    clean_doc: CleanDocument, *, lexicon: MetricLexicon | str | Path | None = None
+    clean_doc: CleanDocument,
+    *,
+    lexicon: MetricLexicon | str | Path | None = None,
+    headings: bool = True,
 ) -> list[ExcludedNumber]:
-    """Excluded numbers of a cleaned document's body paragraphs (audit table)."""
-    return list(extract_excluded_numbers(clean_doc.paragraphs, lexicon=lexicon))
+    """Excluded numbers of a cleaned document (audit table), from the same text as :func:`mentions_from_document`."""
+    records = _document_records(clean_doc, headings)
+    excluded = list(extract_excluded_numbers(records, lexicon=lexicon))
+    return sorted(excluded, key=lambda x: (x.start, x.end))
 
 
 def mentions_to_frame(mentions: Iterable[MetricMention]) -> pd.DataFrame:

@@ -221,6 +221,39 @@ class CleanDocument:
     warnings: tuple[str, ...] = ()
     metadata_source: dict[str, str] = field(default_factory=dict)
 
+    def heading_paragraphs(self) -> tuple[Paragraph, ...]:
+        """Title, subtitle and section headings as :class:`Paragraph` records, in raw order.
+
+        So that what is extracted from body paragraphs (metric mentions) can be
+        extracted from them too: a headline such as 全区开展宣讲1200余场 states a
+        claim as much as a body sentence does. ``para_id`` is
+        ``<doc_id>:title``, ``<doc_id>:subtitle`` or ``<doc_id>:h<index>``;
+        ``index`` is -1; ``flags`` holds ``"title"``, ``"subtitle"`` or
+        ``"heading"``. A field without a raw span map (none is expected) is left out.
+        """
+        fields = [("title", "title", self.title, None), ("subtitle", "subtitle", self.subtitle, None)]
+        fields += [
+            (f"section:{i}", f"h{i:02d}", text, i) for i, text in enumerate(self.sections)
+        ]
+        out = []
+        for key, suffix, text, section_index in fields:
+            spans = self.field_spans.get(key)
+            if not text or not spans:
+                continue
+            out.append(
+                Paragraph(
+                    para_id=f"{self.doc_id}:{suffix}",
+                    doc_id=self.doc_id,
+                    index=-1,
+                    text=text,
+                    spans=spans,
+                    section=text if section_index is not None else None,
+                    section_index=section_index,
+                    flags=("heading" if section_index is not None else key,),
+                )
+            )
+        return tuple(sorted(out, key=lambda p: (p.raw_start, p.para_id)))
+
     def to_gold_dict(self) -> dict[str, Any]:
         """The schema of ``../shared/gold/clean/*.json`` (keys in its order)."""
         return {
