@@ -254,3 +254,12 @@ def test_metrics_in_title_and_headings_are_extracted_with_raw_offsets(tmp_path):
     assert not any(s in ("三会", "七个") for s in surfaces)
     body_only = [m.surface for m in metrics.mentions_from_document(doc, headings=False)]
     assert "1200余场" not in body_only and "300余名" not in body_only and "15个" in body_only
+
+
+def test_financial_numerals_inside_ordinary_words_are_not_numbers():
+    # 伍, 陆, 拾 are also ordinary characters: 队伍12支 counts 12 teams, not 伍12.
+    text = "组建志愿服务队伍12支，退伍军人56名参加，陆续开展活动，收拾垃圾3吨。"
+    p = Paragraph(para_id="x:p000", doc_id="x", index=0, text=text, spans=(Span(0, 0, len(text)),))
+    found = [(m.surface, str(m.value)) for m in metrics.extract_metric_mentions([p])]
+    assert found == [("12支", "12"), ("56名", "56"), ("3吨", "3")]
+    assert list(metrics.extract_excluded_numbers([p])) == []  # nor listed as non-metrics

@@ -344,8 +344,7 @@ def _scan(text: str, lex: MetricLexicon) -> list[_Candidate]:
             if claim(m.start(), m.end()):
                 out.append(_Candidate(m.start(), m.end(), m.start(), m.end(), m.group(), None, reason))
     # 3. single numbers
-    for m in RE_CANDIDATE.finditer(text):
-        s, e = m.start(), m.end()
+    for s, e in _number_spans(text):
         if any(taken[s:e]):
             continue
         cand = _classify(text, s, e, lex, excl)
@@ -353,6 +352,28 @@ def _scan(text: str, lex: MetricLexicon) -> list[_Candidate]:
             out.append(cand)
     out.sort(key=lambda c: (c.start, c.end))
     return out
+
+
+def _number_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of :data:`RE_CANDIDATE`, without a Chinese digit glued to the Arabic digits after it.
+
+    Financial numerals double as ordinary characters (队伍, 退伍, 陆续, 收拾):
+    in 志愿服务队伍12支 the number is 12支, not 伍12支. No number of the genre
+    writes a Chinese digit straight before an Arabic one (1万2千 and 3千5百
+    put a unit there, and stay whole), so the Chinese part before such a
+    boundary is dropped.
+
+    >>> [("队伍12支"[s:e]) for s, e in _number_spans("队伍12支")]
+    ['12']
+    >>> [("1万2千人"[s:e]) for s, e in _number_spans("1万2千人")]
+    ['1万2千']
+    """
+    for m in RE_CANDIDATE.finditer(text):
+        start, end = m.start(), m.end()
+        for i in range(start + 1, end):
+            if text[i].isdigit() and text[i - 1] in numerals.CN_DIGITS:
+                start = i
+        yield start, end
 
 
 def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any]) -> _Candidate | None:
