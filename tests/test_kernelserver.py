@@ -97,7 +97,7 @@ def test_failing_cell_in_a_forked_kernel_is_reported_like_any_other(server):
 def test_can_serve_names_why_a_kernel_cannot_be_forked(server):
     srv, _ = server
     cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "c.json"]
-    options = kernelserver._split_kernel_cmd(cmd)
+    options = kernelserver.split_kernel_command(cmd)
     assert options == ([], ["-f", "c.json"])
     assert srv.can_serve([sys.executable, *srv.python_options, "-m", "ipykernel_launcher", "-f", "c.json"],
                          {**os.environ, **srv.env}) is None

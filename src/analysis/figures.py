@@ -73,7 +73,9 @@ CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 FALLBACK_FAMILY = "DejaVu Sans"
 #: Resolution of saved PNG files, in dots per inch.
 FIGURE_DPI = 150
-#: Resolution of figures shown in notebooks and HTML reports, in dots per inch.
+#: Size of figures shown in notebooks and HTML reports, in dots per inch: a figure
+#: saved with save_figure is shown from its FIGURE_DPI file at this size, any other
+#: figure is drawn at this resolution.
 DISPLAY_DPI = 100
 #: Default figure size, in inches.
 FIGURE_SIZE_INCHES = (8.0, 4.5)

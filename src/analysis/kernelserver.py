@@ -47,7 +47,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_BACKGROUND", "DEFAULT_PRELOAD", "KernelServer", "KernelServerError", "serve"]
+__all__ = ["DEFAULT_BACKGROUND", "DEFAULT_PRELOAD", "KernelServer", "KernelServerError", "serve", "split_kernel_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -353,14 +353,14 @@ class ForkedKernelProcess:
         self.send_signal(signal.SIGKILL)
 
 
-def _split_kernel_cmd(cmd: Sequence[str]) -> tuple[list[str], list[str]] | None:
+def split_kernel_command(cmd: Sequence[str]) -> tuple[list[str], list[str]] | None:
     """``(interpreter options, launcher arguments)`` of ``python [opts] -m ipykernel_launcher [args]``.
 
     None for any other command.
 
-    >>> _split_kernel_cmd(["py", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"])
+    >>> split_kernel_command(["py", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"])
     (['-Xfrozen_modules=off'], ['-f', 'c.json'])
-    >>> _split_kernel_cmd(["R", "--slave"]) is None
+    >>> split_kernel_command(["R", "--slave"]) is None
     True
     """
     cmd = list(cmd)
@@ -441,7 +441,7 @@ class KernelServer:
         """Why a kernel with this command and environment cannot be forked from the server, or None."""
         if not self.running:
             return f"the kernel server exited with code {self._process.returncode}"
-        split = _split_kernel_cmd(cmd)
+        split = split_kernel_command(cmd)
         if split is None:
             return f"the kernel command {list(cmd)!r} does not run ipykernel_launcher"
         if split[0] != self.python_options:
@@ -459,7 +459,7 @@ class KernelServer:
 
     def start_kernel(self, cmd: Sequence[str], env: Mapping[str, str], cwd: str | Path) -> ForkedKernelProcess:
         """Ask the server for a kernel running ``cmd``'s launcher arguments in ``cwd`` with ``env``."""
-        split = _split_kernel_cmd(cmd)
+        split = split_kernel_command(cmd)
         if split is None:
             raise KernelServerError(f"not an ipykernel command: {list(cmd)!r}")
         argv = split[1]

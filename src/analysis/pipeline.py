@@ -6,6 +6,11 @@ and ``reports/NN_name.full.html`` (with code) -> ``reports/index.html``.
 
 Notes
 -----
+Each notebook runs in a kernel of its own, forked from a process that has
+already imported the libraries (:mod:`analysis.kernelserver`; a new
+interpreter per notebook with ``fork_kernels=False``), and its pages are
+exported while the next notebook runs.
+
 Parameters are merged in this order, later winning: the YAML parameters file
 (``params.yml`` at the project root by default), then ``params`` (the CLI's
 ``-p key value``). Each notebook receives only the parameters its
@@ -965,7 +970,7 @@ def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
         return None  # papermill reports the missing kernel itself
-    split = kernelserver._split_kernel_cmd(spec.argv)
+    split = kernelserver.split_kernel_command(spec.argv)
     if split is None:
         logger.info("kernel %r is not an ipykernel; each notebook starts its own kernel", kernel_name)
         return None
