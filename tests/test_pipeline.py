@@ -174,6 +174,28 @@ def test_html_reader_and_full_versions(run):
         assert "<strong>5</strong>" in page  # Markdown output rendered, with the injected value
 
 
+def test_html_embeds_the_cjk_font_cut_down_to_the_page(run):
+    # Chinese text must read on a machine without any CJK font: every CJK character of
+    # a page is in the font embedded in it, and the report CSS names that font first.
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    for name in ("01_tables.html", "01_tables.full.html"):
+        page = (run["snapshot"] / name).read_text(encoding="utf-8")
+        match = re.search(
+            r'@font-face \{ font-family: "Report CJK"; src: url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', page
+        )
+        assert match, name
+        cmap = TTFont(io.BytesIO(base64.b64decode(match.group(1)))).getBestCmap()
+        cjk = {c for c in re.sub(r"data:[^)\"]+", "", page) if ord(c) >= 0x2E80}
+        assert cjk and all(ord(c) in cmap for c in cjk), sorted(c for c in cjk if ord(c) not in cmap)
+        assert len(cmap) < 2 * len(cjk) + 10  # cut down, not the whole 65,000-glyph font
+        assert re.search(r'font-family: "Report CJK", system-ui', page)
+    assert pipeline.cjk_font_face("only ASCII text") == ""
+
+
 def test_html_loads_nothing_from_the_network(run):
     pages = sorted(run["snapshot"].glob("*.html"))
     assert len(pages) == 5  # 2 notebooks x (reader, full) + index
