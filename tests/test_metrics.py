@@ -263,3 +263,17 @@ def test_financial_numerals_inside_ordinary_words_are_not_numbers():
     found = [(m.surface, str(m.value)) for m in metrics.extract_metric_mentions([p])]
     assert found == [("12支", "12"), ("56名", "56"), ("3吨", "3")]
     assert list(metrics.extract_excluded_numbers([p])) == []  # nor listed as non-metrics
+
+
+def test_shang_qualifies_only_a_bare_magnitude():
+    # 上千人次 = a thousand or more; 上 before a written number (线上1200人次, 会上3名) is not a qualifier.
+    text = "上千人次参与，上万名群众观看，上百场活动。成千上万的群众，线上1200人次观看，会上3名代表发言。"
+    p = Paragraph(para_id="x:p000", doc_id="x", index=0, text=text, spans=(Span(0, 0, len(text)),))
+    found = [(m.surface, str(m.value), m.qualifier) for m in metrics.extract_metric_mentions([p])]
+    assert found == [
+        ("上千人次", "1000", "more_than"),
+        ("上万名", "10000", "more_than"),
+        ("上百场", "100", "more_than"),
+        ("1200人次", "1200", "exact"),
+        ("3名", "3", "exact"),
+    ]

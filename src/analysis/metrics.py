@@ -120,6 +120,7 @@ class MetricLexicon:
     person_time_units: frozenset[str]
     person_units: frozenset[str]
     prefix_qualifiers: tuple[tuple[str, str], ...]
+    magnitude_prefixes: tuple[tuple[str, str], ...]
     post_unit_qualifiers: tuple[tuple[str, str], ...]
     context_more_than: tuple[str, ...]
     prefix_blockers: tuple[str, ...]
@@ -182,9 +183,10 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         if cat not in CATEGORIES:
             raise InputError(path, f"category {cat!r} in `category_cues` is not one of {list(CATEGORIES)}")
     quals = data.get("qualifiers", {})
-    prefix, post, context = [], [], []
+    prefix, post, context, magnitude = [], [], [], []
     for q, entry in quals.items():
         prefix += [(w, q) for w in entry.get("prefix", []) or []]
+        magnitude += [(w, q) for w in entry.get("magnitude_prefix", []) or []]
         post += [(w, q) for w in entry.get("suffix", []) or [] if len(w) > 1]
         if q == "more_than":
             context += entry.get("context", []) or []
@@ -216,6 +218,7 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         person_time_units=frozenset(_str_list(data, "person_time_units", path)),
         person_units=frozenset(_str_list(data, "person_units", path)),
         prefix_qualifiers=tuple(sorted(prefix, key=lambda p: (-len(p[0]), p[0]))),
+        magnitude_prefixes=tuple(sorted(magnitude, key=lambda p: (-len(p[0]), p[0]))),
         post_unit_qualifiers=tuple(sorted(post, key=lambda p: (-len(p[0]), p[0]))),
         context_more_than=_longest_first(context),
         prefix_blockers=_longest_first(_str_list(data, "prefix_blockers", path)),
@@ -683,6 +686,12 @@ def _paragraph_mentions(
         clause = text[clause_s:clause_e]
         clause_before = text[clause_s:start]
         bare_magnitude = cand.numeral in ("百", "千", "万", "亿")
+        if bare_magnitude and prefix_q is None:
+            # 上千人, 上万名: these prefixes qualify a bare magnitude only (线上1200人次 is exact)
+            for w, q in lex.magnitude_prefixes:
+                if text.endswith(w, 0, start):
+                    prefix_q, start = q, start - len(w)
+                    break
         qualifier = parsed.qualifier
         for q in (prefix_q, post_q):
             if q is not None and numerals.QUALIFIER_RANK[q] > numerals.QUALIFIER_RANK.get(qualifier, 0):
