@@ -14,7 +14,7 @@ RAW := $(wildcard data/raw/*)
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv, install pinned dependencies and register the Jupyter kernel
+setup: $(STAMP) ## Create .venv, install pinned dependencies, register the Jupyter kernel, cut the web font
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -22,6 +22,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	$(PY) -m analysis kernel
+	$(PY) -m analysis fonts
 	touch $(STAMP)
 
 report: reports/.run-complete ## Run every notebook with papermill and write the HTML reports (main job)

@@ -143,3 +143,66 @@ def test_unusable_server_request_is_a_clear_error(tmp_path):
             srv.start_kernel(["R", "--slave"], {}, tmp_path)
     finally:
         srv.close()
+
+
+class _FakeChannel:
+    """An IOPub channel that hands out queued messages, then raises Empty as a silent channel does."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        self.timeouts = []
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        self.timeouts.append(timeout)
+        if not self.messages:
+            raise Empty
+        return self.messages.pop(0)
+
+
+def _status(state: str, parent: str) -> dict:
+    return {"msg_type": "status", "content": {"execution_state": state}, "parent_header": {"msg_id": parent}}
+
+
+@pytest.mark.parametrize(
+    ("messages", "answered", "left"),
+    [
+        # idle for our request: ready at once, later messages stay queued
+        ([_status("busy", "k1"), _status("idle", "k1"), _status("busy", "x")], True, 1),
+        # idle for another request, then silence: IOPub spoke, so ready (jupyter_client's rule)
+        ([_status("busy", "k0"), _status("idle", "k0")], True, 0),
+        # nothing at all: IOPub is not connected yet, ask again
+        ([], False, 0),
+        # the subscription began meanwhile: ask again at once rather than wait for silence
+        ([{"msg_type": "iopub_welcome", "content": {}, "parent_header": {}}, _status("idle", "k1")], False, 1),
+    ],
+)
+def test_ready_client_stops_waiting_at_the_idle_status_that_answers_its_request(server, messages, answered, left):
+    import asyncio
+
+    srv, _ = server
+    manager = srv.kernel_manager_class()()
+    client = manager.client()
+    assert client.wait_for_ready.__func__ is type(client)._async_wait_for_ready  # the ready client is used
+    channel = _FakeChannel(messages)
+    client._iopub_channel = channel  # what the iopub_channel property hands out once set
+    assert client.iopub_channel is channel
+    assert asyncio.run(client._iopub_answered("k1")) is answered
+    assert len(channel.messages) == left
+    assert all(t == kernelserver.IOPUB_SILENCE_S for t in channel.timeouts)
+
+
+def test_forking_kernel_manager_polls_a_stopping_kernel_often(server, monkeypatch):
+    import asyncio
+
+    srv, _ = server
+    manager = srv.kernel_manager_class()()
+    seen = []
+
+    async def fake_wait(self, pollinterval=0.1):
+        seen.append(pollinterval)
+
+    monkeypatch.setattr(type(manager).__mro__[1], "_async_wait", fake_wait)
+    asyncio.run(manager._async_wait())
+    assert seen == [kernelserver.SHUTDOWN_POLL_S]

@@ -68,9 +68,11 @@ def two_runs(tmp_path_factory):
             "processed_dir": str(processed),
             "figures_dir": str(reports / "figures"),
         }
-        # The first run forks its kernels from the kernel server, the second starts a new
-        # interpreter per notebook: the tables must not depend on it.
-        runs = pipeline.run_notebooks(reports_dir=reports, params=params, fork_kernels=(i == 1))
+        # The first run forks its kernels from the kernel server and runs 02-04 side by side,
+        # the second starts a new interpreter per notebook and runs one notebook at a time:
+        # the tables must not depend on either.
+        runs = pipeline.run_notebooks(reports_dir=reports, params=params, fork_kernels=(i == 1),
+                                      jobs=2 if i == 1 else 1)
         results.append((processed, reports, runs))
     return raw, results
 
@@ -91,7 +93,7 @@ def test_every_notebook_runs_and_exports(two_runs):
     assert pngs, "the notebooks write their figures to figures_dir"
 
 
-def test_reruns_write_identical_tables_with_forked_or_new_kernels(two_runs):
+def test_reruns_write_identical_tables_with_forked_or_new_kernels_side_by_side_or_in_turn(two_runs):
     _, results = two_runs
     first, second = _digests(results[0][0]), _digests(results[1][0])
     assert first, "the notebooks write tables to processed_dir"

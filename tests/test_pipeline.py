@@ -341,6 +341,121 @@ def test_export_failure_is_reported_for_its_notebook_after_the_next_one_ran(tmp_
     assert "03_never.run.json" not in records
 
 
+def _needs(path: Path, needs: list[str]) -> Path:
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["analysis"] = {"needs": needs}
+    nbformat.write(nb, path)
+    return path
+
+
+def _span_cell(name: str, seconds: float):
+    # Appends "<name> start <t>" and "<name> end <t>" (wall clock) around a sleep.
+    return new_code_cell(
+        "import time\n"
+        f"with open('spans.txt', 'a', encoding='utf-8') as fh:\n    fh.write(f'{name} start {{time.time()}}\\n')\n"
+        f"time.sleep({seconds})\n"
+        f"with open('spans.txt', 'a', encoding='utf-8') as fh:\n    fh.write(f'{name} end {{time.time()}}\\n')"
+    )
+
+
+def _spans(notebooks_dir: Path) -> dict[str, tuple[float, float]]:
+    times: dict[str, dict[str, float]] = {}
+    for line in (notebooks_dir / "spans.txt").read_text().splitlines():
+        name, what, when = line.split()
+        times.setdefault(name, {})[what] = float(when)
+    return {name: (t["start"], t["end"]) for name, t in times.items()}
+
+
+def test_notebooks_that_need_only_earlier_ones_run_alongside_each_other(tmp_path):
+    # 02 and 03 need only 01, so with two jobs they overlap; 04 declares nothing, so it
+    # waits for every earlier notebook. With one job the same notebooks run one by one.
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_span_cell("01", 0.1)]), [])
+    _needs(_notebook(notebooks_dir / "02_left.ipynb", [_span_cell("02", 1.5)]), ["01"])
+    _needs(_notebook(notebooks_dir / "03_right.ipynb", [_span_cell("03", 1.5)]), ["01_first"])
+    _notebook(notebooks_dir / "04_last.ipynb", [_span_cell("04", 0.1)])
+    runs = pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r2", params_file=None, jobs=2)
+    assert [r.notebook for r in runs] == ["01_first.ipynb", "02_left.ipynb", "03_right.ipynb", "04_last.ipynb"]
+    assert all(r.status == "ok" for r in runs)
+    spans = _spans(notebooks_dir)
+    assert spans["02"][0] >= spans["01"][1] and spans["03"][0] >= spans["01"][1]
+    assert spans["02"][0] < spans["03"][1] and spans["03"][0] < spans["02"][1]  # overlapping
+    assert spans["04"][0] >= max(spans["02"][1], spans["03"][1])
+    assert all((tmp_path / "r2" / f"{nb.stem}.html").is_file() for nb in notebooks_dir.glob("0*.ipynb"))
+
+    (notebooks_dir / "spans.txt").unlink()
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r1", params_file=None, jobs=1)
+    spans = sorted(_spans(notebooks_dir).items(), key=lambda item: item[1][0])
+    assert [name for name, _ in spans] == ["01", "02", "03", "04"]
+    assert all(later[1][0] >= earlier[1][1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+def test_a_failure_lets_running_notebooks_finish_and_starts_no_other(tmp_path):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")]), [])
+    _needs(_notebook(notebooks_dir / "02_fails.ipynb", [_log_cell("02"), new_code_cell("raise ValueError('boom')")]),
+           ["01"])
+    _needs(_notebook(notebooks_dir / "03_slow.ipynb", [_span_cell("03", 1.0), _log_cell("03")]), ["01"])
+    _needs(_notebook(notebooks_dir / "04_never.ipynb", [_log_cell("04")]), ["01"])
+    reports_dir = tmp_path / "reports"
+    with pytest.raises(pipeline.NotebookError, match="02_fails.ipynb failed in cell") as info:
+        pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir, params_file=None, jobs=2)
+    assert info.value.notebook.name == "02_fails.ipynb"
+    assert sorted(_order(notebooks_dir)) == ["01", "02", "03"]  # 03 was running and finished; 04 never started
+    records = {p.name: json.loads(p.read_text())["status"] for p in (reports_dir / "executed").glob("*.run.json")}
+    assert records == {"01_first.run.json": "ok", "02_fails.run.json": "failed", "03_slow.run.json": "ok"}
+    assert (reports_dir / "03_slow.html").is_file() and not (reports_dir / "02_fails.html").exists()
+    index = (reports_dir / "index.html").read_text(encoding="utf-8")
+    assert "04_never" in index and "not run" in index
+
+
+@pytest.mark.parametrize(
+    ("needs", "problem"),
+    [
+        ("01", "must be a list"),
+        (["09"], "matches no notebook"),
+        (["02"], "not an earlier notebook"),
+        (["03"], "not an earlier notebook"),
+        ([1], "must be a list"),
+    ],
+)
+def test_bad_needs_metadata_is_an_error_naming_the_notebook(tmp_path, needs, problem):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")])
+    bad = _notebook(notebooks_dir / "02_bad.ipynb", [_log_cell("02")])
+    _notebook(notebooks_dir / "03_third.ipynb", [_log_cell("03")])
+    nb = nbformat.read(bad, as_version=4)
+    nb.metadata["analysis"] = {"needs": needs}
+    nbformat.write(nb, bad)
+    with pytest.raises(InputError, match=problem) as info:
+        pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None)
+    assert "02_bad.ipynb" in str(info.value)
+    assert _order(notebooks_dir) == []  # checked before anything ran
+
+
+def test_jobs_must_be_a_positive_integer(tmp_path):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")])
+    for jobs in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="`jobs`"):
+            pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r", params_file=None, jobs=jobs)
+    assert _order(notebooks_dir) == []
+
+
+def test_committed_notebooks_declare_what_they_need():
+    # The study's notebooks declare their inputs, so that 02-04 may run side by side.
+    needs = pipeline.notebook_needs(pipeline.discover_notebooks(paths.NOTEBOOKS_DIR))
+    by_stem = {nb.stem: [p.stem for p in before] for nb, before in needs.items()}
+    assert by_stem["01_corpus"] == []
+    for stem in ("02_topics", "03_metrics", "04_language"):
+        assert by_stem[stem] == ["01_corpus"]
+    assert by_stem["05_comparison"] == ["01_corpus", "02_topics", "03_metrics", "04_language"]
+
+
 def test_missing_kernel_is_a_notebook_error_and_unused_parameter_warns(tmp_path, caplog):
     notebooks_dir = tmp_path / "nb"
     notebooks_dir.mkdir()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {clean,metrics,corpus,run,kernel} ...``.
+"""Command line: ``python -m analysis {clean,metrics,corpus,run,kernel,fonts} ...``.
 
 - ``clean FILE... --format json`` prints each file's cleaned version in the
   schema of ``../shared/gold/clean/*.json``.
@@ -8,6 +8,8 @@
 - ``corpus`` cleans ``data/raw`` and writes the corpus tables to ``data/processed``.
 - ``run`` executes the notebooks with papermill and exports the HTML reports.
 - ``kernel`` registers the project's Jupyter kernel in the virtualenv.
+- ``fonts`` cuts the CJK font to GB 2312 once, so that each report page's
+  embedded font is cut from it quickly (:mod:`analysis.webfont`).
 
 Bad input ends with a one-line message naming the file and the problem
 (exit code 2), never with a bare traceback.
@@ -125,6 +127,14 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fonts(args: argparse.Namespace) -> int:
+    from . import webfont
+
+    path = webfont.build_base_font()
+    print(f"base font for the report pages: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``.
 
@@ -170,6 +180,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("kernel", help="register the project's Jupyter kernel in this virtualenv")
     p.set_defaults(func=_cmd_kernel)
+
+    p = sub.add_parser("fonts", help="cut the CJK font to GB 2312 once, for faster HTML export")
+    p.set_defaults(func=_cmd_fonts)
     return parser
 
 

@@ -52,9 +52,10 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-from . import paths
+from . import paths, webfont
 from .errors import InputError
 from .storage import atomic_write, read_yaml, write_json
+from .webfont import REPORT_CJK_FAMILY
 
 __all__ = [
     "PROJECT_KERNEL_NAME",
@@ -67,6 +68,7 @@ __all__ = [
     "select_notebooks",
     "load_params",
     "notebook_parameters",
+    "notebook_needs",
     "ensure_kernel",
     "execute_notebook",
     "export_html",
@@ -340,6 +342,67 @@ def notebook_parameters(notebook: str | Path | nbformat.NotebookNode) -> dict[st
     for cell in nb.cells:
         cell.setdefault("metadata", {}).setdefault("tags", [])
     return {p.name: p.default for p in _infer_parameters(nb, language="python")}
+
+
+#: Notebook metadata key (``metadata.analysis.needs``) listing the notebooks one reads from.
+NEEDS_KEY = "needs"
+
+
+def notebook_needs(notebooks: Sequence[Path]) -> dict[Path, list[Path]]:
+    """The earlier notebooks each notebook must wait for, from its metadata.
+
+    A notebook lists the notebooks whose outputs it reads in its metadata,
+    ``{"analysis": {"needs": ["01_corpus"]}}`` (number, stem or file name),
+    and may then run alongside the others. A notebook without that entry needs
+    every earlier notebook, so a new notebook runs after all the others.
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        All notebooks, in run order.
+
+    Raises
+    ------
+    InputError
+        If an entry is not a list of strings, names no notebook, names a later
+        notebook (or the notebook itself), or matches several notebooks.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, meta in [("01_a", {}), ("02_b", {"analysis": {"needs": ["01"]}}),
+    ...                    ("03_c", {"analysis": {"needs": ["01"]}}), ("04_d", {})]:
+    ...     nbformat.write(nbformat.v4.new_notebook(metadata=meta), folder / f"{name}.ipynb")
+    >>> needs = notebook_needs(sorted(folder.glob("*.ipynb")))
+    >>> {nb.stem: [p.stem for p in before] for nb, before in needs.items()}
+    {'01_a': [], '02_b': ['01_a'], '03_c': ['01_a'], '04_d': ['01_a', '02_b', '03_c']}
+    """
+    notebooks = list(notebooks)
+    needs: dict[Path, list[Path]] = {}
+    for position, notebook in enumerate(notebooks):
+        meta = nbformat.read(notebook, as_version=4).metadata.get("analysis", {})
+        if not isinstance(meta, Mapping) or NEEDS_KEY not in meta:
+            needs[notebook] = notebooks[:position]
+            continue
+        keys = meta[NEEDS_KEY]
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise InputError(notebook, f"metadata analysis.{NEEDS_KEY} must be a list of notebook names, not {keys!r}.")
+        earlier = []
+        for key in keys:
+            hits = [p for p in notebooks if _matches(p, key)]
+            if len(hits) != 1:
+                found = "no notebook" if not hits else f"{len(hits)} notebooks"
+                raise InputError(notebook, f"metadata analysis.{NEEDS_KEY} entry {key!r} matches {found}.")
+            if notebooks.index(hits[0]) >= position:
+                raise InputError(
+                    notebook, f"metadata analysis.{NEEDS_KEY} entry {key!r} is not an earlier notebook; "
+                    "a notebook can only read what runs before it."
+                )
+            earlier.append(hits[0])
+        needs[notebook] = sorted(set(earlier), key=notebooks.index)
+    return needs
 
 
 # ---------------------------------------------------------------- kernel
@@ -721,58 +784,9 @@ def export_html(executed_path: str | Path, *, reports_dir: str | Path = paths.RE
     return written[0], written[1]
 
 
-#: Name of the embedded font in the report CSS (resources/report_templates/offline).
-REPORT_CJK_FAMILY = "Report CJK"
-
-
 def cjk_font_face(text: str) -> str:
-    """A ``<style>`` with the CJK font cut down to the CJK characters of ``text``, as a data URL.
-
-    The shipped Noto Sans CJK SC (the figures' font) holds 65,000 glyphs in
-    16 MB; a report page uses a few hundred, about 100 KB once cut down with
-    fontTools (installed with matplotlib). Embedding them makes the page's
-    Chinese readable on a machine without any CJK font, offline. Returns ""
-    when ``text`` has no character of the CJK ranges the font covers. The
-    bytes are the same for the same characters (no timestamp is written).
-    """
-    import base64
-    import io
-
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    from .figures import find_cjk_font
-
-    path = find_cjk_font()
-    covered = _font_cmap(str(path))
-    chars = sorted({ord(c) for c in text if ord(c) >= 0x2E80 and ord(c) in covered})
-    if not chars:
-        return ""
-    font = TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
-    options = subset.Options()
-    options.notdef_outline = True
-    options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and the OFL notice and URL
-    options.hinting = False  # screen text at report sizes; halves the size
-    options.desubroutinize = True  # faster to cut and smaller for a few hundred glyphs
-    options.layout_features = []  # horizontal Chinese needs no OpenType feature of this font
-    options.recalc_timestamp = False
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=chars)
-    subsetter.subset(font)
-    buffer = io.BytesIO()
-    font.save(buffer)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (
-        f'<style>@font-face {{ font-family: "{REPORT_CJK_FAMILY}"; '
-        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}</style>\n'
-    )
-
-
-@functools.lru_cache(maxsize=2)
-def _font_cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    return frozenset(TTFont(path, lazy=True).getBestCmap())
+    """A ``<style>`` embedding the CJK font cut down to the characters of ``text`` (:func:`analysis.webfont.font_face`)."""
+    return webfont.font_face(text)
 
 
 # ---------------------------------------------------------------- index page
@@ -927,6 +941,7 @@ def run_notebooks(
     kernel_name: str = PROJECT_KERNEL_NAME,
     cell_timeout_s: int | None = None,
     fork_kernels: bool = True,
+    jobs: int | None = None,
 ) -> list[NotebookRun]:
     """Execute the notebooks in order and export their HTML reports and the index.
 
@@ -955,6 +970,12 @@ def run_notebooks(
         a process and namespace of its own; the tables are the same either
         way (a test compares them). Ordinary kernels are used where forking
         is unavailable.
+    jobs : int or None, default=None
+        How many notebooks may execute at once; None for the number of CPUs
+        this process may use. A notebook starts, in run order, once the
+        notebooks it needs (:func:`notebook_needs`) have run; 1 runs them
+        one after another. The outputs are the same either way (a test
+        compares them).
 
     Returns
     -------
@@ -964,15 +985,22 @@ def run_notebooks(
     Raises
     ------
     NotebookError
-        At the first failing notebook (later ones are not run; earlier ones'
-        outputs, pages and the index are kept and written).
+        At the first failing notebook (no notebook starts after a failure;
+        those already running finish; the outputs, pages and records of
+        every notebook that ran, and the index, are kept and written). If
+        several fail, the earliest in run order.
     ValueError, FileNotFoundError, InputError
-        For bad options, before anything runs.
+        For bad options or notebook metadata, before anything runs.
     """
     notebooks_dir = Path(notebooks_dir)
     reports_dir = Path(reports_dir)
+    if jobs is None:
+        jobs = _available_cpus()
+    elif not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"`jobs` must be a positive integer or None, not {jobs!r}.")
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only=only, from_=from_)
+    needs = notebook_needs(all_notebooks)
     merged: dict[str, Any] = {}
     if params_file is not None:
         params_path = Path(params_file)
@@ -1009,7 +1037,8 @@ def run_notebooks(
             stack.enter_context(server)
         commit = _git_commit()
         runs, failure = _run_each(
-            selected, merged, declared, reports_dir=reports_dir, executed_dir=executed_dir, commit=commit,
+            selected, merged, declared, needs, jobs=jobs,
+            reports_dir=reports_dir, executed_dir=executed_dir, commit=commit,
             kernel_name=kernel_name, cell_timeout_s=cell_timeout_s,
             kernel_manager_class=None if server is None else server.kernel_manager_class(),
         )
@@ -1017,6 +1046,16 @@ def run_notebooks(
     if failure is not None:
         raise failure
     return runs
+
+
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202 - KernelServer | None
@@ -1044,19 +1083,6 @@ def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202
         return None
 
 
-@dataclass
-class _Exporting:
-    """A notebook executed successfully whose HTML export runs in the background."""
-
-    notebook: Path
-    started: str
-    execution_s: float
-    parameters: dict[str, Any]
-    executed_path: Path
-    record_path: Path
-    future: concurrent.futures.Future
-
-
 def _export_timed(executed_path: Path, reports_dir: Path) -> tuple[Path, Path, float]:
     t0 = time.perf_counter()
     reader, full = export_html(executed_path, reports_dir=reports_dir)
@@ -1067,7 +1093,9 @@ def _run_each(
     selected: Sequence[Path],
     merged: Mapping[str, Any],
     declared: Mapping[Path, Mapping[str, Any]],
+    needs: Mapping[Path, Sequence[Path]],
     *,
+    jobs: int,
     reports_dir: Path,
     executed_dir: Path,
     commit: str,
@@ -1075,95 +1103,104 @@ def _run_each(
     cell_timeout_s: int | None,
     kernel_manager_class: type | None,
 ) -> tuple[list[NotebookRun], NotebookError | None]:
-    """Execute the selected notebooks in order, stopping at the first failure; export each one's pages.
+    """Execute the selected notebooks, each once the notebooks it needs have run; export each one's pages.
 
-    A notebook's pages are exported in a background thread while the next
-    notebook executes (in its kernel's process), so the export costs no wall
-    time except after the last notebook. An export that fails is therefore
-    noticed once the next notebook has run: that notebook is recorded as run,
-    and the run stops there with the export's error.
+    Up to ``jobs`` notebooks execute at once (each in its kernel's process),
+    started in run order as soon as every selected notebook they need has
+    executed successfully. Pages are exported in one background thread while
+    later notebooks execute. After the first failure (a notebook's cell or its
+    export) no notebook starts; those already running finish and are recorded.
+    The error returned is the failure of the earliest notebook in run order.
     """
-    runs: list[NotebookRun] = []
-    failure: NotebookError | None = None
+    order = {notebook: i for i, notebook in enumerate(selected)}
+    runs: dict[Path, NotebookRun] = {}
+    failures: dict[Path, NotebookError] = {}
 
-    def record(run: NotebookRun, record_path: Path) -> None:
-        write_json(run.to_dict(), record_path)
-        runs.append(run)
+    def record(notebook: Path, run: NotebookRun) -> None:
+        write_json(run.to_dict(), executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}")
+        runs[notebook] = run
         logger.info("%s %s in %.1f s", run.notebook, run.status, run.duration_s)
 
-    def settle(job: _Exporting) -> NotebookError | None:
-        """Wait for a background export and record the notebook's run."""
-        reader = full = None
-        export_s = 0.0
-        error = None
-        try:
-            reader, full, export_s = job.future.result()
-        except ReportSafetyError as exc:
-            error = f"notebook {job.notebook.name} could not be exported safely: {exc}"
-        except OSError as exc:
-            error = f"notebook {job.notebook.name} could not be exported: {exc}"
-        record(
-            NotebookRun(
-                notebook=job.notebook.name,
-                status="failed" if error else "ok",
-                started=job.started,
-                duration_s=round(job.execution_s + export_s, 3),
-                git_commit=commit,
-                parameters=job.parameters,
-                executed=_relative(job.executed_path, reports_dir),
-                reader_html=None if reader is None else _relative(reader, reports_dir),
-                full_html=None if full is None else _relative(full, reports_dir),
-                error=error,
-            ),
-            job.record_path,
+    def execute(notebook: Path, injected: dict[str, Any]) -> float:
+        t0 = time.perf_counter()
+        execute_notebook(
+            notebook, executed_dir / notebook.name, parameters=injected, kernel_name=kernel_name,
+            cell_timeout_s=cell_timeout_s, kernel_manager_class=kernel_manager_class,
         )
-        return None if error is None else NotebookError(error, notebook=job.notebook, executed_path=job.executed_path)
+        return time.perf_counter() - t0
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export") as pool:
+    pending = list(selected)
+    succeeded: set[Path] = set()
+    started: dict[Path, tuple[str, float, dict[str, Any]]] = {}
+    executing: dict[concurrent.futures.Future, Path] = {}
+    exporting: dict[concurrent.futures.Future, tuple[Path, float]] = {}
+    with (
+        concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as runner,
+        concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export") as exporter,
+    ):
         for reader in (True, False):  # compile the templates while the first notebook runs
-            pool.submit(_exporter, reader=reader)
-        exporting: _Exporting | None = None
-        for notebook in selected:
-            injected = {k: v for k, v in sorted(merged.items()) if k in declared[notebook]}
-            executed_path = executed_dir / notebook.name
-            record_path = executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}"
-            for stale in (reports_dir / f"{notebook.stem}{READER_SUFFIX}", reports_dir / f"{notebook.stem}{FULL_SUFFIX}"):
-                stale.unlink(missing_ok=True)
-            started, t0 = _now(), time.perf_counter()
-            logger.info("running %s", notebook.name)
-            error: NotebookError | None = None
-            try:
-                execute_notebook(
-                    notebook, executed_path, parameters=injected, kernel_name=kernel_name,
-                    cell_timeout_s=cell_timeout_s, kernel_manager_class=kernel_manager_class,
+            exporter.submit(_exporter, reader=reader)
+        while True:
+            while not failures and len(executing) < jobs:
+                ready = next(
+                    (nb for nb in pending if all(p in succeeded or p not in order for p in needs[nb])), None
                 )
-            except NotebookError as exc:
-                error = exc
-            execution_s = time.perf_counter() - t0
-            if exporting is not None:
-                failure = settle(exporting)  # the previous notebook's pages, exported meanwhile
-                exporting = None
-            if error is not None:
-                record(
-                    NotebookRun(
-                        notebook=notebook.name, status="failed", started=started,
-                        duration_s=round(execution_s, 3), git_commit=commit, parameters=injected,
-                        executed=_relative(executed_path, reports_dir), error=str(error),
-                    ),
-                    record_path,
-                )
-                failure = failure or error
+                if ready is None:
+                    break
+                pending.remove(ready)
+                injected = {k: v for k, v in sorted(merged.items()) if k in declared[ready]}
+                for stale in (reports_dir / f"{ready.stem}{READER_SUFFIX}", reports_dir / f"{ready.stem}{FULL_SUFFIX}"):
+                    stale.unlink(missing_ok=True)
+                started[ready] = (_now(), time.perf_counter(), injected)
+                logger.info("running %s", ready.name)
+                executing[runner.submit(execute, ready, injected)] = ready
+            if not executing and not exporting:
                 break
-            exporting = _Exporting(
-                notebook, started, execution_s, injected, executed_path, record_path,
-                pool.submit(_export_timed, executed_path, reports_dir),
-            )
-            if failure is not None:
-                break
-        if exporting is not None:
-            late = settle(exporting)
-            failure = failure or late
-    return runs, failure
+            done, _ = concurrent.futures.wait([*executing, *exporting], return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: order[executing.get(f) or exporting[f][0]]):
+                if future in executing:
+                    notebook = executing.pop(future)
+                    when, t0, injected = started[notebook]
+                    try:
+                        execution_s = future.result()
+                    except NotebookError as exc:
+                        failures[notebook] = exc
+                        record(notebook, NotebookRun(
+                            notebook=notebook.name, status="failed", started=when,
+                            duration_s=round(time.perf_counter() - t0, 3), git_commit=commit, parameters=injected,
+                            executed=_relative(executed_dir / notebook.name, reports_dir), error=str(exc),
+                        ))
+                        continue
+                    succeeded.add(notebook)
+                    exporting[exporter.submit(_export_timed, executed_dir / notebook.name, reports_dir)] = (
+                        notebook, execution_s,
+                    )
+                else:
+                    notebook, execution_s = exporting.pop(future)
+                    when, _, injected = started[notebook]
+                    reader_page = full_page = None
+                    export_s = 0.0
+                    error = None
+                    try:
+                        reader_page, full_page, export_s = future.result()
+                    except ReportSafetyError as exc:
+                        error = f"notebook {notebook.name} could not be exported safely: {exc}"
+                    except OSError as exc:
+                        error = f"notebook {notebook.name} could not be exported: {exc}"
+                    if error is not None:
+                        failures[notebook] = NotebookError(
+                            error, notebook=notebook, executed_path=executed_dir / notebook.name
+                        )
+                    record(notebook, NotebookRun(
+                        notebook=notebook.name, status="failed" if error else "ok", started=when,
+                        duration_s=round(execution_s + export_s, 3), git_commit=commit, parameters=injected,
+                        executed=_relative(executed_dir / notebook.name, reports_dir),
+                        reader_html=None if reader_page is None else _relative(reader_page, reports_dir),
+                        full_html=None if full_page is None else _relative(full_page, reports_dir),
+                        error=error,
+                    ))
+    first_failure = failures[min(failures, key=order.__getitem__)] if failures else None
+    return [runs[nb] for nb in sorted(runs, key=order.__getitem__)], first_failure
 
 
 # ---------------------------------------------------------------- command line
@@ -1206,6 +1243,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--kernel", default=PROJECT_KERNEL_NAME, help="Jupyter kernel name (default: %(default)s)")
     parser.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS", help="time limit per cell")
     parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="notebooks that may execute at once, each once the notebooks it needs have run "
+        "(default: the number of CPUs; 1 runs them one after another)",
+    )
+    parser.add_argument(
         "--no-fork-kernels",
         dest="fork_kernels",
         action="store_false",
@@ -1233,6 +1279,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             kernel_name=args.kernel,
             cell_timeout_s=args.cell_timeout,
             fork_kernels=args.fork_kernels,
+            jobs=args.jobs,
         )
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
