@@ -206,3 +206,49 @@ def test_forking_kernel_manager_polls_a_stopping_kernel_often(server, monkeypatc
     monkeypatch.setattr(type(manager).__mro__[1], "_async_wait", fake_wait)
     asyncio.run(manager._async_wait())
     assert seen == [kernelserver.SHUTDOWN_POLL_S]
+
+
+def test_after_the_first_kernel_requests_wait_for_the_background_imports(tmp_path):
+    # A kernel forked before the server has imported its background modules would import
+    # them again itself; after the first kernel, the server finishes them before forking.
+    for name, seconds in (("background_a", 0.1), ("background_b", 2.5), ("background_c", 0.1)):
+        (tmp_path / f"{name}.py").write_text(f"import time\ntime.sleep({seconds})\n")
+    spec = pipeline._start_kernel_server(pipeline.PROJECT_KERNEL_NAME, tmp_path)  # the kernelspec's env
+    spec.close()
+    env = {**spec.env, "PYTHONPATH": os.pathsep.join([str(tmp_path), spec.env.get("PYTHONPATH", "")])}
+    srv = kernelserver.KernelServer(
+        spec.python, spec.python_options, env, tmp_path,
+        preload=kernelserver.DEFAULT_PRELOAD[:2], background=["background_a", "background_b", "background_c"],
+    )
+    # The second request arrives while background_b is being imported; it is served only
+    # once background_c, the last one, is imported too.
+    probe = "import json, sys\njson.dump('background_c' in sys.modules, open('{}.json', 'w'))"
+    try:
+        manager = srv.kernel_manager_class()
+        for name in ("first", "second"):
+            nb = _notebook(tmp_path / f"{name}.ipynb", probe.format(name))
+            pipeline.execute_notebook(nb, tmp_path / "out" / f"{name}.ipynb", kernel_manager_class=manager)
+        assert json.loads((tmp_path / "second.json").read_text()) is True
+    finally:
+        srv.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_an_exited_kernel_is_seen_before_the_server_reaps_it():
+    # While the server imports a large module it reaps no kernel; the client still sees
+    # the exit (and its code) from /proc, so papermill's shutdown does not wait for it.
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    deadline = time.monotonic() + 10
+    while kernelserver._unreaped_exit_code(child.pid) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert kernelserver._unreaped_exit_code(child.pid) == 3  # exited, not yet reaped
+    child.wait()
+    assert kernelserver._unreaped_exit_code(child.pid) is None  # reaped: the server reports it
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        assert kernelserver._unreaped_exit_code(running.pid) is None
+    finally:
+        running.kill()
+        running.wait()

@@ -179,3 +179,17 @@ def test_keep_list_must_be_single_characters(tmp_path):
     keep = _write(tmp_path / "keep.txt", "党\n村民\n")
     with pytest.raises(InputError, match="single characters"):
         tokens.Segmenter(keep_single_chars_path=keep, cache_dir=tmp_path / "cache")
+
+
+def test_cut_remembers_texts_within_a_bound_and_hands_out_copies(monkeypatch):
+    seg = tokens.get_segmenter()
+    text = "党员干部深入开展学党史办实事活动"
+    first = seg.cut(text)
+    first.append("changed by the caller")
+    assert seg.cut(text) == first[:-1]  # a copy each time; the remembered tokens are untouched
+    assert seg.cut(text) == seg.tokenizer.lcut(text)
+    monkeypatch.setattr(tokens, "CUT_CACHE_SIZE", 3)
+    seg._cuts.clear()
+    for i in range(10):
+        seg.cut(f"第{i}次学习")
+    assert len(seg._cuts) == 3 and "第9次学习" in seg._cuts and "第0次学习" not in seg._cuts

@@ -683,6 +683,7 @@ def _exporter(*, reader: bool):
         exclude_input_prompt=reader,
         exclude_output_prompt=reader,
         embed_images=True,
+        optimistic_validation=True,  # validate once after the preprocessors, not after each of them
         require_js_url="",
         mathjax_url="",
         jupyter_widgets_base_url="",

@@ -205,6 +205,9 @@ def _hash_files(files: Iterable[Path], extra: str) -> str:
     return digest.hexdigest()
 
 
+#: Texts whose jieba tokens each Segmenter remembers (some tens of MB for long paragraphs).
+CUT_CACHE_SIZE = 10_000
+
 # Built tokenizers and checked stop words, one per lexicon hash per process
 # (shared by all Segmenters, and unpickled copies, with that lexicon).
 _TOKENIZERS: dict[str, jieba.Tokenizer] = {}
@@ -271,6 +274,8 @@ class Segmenter:
         self.lexicon_hash = _hash_files(files, f"jieba={jieba.__version__};hmm={self.hmm}")
         self._stop_words: frozenset[str] | None = None
         self._decisions: dict[bool, dict[str, bool]] = {True: {}, False: {}}
+        self._cuts: dict[str, tuple[str, ...]] = {}
+        self._cuts_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
         return {
@@ -332,8 +337,20 @@ class Segmenter:
 
     # -- segmentation ----------------------------------------------------------------
     def cut(self, text: str) -> list[str]:
-        """All jieba tokens of ``text`` (NFKC-normalised), punctuation and spaces included."""
-        return self.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=self.hmm)
+        """All jieba tokens of ``text`` (NFKC-normalised), punctuation and spaces included.
+
+        The last :data:`CUT_CACHE_SIZE` texts are remembered: an analysis
+        segments the same paragraphs for TF-IDF, clustering, topic terms and
+        keyness, and jieba gives the same tokens every time.
+        """
+        tokens = self._cuts.get(text)
+        if tokens is None:
+            tokens = tuple(self.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=self.hmm))
+            with self._cuts_lock:
+                if len(self._cuts) >= CUT_CACHE_SIZE:
+                    del self._cuts[next(iter(self._cuts))]  # the oldest
+                self._cuts[text] = tokens
+        return list(tokens)
 
     @property
     def stop_words(self) -> frozenset[str]:
