@@ -59,9 +59,13 @@ def _baseline(notebooks: list[Path], out_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _pipeline(notebooks_dir: Path, reports_dir: Path, only: list[str] | None, fork_kernels: bool) -> float:
+def _pipeline(
+    notebooks_dir: Path, reports_dir: Path, only: list[str] | None, fork_kernels: bool, jobs: int | None
+) -> float:
     t0 = time.perf_counter()
-    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir, only=only, fork_kernels=fork_kernels)
+    pipeline.run_notebooks(
+        notebooks_dir=notebooks_dir, reports_dir=reports_dir, only=only, fork_kernels=fork_kernels, jobs=jobs
+    )
     return time.perf_counter() - t0
 
 
@@ -72,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NN", help="time only these notebooks")
     parser.add_argument("--no-fork-kernels", dest="fork_kernels", action="store_false",
                         help="time the pipeline with a new interpreter per notebook (what forking saves)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="notebooks executing at once (default: the number of CPUs; 1: one at a time)")
     args = parser.parse_args(argv)
     try:
         notebooks = pipeline.select_notebooks(pipeline.discover_notebooks(args.notebooks_dir), only=args.only)
@@ -95,14 +101,17 @@ def main(argv: list[str] | None = None) -> int:
             out.mkdir()
             base_times.append(_baseline(empties, out))
             try:
-                run_times.append(_pipeline(args.notebooks_dir, tmp / f"reports{i}", args.only, args.fork_kernels))
+                run_times.append(
+                    _pipeline(args.notebooks_dir, tmp / f"reports{i}", args.only, args.fork_kernels, args.jobs)
+                )
             except pipeline.NotebookError as exc:
                 print(f"pipeline failed, not timed: {exc}")
                 return 1
     base, run = statistics.median(base_times), statistics.median(run_times)
     print(f"baseline: {n} empty notebooks via papermill + nbconvert: {base:7.2f} s ({base / n:.2f} s each)")
     kernels = "forked kernels" if args.fork_kernels else "a new interpreter per notebook"
-    print(f"pipeline: run_notebooks on {n} notebooks ({kernels}): {run:7.2f} s ({run / n:.2f} s each)")
+    jobs = f"{args.jobs or pipeline._available_cpus()} at a time"
+    print(f"pipeline: run_notebooks on {n} notebooks ({kernels}, {jobs}): {run:7.2f} s ({run / n:.2f} s each)")
     print(f"ratio pipeline / baseline: {run / base:.2f}x (target <= 2x)")
     return 0
 

@@ -208,29 +208,46 @@ def test_forking_kernel_manager_polls_a_stopping_kernel_often(server, monkeypatc
     assert seen == [kernelserver.SHUTDOWN_POLL_S]
 
 
-def test_after_the_first_kernel_requests_wait_for_the_background_imports(tmp_path):
+def test_requests_wait_for_the_background_imports_their_notebook_needs(tmp_path):
     # A kernel forked before the server has imported its background modules would import
-    # them again itself; after the first kernel, the server finishes them before forking.
+    # them again itself. A request naming a pending module waits for all of them; one that
+    # names only imported modules is served at once; one that names nothing waits after
+    # the first kernel.
     for name, seconds in (("background_a", 0.1), ("background_b", 2.5), ("background_c", 0.1)):
         (tmp_path / f"{name}.py").write_text(f"import time\ntime.sleep({seconds})\n")
     spec = pipeline._start_kernel_server(pipeline.PROJECT_KERNEL_NAME, tmp_path)  # the kernelspec's env
     spec.close()
     env = {**spec.env, "PYTHONPATH": os.pathsep.join([str(tmp_path), spec.env.get("PYTHONPATH", "")])}
-    srv = kernelserver.KernelServer(
-        spec.python, spec.python_options, env, tmp_path,
-        preload=kernelserver.DEFAULT_PRELOAD[:2], background=["background_a", "background_b", "background_c"],
-    )
-    # The second request arrives while background_b is being imported; it is served only
-    # once background_c, the last one, is imported too.
+    # The later requests arrive while background_b is being imported.
     probe = "import json, sys\njson.dump('background_c' in sys.modules, open('{}.json', 'w'))"
-    try:
-        manager = srv.kernel_manager_class()
-        for name in ("first", "second"):
-            nb = _notebook(tmp_path / f"{name}.ipynb", probe.format(name))
-            pipeline.execute_notebook(nb, tmp_path / "out" / f"{name}.ipynb", kernel_manager_class=manager)
-        assert json.loads((tmp_path / "second.json").read_text()) is True
-    finally:
-        srv.close()
+    runs = [("first", None), ("names_imported", ["json", "ipykernel.kernelapp"]), ("names_pending", ["background_c"]),
+            ("names_nothing", None)]
+    for order in (runs, [runs[0], runs[3]]):
+        srv = kernelserver.KernelServer(
+            spec.python, spec.python_options, env, tmp_path,
+            preload=kernelserver.DEFAULT_PRELOAD[:2], background=["background_a", "background_b", "background_c"],
+        )
+        try:
+            for name, imports in order:
+                nb = _notebook(tmp_path / f"{name}.ipynb", probe.format(name))
+                pipeline.execute_notebook(nb, tmp_path / "out" / f"{name}.ipynb",
+                                          kernel_manager_class=srv.kernel_manager_class(imports=imports))
+        finally:
+            srv.close()
+        seen = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name, _ in order}
+        if len(order) == len(runs):
+            assert seen["names_imported"] is False  # served while background_b was still importing
+            assert seen["names_pending"] is True
+        else:
+            assert seen["names_nothing"] is True
+
+
+def test_notebook_imports_are_read_from_code_cells():
+    cells = ["import pandas as pd\nfrom analysis import corpus, topics\n", "from . import local",
+             "%matplotlib inline", "def f():\n    import json\n    from os import path as p\n"]
+    assert kernelserver.notebook_imports(cells) == [
+        "analysis", "analysis.corpus", "analysis.topics", "json", "os", "os.path", "pandas"
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")

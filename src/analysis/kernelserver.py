@@ -48,7 +48,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_BACKGROUND", "DEFAULT_PRELOAD", "KernelServer", "KernelServerError", "serve", "split_kernel_command"]
+__all__ = [
+    "DEFAULT_BACKGROUND",
+    "DEFAULT_PRELOAD",
+    "KernelServer",
+    "KernelServerError",
+    "notebook_imports",
+    "serve",
+    "split_kernel_command",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +91,8 @@ DEFAULT_BACKGROUND: tuple[str, ...] = (
     "analysis.topics",
     "analysis.tokens",  # 1.4 s, most of it jieba's dictionary
 )
-#: Kernels served as soon as the preload is done; later requests wait for the background imports.
+#: Kernels served as soon as the preload is done when their request does not name the notebook's
+#: imports; later such requests wait for the background imports (see ``_must_wait``).
 EARLY_KERNELS = 1
 #: Seconds to wait for the server's answer to a kernel request (it answers
 #: once its imports are done).
@@ -189,6 +198,30 @@ def _fork_kernel(conn: socket.socket, request: Mapping[str, Any], close_in_child
     return pid
 
 
+def _must_wait(request: Mapping[str, Any], pending: Sequence[str], served: int) -> bool:
+    """Whether to hold a kernel request until the background imports are done.
+
+    A kernel forked before then imports in its own process what the server is
+    still importing, which costs the CPU that the notebooks running meanwhile
+    need. So a request that names its notebook's imports waits if one of them
+    is still pending (and then for all of them: a module may need the others);
+    a request that does not waits once :data:`EARLY_KERNELS` kernels are served.
+
+    >>> _must_wait({"imports": ["analysis.metrics"]}, ["analysis.topics"], served=3)
+    False
+    >>> _must_wait({"imports": ["analysis.topics"]}, ["analysis.topics", "analysis.tokens"], served=0)
+    True
+    >>> _must_wait({}, ["analysis.topics"], served=0), _must_wait({}, ["analysis.topics"], served=1)
+    (False, True)
+    """
+    if not pending:
+        return False
+    imports = request.get("imports")
+    if imports is None:
+        return served >= EARLY_KERNELS
+    return not set(imports).isdisjoint(pending)
+
+
 def _read_request(conn: socket.socket) -> dict[str, Any]:
     data = b""
     conn.settimeout(10)
@@ -198,8 +231,10 @@ def _read_request(conn: socket.socket) -> dict[str, Any]:
             raise ValueError("connection closed before a complete request")
         data += chunk
     request = json.loads(data.decode("utf-8"))
+    imports = request.get("imports", [])
     if not (isinstance(request.get("argv"), list) and isinstance(request.get("env"), dict)
-            and isinstance(request.get("cwd"), str)):
+            and isinstance(request.get("cwd"), str)
+            and isinstance(imports, list) and all(isinstance(name, str) for name in imports)):
         raise ValueError(f"bad request: {request!r}")
     return request
 
@@ -212,9 +247,9 @@ def serve(
     """Run the kernel server on ``socket_path`` until standard input closes.
 
     ``preload`` is imported before the first kernel is served, ``background``
-    one module at a time whenever no request waits. Once :data:`EARLY_KERNELS`
-    kernels have been served, further requests wait until ``background`` is
-    imported too.
+    one module at a time whenever no request waits. A request whose notebook
+    imports a module still pending is held until ``background`` is imported
+    (:func:`_must_wait`).
     """
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher: the kernel adds the cwd back itself
@@ -232,16 +267,29 @@ def serve(
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_w)
     kernels: dict[int, socket.socket] = {}  # pid -> connection of the client that asked for it
+    held: list[tuple[socket.socket, dict[str, Any]]] = []  # requests waiting for the background imports
     stdin_open = True
     served = 0
+
+    def serve_request(conn: socket.socket, request: Mapping[str, Any]) -> None:
+        nonlocal served
+        try:
+            pid = _fork_kernel(conn, request, [listener, wake_r, wake_w, *kernels.values(), *(c for c, _ in held)])
+        except Exception as exc:  # noqa: BLE001 - answer the client, keep serving
+            _send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+            conn.close()
+            return
+        kernels[pid] = conn
+        served += 1
+        _send(conn, {"pid": pid})
+
     try:
         while stdin_open or kernels:
-            # Requests wait (queued on the socket) while background imports remain, once the
-            # first EARLY_KERNELS kernels are served: a kernel forked earlier repeats in its
-            # own process what the server is importing, which costs CPU that the notebooks
-            # running meanwhile need.
-            accepting = not pending or served < EARLY_KERNELS
-            watched: list[Any] = [wake_r, *kernels.values(), *([listener] if accepting else [])]
+            if held and not pending:
+                for conn, request in held:  # in the order they came
+                    serve_request(conn, request)
+                held.clear()
+            watched: list[Any] = [listener, wake_r, *kernels.values(), *(c for c, _ in held)]
             if stdin_open:
                 watched.append(sys.stdin)
             readable, _, _ = select.select(watched, [], [], 0 if pending and stdin_open else 1.0)
@@ -253,6 +301,9 @@ def serve(
                 for pid in kernels:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGTERM)
+                for conn, _ in held:
+                    conn.close()
+                held.clear()
             if wake_r in readable:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
@@ -263,6 +314,10 @@ def serve(
                         if not conn.recv(1):
                             with contextlib.suppress(ProcessLookupError):
                                 os.killpg(pid, signal.SIGKILL)
+            for conn, request in list(held):
+                if conn in readable:  # a client gave up waiting: start no kernel for it
+                    held.remove((conn, request))
+                    conn.close()
             while kernels:
                 try:
                     pid, status = os.waitpid(-1, os.WNOHANG)
@@ -278,14 +333,14 @@ def serve(
                 conn, _ = listener.accept()
                 try:
                     request = _read_request(conn)
-                    pid = _fork_kernel(conn, request, [listener, wake_r, wake_w, *kernels.values()])
                 except Exception as exc:  # noqa: BLE001 - answer the client, keep serving
                     _send(conn, {"error": f"{type(exc).__name__}: {exc}"})
                     conn.close()
                     continue
-                kernels[pid] = conn
-                served += 1
-                _send(conn, {"pid": pid})
+                if _must_wait(request, pending, served):
+                    held.append((conn, request))
+                else:
+                    serve_request(conn, request)
     finally:
         listener.close()
         with contextlib.suppress(OSError):
@@ -396,6 +451,31 @@ def _unreaped_exit_code(pid: int) -> int | None:
     if not fields or fields[0] != b"Z" or len(fields) < 50:
         return None
     return os.waitstatus_to_exitcode(int(fields[49]))
+
+
+def notebook_imports(sources: Iterable[str]) -> list[str]:
+    """Modules that code cells import: ``import a.b`` gives ``a.b``; ``from a import b`` gives ``a`` and ``a.b``.
+
+    Cells that are not plain Python (magics) are skipped; relative imports are ignored.
+
+    >>> notebook_imports(["import pandas as pd\\nfrom analysis import corpus, topics", "%time x = 1"])
+    ['analysis', 'analysis.corpus', 'analysis.topics', 'pandas']
+    """
+    import ast
+
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
+    return sorted(names)
 
 
 def split_kernel_command(cmd: Sequence[str]) -> tuple[list[str], list[str]] | None:
@@ -562,8 +642,14 @@ class KernelServer:
             return "the kernel's PYTHONHASHSEED differs from the server's"
         return None
 
-    def start_kernel(self, cmd: Sequence[str], env: Mapping[str, str], cwd: str | Path) -> ForkedKernelProcess:
-        """Ask the server for a kernel running ``cmd``'s launcher arguments in ``cwd`` with ``env``."""
+    def start_kernel(
+        self, cmd: Sequence[str], env: Mapping[str, str], cwd: str | Path, *, imports: Iterable[str] | None = None
+    ) -> ForkedKernelProcess:
+        """Ask the server for a kernel running ``cmd``'s launcher arguments in ``cwd`` with ``env``.
+
+        ``imports``: the modules the notebook imports, if known; the server
+        holds the request while one of them is still being imported.
+        """
         split = split_kernel_command(cmd)
         if split is None:
             raise KernelServerError(f"not an ipykernel command: {list(cmd)!r}")
@@ -581,7 +667,9 @@ class KernelServer:
                         f"the kernel server is not accepting requests (exit code {self._process.poll()})"
                     ) from None
                 time.sleep(0.02)
-        request = {"argv": argv, "env": dict(env), "cwd": str(cwd)}
+        request: dict[str, Any] = {"argv": argv, "env": dict(env), "cwd": str(cwd)}
+        if imports is not None:
+            request["imports"] = sorted(set(imports))
         conn.sendall((json.dumps(request) + "\n").encode("utf-8"))
         conn.settimeout(max(1.0, deadline - time.monotonic()))
         data = b""
@@ -602,8 +690,13 @@ class KernelServer:
             raise KernelServerError(f"the kernel server could not start a kernel: {answer.get('error')}")
         return ForkedKernelProcess(conn, int(answer["pid"]))
 
-    def kernel_manager_class(self) -> type:
-        """An ``AsyncKernelManager`` subclass whose kernels come from this server."""
+    def kernel_manager_class(self, *, imports: Iterable[str] | None = None) -> type:
+        """An ``AsyncKernelManager`` subclass whose kernels come from this server.
+
+        ``imports``: the modules its notebook imports (:func:`notebook_imports`),
+        so that the server forks the kernel once those are imported.
+        """
+        imports = None if imports is None else sorted(set(imports))
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.provisioning import LocalProvisioner
         from traitlets import default
@@ -620,7 +713,9 @@ class KernelServer:
                 reason = server.can_serve(cmd, env)
                 if reason is None:
                     try:
-                        process = server.start_kernel(cmd, os.environ if env is None else env, cwd)
+                        process = server.start_kernel(
+                            cmd, os.environ if env is None else env, cwd, imports=imports
+                        )
                     except (KernelServerError, OSError, ValueError) as exc:
                         reason = str(exc)
                     else:

@@ -1041,7 +1041,7 @@ def run_notebooks(
             selected, merged, declared, needs, jobs=jobs,
             reports_dir=reports_dir, executed_dir=executed_dir, commit=commit,
             kernel_name=kernel_name, cell_timeout_s=cell_timeout_s,
-            kernel_manager_class=None if server is None else server.kernel_manager_class(),
+            kernel_managers=None if server is None else _kernel_managers(server, selected),
         )
     write_index(all_notebooks, reports_dir=reports_dir, run_started=run_started, git_commit=commit, parameters=merged)
     if failure is not None:
@@ -1084,6 +1084,18 @@ def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202
         return None
 
 
+def _kernel_managers(server: Any, notebooks: Sequence[Path]) -> dict[Path, type]:
+    """A kernel manager class per notebook that tells the server what the notebook imports."""
+    from .kernelserver import notebook_imports
+
+    managers = {}
+    for notebook in notebooks:
+        cells = nbformat.read(notebook, as_version=4).cells
+        imports = notebook_imports(c.source for c in cells if c.get("cell_type") == "code")
+        managers[notebook] = server.kernel_manager_class(imports=imports)
+    return managers
+
+
 def _export_timed(executed_path: Path, reports_dir: Path) -> tuple[Path, Path, float]:
     t0 = time.perf_counter()
     reader, full = export_html(executed_path, reports_dir=reports_dir)
@@ -1102,7 +1114,7 @@ def _run_each(
     commit: str,
     kernel_name: str,
     cell_timeout_s: int | None,
-    kernel_manager_class: type | None,
+    kernel_managers: Mapping[Path, type] | None,
 ) -> tuple[list[NotebookRun], NotebookError | None]:
     """Execute the selected notebooks, each once the notebooks it needs have run; export each one's pages.
 
@@ -1126,7 +1138,8 @@ def _run_each(
         t0 = time.perf_counter()
         execute_notebook(
             notebook, executed_dir / notebook.name, parameters=injected, kernel_name=kernel_name,
-            cell_timeout_s=cell_timeout_s, kernel_manager_class=kernel_manager_class,
+            cell_timeout_s=cell_timeout_s,
+            kernel_manager_class=None if kernel_managers is None else kernel_managers[notebook],
         )
         return time.perf_counter() - t0
 
