@@ -223,3 +223,38 @@ def test_plot_bar_sort_and_errors():
         figures.plot_bar(pd.concat([df, df]), category="term", value="n")
     with pytest.raises(TypeError, match="DataFrame"):
         figures.plot_bar(df.to_dict(), category="term", value="n")
+
+
+def _each_kind_of_figure():
+    shares = pd.DataFrame({"place": ["中原区", "中原区", "召陵区", "召陵区"], "topic": ["宣讲", "实事"] * 2,
+                           "share": [0.6, 0.4, 0.3, 0.7]})
+    grid = pd.DataFrame({"place": ["中原区", "中原区", "召陵区", "召陵区"], "category": ["培训", "服务"] * 2,
+                         "n": [3, 1, 0, 5]})
+    lines = pd.DataFrame({"k": [4, 5, 6] * 2, "score": [0.1, 0.2, 0.15, 0.3, 0.25, 0.2], "seed": [0] * 3 + [1] * 3})
+    return {
+        "bar": lambda: figures.plot_bar(shares.head(2), category="topic", value="share", title="党史学习教育"),
+        "shares": lambda: figures.plot_shares(shares, group="place", part="topic", share="share", title="主题占比"),
+        "heatmap": lambda: figures.plot_heatmap(grid, row="place", column="category", value="n", title="指标",
+                                                colorbar_label="次数"),
+        "lines": lambda: figures.plot_lines(lines, x="k", y="score", hue="seed", title="轮廓系数"),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_each_kind_of_figure()))
+def test_save_figure_writes_the_bytes_savefig_writes(tmp_path, kind):
+    # save_figure draws once where savefig draws twice (layout, then render); same file.
+    make = _each_kind_of_figure()[kind]
+    ours = figures.save_figure(make(), kind, directory=tmp_path).read_bytes()
+    reference = tmp_path / f"{kind}-savefig.png"
+    make().savefig(reference, format="png", dpi=figures.FIGURE_DPI, metadata={"Software": None})
+    assert ours == reference.read_bytes()
+
+
+def test_save_figure_falls_back_to_savefig_under_other_savefig_settings(tmp_path):
+    make = _each_kind_of_figure()["bar"]
+    with matplotlib.rc_context({"savefig.facecolor": "yellow"}):
+        ours = figures.save_figure(make(), "yellow", directory=tmp_path).read_bytes()
+        reference = tmp_path / "reference.png"
+        make().savefig(reference, format="png", dpi=figures.FIGURE_DPI, metadata={"Software": None})
+    assert ours == reference.read_bytes()
+    assert ours != figures.save_figure(make(), "default", directory=tmp_path).read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import unicodedata
 from pathlib import Path
 
 import jieba
@@ -193,3 +194,19 @@ def test_cut_remembers_texts_within_a_bound_and_hands_out_copies(monkeypatch):
     for i in range(10):
         seg.cut(f"第{i}次学习")
     assert len(seg._cuts) == 3 and "第9次学习" in seg._cuts and "第0次学习" not in seg._cuts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "学党史、悟思想。\n办实事，开新局！",
+        "中原区开展宣讲1200余场\n\n  召陵区 党员 3.5万名 \nABC def\n",
+        "\n开头和结尾\n",
+        "Windows 行尾\r\n也一样\r\n",
+    ],
+)
+def test_a_text_of_several_lines_gets_the_tokens_jieba_gives_the_whole_text(text):
+    seg = tokens.get_segmenter()
+    whole = seg.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=seg.hmm)
+    assert seg.cut(text) == whole
+    assert seg.cut(text) == whole  # again, from the remembered lines

@@ -341,8 +341,21 @@ class Segmenter:
 
         The last :data:`CUT_CACHE_SIZE` texts are remembered: an analysis
         segments the same paragraphs for TF-IDF, clustering, topic terms and
-        keyness, and jieba gives the same tokens every time.
+        keyness, and jieba gives the same tokens every time. A text of several
+        lines is cut line by line (jieba never joins tokens across a line
+        break, so the tokens are the same), which lets a whole report reuse
+        the tokens of its paragraphs.
         """
+        if "\n" in text and "\r" not in text:
+            out: list[str] = []
+            for i, line in enumerate(text.split("\n")):
+                if i:
+                    out.append("\n")
+                out.extend(self._cut_line(line))
+            return out
+        return list(self._cut_line(text))
+
+    def _cut_line(self, text: str) -> tuple[str, ...]:
         tokens = self._cuts.get(text)
         if tokens is None:
             tokens = tuple(self.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=self.hmm))
@@ -350,7 +363,7 @@ class Segmenter:
                 if len(self._cuts) >= CUT_CACHE_SIZE:
                     del self._cuts[next(iter(self._cuts))]  # the oldest
                 self._cuts[text] = tokens
-        return list(tokens)
+        return tokens
 
     @property
     def stop_words(self) -> frozenset[str]:
