@@ -1084,6 +1084,26 @@ def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202
         return None
 
 
+#: Niceness of the thread that exports HTML pages (Linux), see ``_lower_thread_priority``.
+EXPORT_THREAD_NICENESS = 10
+
+
+def _lower_thread_priority() -> None:
+    """Lower the CPU priority of the calling thread (Linux only; elsewhere nothing).
+
+    The export thread's work is needed only at the end of the run, while the
+    kernels and the kernel server's imports hold up the next notebooks: on a
+    machine with fewer free cores than busy processes, the exports wait.
+    """
+    if not sys.platform.startswith("linux"):
+        return  # elsewhere PRIO_PROCESS with a thread id would renice the whole process
+    import os
+    import threading
+
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EXPORT_THREAD_NICENESS)
+
+
 def _kernel_managers(server: Any, notebooks: Sequence[Path]) -> dict[Path, type]:
     """A kernel manager class per notebook that tells the server what the notebook imports."""
     from .kernelserver import notebook_imports
@@ -1152,6 +1172,7 @@ def _run_each(
         concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as runner,
         concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export") as exporter,
     ):
+        exporter.submit(_lower_thread_priority)  # exports yield the CPU to notebooks and kernel server
         for reader in (True, False):  # compile the templates while the first notebook runs
             exporter.submit(_exporter, reader=reader)
         while True:
