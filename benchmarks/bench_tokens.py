@@ -54,14 +54,18 @@ def main() -> int:
     for name, texts in (("report paragraphs x20", report_paragraphs()), ("cnews 1000 documents", cnews())):
         n_chars = sum(map(len, texts))
         base = best_of(lambda xs: [jieba.lcut(t) for t in xs], texts)
-        seg_only = best_of(lambda xs: [seg.tokenize(t) for t in xs], texts)
-        ours = best_of(lambda xs: topics.build_tfidf(xs, segmenter=seg), texts)
+        # Cold: the segmenter remembers the tokens of texts it has cut; each timed run starts empty.
+        seg_only = best_of(lambda xs: (seg.clear_cache(), [seg.tokenize(t) for t in xs]), texts)
+        ours = best_of(lambda xs: (seg.clear_cache(), topics.build_tfidf(xs, segmenter=seg)), texts)
+        warm = best_of(lambda xs: [seg.tokenize(t) for t in xs], texts)  # every text seen before
         ratio = base / ours
         ok &= ratio >= TARGET_RATIO
         print(f"{name}: {len(texts)} texts, {n_chars / 1e6:.2f} M chars (best of {REPEATS})")
         print(f"  jieba.lcut            {base:6.2f} s  {n_chars / base / 1e3:7.0f} k chars/s")
         print(f"  tokens.tokenize       {seg_only:6.2f} s  ratio {base / seg_only:.2f}")
         print(f"  topics.build_tfidf    {ours:6.2f} s  ratio {ratio:.2f} (target >= {TARGET_RATIO})")
+        print(f"  tokens.tokenize, texts seen before (remembered tokens): {warm:6.2f} s  ratio {base / warm:.2f}")
+        seg.clear_cache()
     print("ratio >= target in every setting:", ok)
     return 0 if ok else 1
 

@@ -194,6 +194,8 @@ def test_cut_remembers_texts_within_a_bound_and_hands_out_copies(monkeypatch):
     for i in range(10):
         seg.cut(f"第{i}次学习")
     assert len(seg._cuts) == 3 and "第9次学习" in seg._cuts and "第0次学习" not in seg._cuts
+    seg.clear_cache()
+    assert not seg._cuts
 
 
 @pytest.mark.parametrize(

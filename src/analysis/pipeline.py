@@ -9,7 +9,9 @@ Notes
 Each notebook runs in a kernel of its own, forked from a process that has
 already imported the libraries (:mod:`analysis.kernelserver`; a new
 interpreter per notebook with ``fork_kernels=False``), and its pages are
-exported while the next notebook runs.
+exported while later notebooks run. A notebook starts once the notebooks it
+reads from (``metadata.analysis.needs``, :func:`notebook_needs`; all earlier
+ones if it does not say) have run, up to ``jobs`` at a time.
 
 Parameters are merged in this order, later winning: the YAML parameters file
 (``params.yml`` at the project root by default), then ``params`` (the CLI's

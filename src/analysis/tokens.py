@@ -355,6 +355,11 @@ class Segmenter:
             return out
         return list(self._cut_line(text))
 
+    def clear_cache(self) -> None:
+        """Forget the remembered tokens (to free memory, or to time segmentation itself)."""
+        with self._cuts_lock:
+            self._cuts.clear()
+
     def _cut_line(self, text: str) -> tuple[str, ...]:
         tokens = self._cuts.get(text)
         if tokens is None:
