@@ -213,12 +213,12 @@ def test_requests_wait_for_the_background_imports_their_notebook_needs(tmp_path)
     # them again itself. A request naming a pending module waits for all of them; one that
     # names only imported modules is served at once; one that names nothing waits after
     # the first kernel.
-    for name, seconds in (("background_a", 0.1), ("background_b", 2.5), ("background_c", 0.1)):
+    for name, seconds in (("background_a", 0.1), ("background_b", 4.0), ("background_c", 0.1)):
         (tmp_path / f"{name}.py").write_text(f"import time\ntime.sleep({seconds})\n")
     spec = pipeline._start_kernel_server(pipeline.PROJECT_KERNEL_NAME, tmp_path)  # the kernelspec's env
     spec.close()
     env = {**spec.env, "PYTHONPATH": os.pathsep.join([str(tmp_path), spec.env.get("PYTHONPATH", "")])}
-    # The later requests arrive while background_b is being imported.
+    # The later requests arrive while background_b is being imported (4 s: room for a slow machine).
     probe = "import json, sys\njson.dump('background_c' in sys.modules, open('{}.json', 'w'))"
     runs = [("first", None), ("names_imported", ["json", "ipykernel.kernelapp"]), ("names_pending", ["background_c"]),
             ("names_nothing", None)]
