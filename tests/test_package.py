@@ -18,6 +18,13 @@ def test_each_module_is_reachable_from_the_package(name):
     assert hasattr(module, "__all__"), f"analysis.{name} declares __all__"
 
 
+def test_every_module_file_is_listed():
+    from pathlib import Path
+
+    files = {p.stem for p in Path(analysis.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    assert files == set(analysis._MODULES)
+
+
 def test_importing_the_package_loads_no_heavy_dependency():
     code = "import sys, analysis; print(sorted(m for m in ('pandas', 'jieba', 'sklearn', 'matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

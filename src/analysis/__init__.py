@@ -8,7 +8,9 @@ clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
 and place profiles), ``figures`` and ``pipeline`` (papermill run and HTML
-export; ``kernelserver`` forks its notebook kernels). Support: ``paths``, ``errors``, ``records``, ``storage``.
+export; ``kernelserver`` forks its notebook kernels, ``webfont`` cuts the font
+each page embeds). Support: ``paths``, ``errors``, ``records``, ``storage``,
+``fonts`` (where the shipped CJK font is).
 
 Modules are loaded on first use, so ``import analysis`` is cheap and call sites
 say where a function lives: ``analysis.clean.clean_document(document)``.
@@ -23,7 +25,8 @@ __version__ = "0.1.0"
 
 _MODULES = (
     "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "kmeans", "topics",
-    "numerals", "metrics", "tabulate", "formulaic", "compare", "figures", "pipeline", "kernelserver",
+    "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
+    "kernelserver",
 )
 __all__ = [*_MODULES, "__version__"]
 

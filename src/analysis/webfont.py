@@ -35,6 +35,7 @@ __all__ = [
     "REPORT_CJK_FAMILY",
     "base_font_path",
     "build_base_font",
+    "charset_characters",
     "cut_font",
     "font_face",
     "page_characters",
