@@ -579,6 +579,19 @@ def test_export_refuses_unescaped_scripts(tmp_path, data):
     assert not list((tmp_path).glob("reports/*.html"))
 
 
+def test_code_input_with_markup_is_escaped_in_the_full_page(tmp_path):
+    # The template drops nbconvert's bleach pass on highlighted code: Pygments must escape it all.
+    cell = new_code_cell('s = "</div><script>alert(1)</script><b onclick=\'x()\'>"  # <i>', execution_count=1)
+    cell["id"] = "c0"
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(new_notebook(cells=[cell], metadata={"language_info": {"name": "python"}}), path)
+    reader, full = pipeline.export_html(path, reports_dir=tmp_path / "reports")
+    text = full.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;i&gt;" in text
+    assert "<script>alert(" not in text and "<b onclick" not in text and "<i>" not in text
+    assert "alert(1)" not in reader.read_text(encoding="utf-8")  # the reader page has no code
+
+
 def test_export_keeps_escaped_html_tables(tmp_path):
     table = "<table><tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td></tr></table>"
     path = _executed_with_output(tmp_path, new_output("display_data", data={"text/html": table, "text/plain": "t"}))

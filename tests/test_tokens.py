@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import marshal
 import pickle
 import unicodedata
 from pathlib import Path
@@ -174,6 +175,56 @@ def test_lexicon_hash_changes_with_word_lists(tmp_path, seg):
     other = tokens.Segmenter(domain_terms_path=domain, cache_dir=tmp_path / "cache")
     assert other.lexicon_hash != seg.lexicon_hash
     assert tokens.get_segmenter() is seg  # cached per process
+
+
+def _fresh_cache_dir(tmp_path: Path) -> Path:
+    """An empty cache directory, given jieba's own prefix cache when the project has one (saves 2 s)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    jieba_cache = tokens.paths.CACHE_DIR / "jieba.default.cache"
+    if jieba_cache.is_file():
+        (cache / jieba_cache.name).write_bytes(jieba_cache.read_bytes())
+    return cache
+
+
+def test_tokenizer_cache_holds_the_built_dictionary(tmp_path, monkeypatch):
+    domain = _write(tmp_path / "terms.txt", "三会一课 n\n新时代文明实践站 300000 nt\n")
+    seg = tokens.Segmenter(domain_terms_path=domain, cache_dir=_fresh_cache_dir(tmp_path))
+    assert not seg.state_cache_path.exists()
+    built = seg._build_tokenizer()
+    assert seg.state_cache_path.is_file()
+    assert not list(seg.cache_dir.glob(".*.tmp"))
+
+    def no_initialize(self, dictionary=None):
+        raise AssertionError("the cached dictionary must be used, not jieba's")
+
+    monkeypatch.setattr(jieba.Tokenizer, "initialize", no_initialize)
+    loaded = seg._build_tokenizer()
+    assert loaded.initialized
+    assert loaded.FREQ == built.FREQ and loaded.total == built.total
+    assert loaded.user_word_tag_tab == built.user_word_tag_tab
+    assert (loaded.user_word_tag_tab["三会一课"], loaded.user_word_tag_tab["新时代文明实践站"]) == ("n", "nt")
+    text = "开福区新时代文明实践站开展三会一课,走访群众1200余户"
+    assert list(loaded.cut(text)) == list(built.cut(text))
+
+
+def test_unreadable_tokenizer_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
+    domain = _write(tmp_path / "terms.txt", "三会一课\n")
+    seg = tokens.Segmenter(domain_terms_path=domain, cache_dir=_fresh_cache_dir(tmp_path))
+    seg.state_cache_path.write_bytes(b"not a marshal file")
+    with caplog.at_level(logging.WARNING, logger="analysis.tokens"):
+        tok = seg._build_tokenizer()
+    assert str(seg.state_cache_path) in caplog.text and "rebuilding" in caplog.text
+    assert tok.FREQ["三会一课"] >= tokens.DEFAULT_TERM_FREQ
+    freq, total, tags = marshal.loads(seg.state_cache_path.read_bytes())
+    assert freq == tok.FREQ and total == tok.total and tags == tok.user_word_tag_tab
+
+
+def test_tokenizer_cache_is_keyed_by_the_word_lists(tmp_path, seg):
+    domain = _write(tmp_path / "terms.txt", "三会一课\n")
+    other = tokens.Segmenter(domain_terms_path=domain, cache_dir=seg.cache_dir)
+    assert other.state_cache_path != seg.state_cache_path
+    assert other.state_cache_path.parent == seg.state_cache_path.parent == seg.cache_dir
 
 
 def test_keep_list_must_be_single_characters(tmp_path):

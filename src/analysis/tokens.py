@@ -32,7 +32,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import marshal
+import os
 import re
+import sys
+import tempfile
 import threading
 import unicodedata
 import warnings
@@ -205,6 +209,8 @@ def _hash_files(files: Iterable[Path], extra: str) -> str:
     return digest.hexdigest()
 
 
+#: Layout of the tokenizer cache (``Segmenter.state_cache_path``); change it when its content changes.
+_STATE_CACHE_FORMAT = 1
 #: Texts whose jieba tokens each Segmenter remembers (some tens of MB for long paragraphs).
 CUT_CACHE_SIZE = 10_000
 
@@ -306,6 +312,48 @@ class Segmenter:
                     _TOKENIZERS[self.lexicon_hash] = tok
         return tok
 
+    @property
+    def state_cache_path(self) -> Path:
+        """File in ``cache_dir`` holding the built tokenizer's dictionary, keyed by lexicon and versions."""
+        key = hashlib.sha256(
+            f"{self.lexicon_hash};python={sys.version_info[0]}.{sys.version_info[1]};"
+            f"place_freq={PLACE_NAME_FREQ};term_freq={DEFAULT_TERM_FREQ};format={_STATE_CACHE_FORMAT}".encode()
+        ).hexdigest()
+        return self.cache_dir / f"analysis-jieba-{key[:24]}.marshal"
+
+    def _read_state(self) -> tuple[dict[str, int], int, dict[str, str]] | None:
+        """The cached tokenizer dictionary, or None (logged unless the cache does not exist yet)."""
+        path = self.state_cache_path
+        try:
+            # marshal.loads on the bytes: marshal.load on the open file reads piecewise
+            # and takes two to three times as long (jieba's own cache is read that way).
+            state = marshal.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, ValueError, TypeError) as exc:
+            logger.warning("cannot read the tokenizer cache %s (%s); rebuilding it.", path, exc)
+            return None
+        if not (isinstance(state, tuple) and len(state) == 3 and isinstance(state[0], dict)
+                and isinstance(state[1], int) and isinstance(state[2], dict)):
+            logger.warning("the tokenizer cache %s does not hold a tokenizer dictionary; rebuilding it.", path)
+            return None
+        return state
+
+    def _write_state(self, tok: jieba.Tokenizer) -> None:
+        """Keep ``tok``'s dictionary for the next process (temp file, then rename; failure only logged)."""
+        path = self.state_cache_path
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    marshal.dump((tok.FREQ, tok.total, tok.user_word_tag_tab), out)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            logger.warning("cannot write the tokenizer cache %s (%s); the next process rebuilds it.", path, exc)
+
     def _build_tokenizer(self) -> jieba.Tokenizer:
         tok = jieba.Tokenizer()
         try:
@@ -315,6 +363,13 @@ class Segmenter:
                            self.cache_dir, exc)
         tok.tmp_dir = str(self.cache_dir)
         tok.cache_file = "jieba.default.cache"
+        state = self._read_state()
+        if state is not None:
+            # The dictionary below, as built by an earlier process from the same files
+            # (domain terms all have a positive frequency, so add_word left no other state).
+            tok.FREQ, tok.total, tok.user_word_tag_tab = state
+            tok.initialized = True
+            return tok
         # jieba announces every dictionary load on stderr at DEBUG level, which would
         # end up in the reports; keep its messages to warnings while it loads.
         jieba_logger = jieba.default_logger
@@ -333,6 +388,7 @@ class Segmenter:
             freq = term.freq if term.freq is not None else max(tok.suggest_freq(term.word, False),
                                                                DEFAULT_TERM_FREQ)
             tok.add_word(term.word, freq, term.pos)
+        self._write_state(tok)
         return tok
 
     # -- segmentation ----------------------------------------------------------------
