@@ -185,7 +185,7 @@ def test_html_embeds_the_cjk_font_cut_down_to_the_page(run):
     for name in ("01_tables.html", "01_tables.full.html"):
         page = (run["snapshot"] / name).read_text(encoding="utf-8")
         match = re.search(
-            r'@font-face \{ font-family: "Report CJK"; src: url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', page
+            r'@font-face \{ font-family: "Report CJK"; src: url\(data:font/(?:otf|ttf);base64,([A-Za-z0-9+/=]+)\)', page
         )
         assert match, name
         cmap = TTFont(io.BytesIO(base64.b64decode(match.group(1)))).getBestCmap()

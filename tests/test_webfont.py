@@ -28,15 +28,44 @@ def test_page_characters_are_the_covered_cjk_ones_sorted_and_unique():
     assert webfont.font_face("only ASCII") == ""
 
 
-def test_a_page_cut_from_the_base_font_is_byte_identical_to_one_cut_from_the_whole_font(tmp_path):
+def _outlines(data: bytes) -> dict[int, tuple[int, tuple]]:
+    """Per character: advance width and outline bounds (None for an empty glyph)."""
+    from fontTools.pens.boundsPen import BoundsPen
+
+    font = TTFont(io.BytesIO(data))
+    glyph_set = font.getGlyphSet()
+    out = {}
+    for char, name in font.getBestCmap().items():
+        pen = BoundsPen(glyph_set)
+        glyph_set[name].draw(pen)
+        out[char] = (font["hmtx"][name][0], pen.bounds)
+    return out
+
+
+def test_a_page_cut_from_the_base_font_has_the_whole_fonts_glyphs_as_truetype(tmp_path):
     base = webfont.build_base_font(directory=tmp_path, chars=[ord(c) for c in BASE_TEXT])
     assert base.parent == tmp_path and base.is_file()
     assert _cmap(base.read_bytes()) == {ord(c) for c in BASE_TEXT}
     chars = [ord(c) for c in "学党史办实事"]
     from_base = webfont.cut_font(chars, directory=tmp_path)
     from_whole = webfont.cut_font(chars, directory=tmp_path / "nothing-here")
-    assert from_base == from_whole
-    assert _cmap(from_base) == set(chars)
+    assert from_base[:4] == b"\0\1\0\0" and "glyf" in TTFont(io.BytesIO(from_base))
+    assert from_whole[:4] == b"OTTO"
+    assert _cmap(from_base) == _cmap(from_whole) == set(chars)
+    truetype, cff = _outlines(from_base), _outlines(from_whole)
+    for char in chars:
+        (width_t, box_t), (width_c, box_c) = truetype[char], cff[char]
+        assert width_t == width_c, chr(char)
+        # quadratic curves within MAX_CURVE_ERROR of the cubic ones; bounds may round by one unit more
+        assert all(abs(a - b) <= webfont.MAX_CURVE_ERROR + 1 for a, b in zip(box_t, box_c, strict=True)), chr(char)
+    assert webfont.cut_font(chars, directory=tmp_path) == from_base  # same bytes on every cut
+
+
+def test_only_cff_fonts_are_converted():
+    font = TTFont(io.BytesIO(webfont.cut_font([ord("党")], directory="/nonexistent")))
+    webfont._to_truetype(font)
+    with pytest.raises(ValueError, match="CFF"):
+        webfont._to_truetype(font)
 
 
 def test_characters_outside_the_base_font_are_cut_from_the_whole_font(tmp_path):
@@ -51,7 +80,7 @@ def test_the_base_font_is_kept_and_its_name_follows_the_source(tmp_path):
     stamp = first.stat().st_mtime_ns
     again = webfont.build_base_font(directory=tmp_path, chars=[ord("史")])  # kept as it is
     assert again == first and again.stat().st_mtime_ns == stamp
-    assert webfont.BASE_CHARSET in first.name and first.suffix == ".otf"
+    assert webfont.BASE_CHARSET in first.name and first.suffix == ".ttf"
     assert webfont.base_font_path(directory=tmp_path) == first
 
 
@@ -63,10 +92,13 @@ def test_missing_base_font_is_noted_once(tmp_path, caplog):
     assert caplog.text.count("python -m analysis fonts") == 1
 
 
-def test_font_face_embeds_an_opentype_data_url_with_the_family_name():
+def test_font_face_embeds_a_data_url_with_the_family_name_and_the_fonts_format(monkeypatch):
     face = webfont.font_face(PAGE)
     assert face.startswith("<style>@font-face") and f'font-family: "{webfont.REPORT_CJK_FAMILY}"' in face
-    assert "data:font/otf;base64," in face and 'format("opentype")' in face
+    for magic, media, hint in ((b"OTTO", "font/otf", "opentype"), (b"\0\1\0\0", "font/ttf", "truetype")):
+        monkeypatch.setattr(webfont, "cut_font", lambda chars, magic=magic: magic + b"rest")
+        face = webfont.font_face(PAGE)
+        assert f"data:{media};base64," in face and f'format("{hint}")' in face
 
 
 @pytest.mark.parametrize("charset", ["gb2312"])
