@@ -276,3 +276,20 @@ def test_topic_emphasis_lift():
     assert out["corpus_share"].tolist() == [0.5, 0.5] and out["lift"].tolist() == [1.5, 0.5]
     with pytest.raises(ValueError, match="mixes levels"):
         topics.topic_emphasis(shares.assign(level=["place", "document"]), table)
+
+
+def test_adjusted_rand_score_equals_scikit_learns_exactly():
+    from sklearn.metrics import adjusted_rand_score as sklearn_ari
+
+    rng = np.random.default_rng(0)
+    cases = [([0, 0, 1, 1], [1, 1, 0, 0]), ([0, 0, 1, 2], [0, 0, 1, 1]), ([0, 0, 0, 0], [0, 1, 2, 3]),
+             ([5], [7]), (["a", "b", "b"], [3, 3, 1]), ([-1, 4, 4, 9], [0, 0, 0, 0])]
+    for n, k_a, k_b in ((86, 8, 9), (500, 30, 2), (40, 40, 1), (1000, 12, 12)):
+        cases.append((rng.integers(0, k_a, n), rng.integers(0, k_b, n)))
+        a = rng.integers(0, k_a, n)
+        cases.append((a, np.where(rng.random(n) < 0.1, rng.integers(0, k_a, n), a)))  # near agreement
+    for a, b in cases:
+        assert topics._adjusted_rand_score(a, b) == sklearn_ari(a, b), (a, b)
+    assert topics._adjusted_rand_score([], []) == 1.0
+    with pytest.raises(ValueError, match="same length"):
+        topics._adjusted_rand_score([0, 1], [0, 1, 1])

@@ -35,7 +35,7 @@ from scipy import stats
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
 from . import paths, storage
@@ -377,6 +377,37 @@ def cluster_texts(
     return [int(x) for x in labels]
 
 
+def _adjusted_rand_score(labels_a: Sequence[int] | np.ndarray, labels_b: Sequence[int] | np.ndarray) -> float:
+    """Adjusted Rand index of two partitions, equal to ``sklearn.metrics.adjusted_rand_score``.
+
+    The same integer pair counts and the same final expression as scikit-learn
+    (so the same float), without its per-call input validation, which is most
+    of its time on a few hundred labels (k_scores calls it for every pair of
+    seeds at every k: 3.7 ms a call against 0.1 ms).
+
+    >>> _adjusted_rand_score([0, 0, 1, 1], [1, 1, 0, 0]), _adjusted_rand_score([0, 0, 1, 1], [0, 1, 0, 1])
+    (1.0, -0.5)
+    """
+    a, b = np.asarray(labels_a), np.asarray(labels_b)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"labels must be two 1-d arrays of the same length, got shapes {a.shape} and {b.shape}.")
+    n = a.size
+    if n == 0:
+        return 1.0
+    a = np.unique(a, return_inverse=True)[1].ravel()
+    b = np.unique(b, return_inverse=True)[1].ravel()
+    n_a, n_b = int(a.max()) + 1, int(b.max()) + 1
+    contingency = np.bincount(a * n_b + b, minlength=n_a * n_b).reshape(n_a, n_b).astype(np.int64)
+    sum_squares = int((contingency**2).sum())
+    fp = int(contingency.dot(contingency.sum(axis=0)).sum()) - sum_squares
+    fn = int(contingency.T.dot(contingency.sum(axis=1)).sum()) - sum_squares
+    tp = sum_squares - n
+    tn = n * n - fp - fn - sum_squares
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
 def k_scores(
     texts_or_tfidf: Iterable[str] | TfidfResult,
     ks: Iterable[int],
@@ -437,7 +468,7 @@ def k_scores(
             silhouette_score(embeddings[s], lab, metric="cosine") if 1 < len(set(lab)) < n_texts else np.nan
             for s, lab in zip(seeds, runs, strict=True)
         ]
-        aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
+        aris = [_adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
         rows.append({
             "k": k,
             "silhouette": float(np.nanmean(sil)) if not np.all(np.isnan(sil)) else np.nan,
@@ -539,7 +570,7 @@ def seed_agreement(
         sizes = np.bincount(labels, minlength=k)
         rows.append({
             "seed": seed,
-            "ari": float(adjusted_rand_score(reference, labels)),
+            "ari": float(_adjusted_rand_score(reference, labels)),
             "n_moved": n_texts - n_same,
             "share_same": n_same / n_texts,
             "min_cluster_size": int(sizes.min()),
