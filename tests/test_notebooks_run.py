@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -115,3 +116,19 @@ def test_added_report_is_analysed_with_detected_metadata(two_runs):
     text = html.unescape(re.sub(r"<[^>]+>", " ", comparison))
     assert "金水区" in text
     assert str(len(documents)) in text
+
+
+def test_comparison_reads_what_02_to_04_write_only_from_its_waiting_cell_on(two_runs, tmp_path):
+    # 05 starts as soon as 01 has run; its cell that waits for 02-04 must be the first that
+    # reads their outputs. Run 01 alone, then 05 alone: 05 must fail exactly at that cell.
+    raw, _ = two_runs
+    processed = tmp_path / "processed"
+    params = {"raw_dir": str(raw), "processed_dir": str(processed), "figures_dir": str(tmp_path / "figures")}
+    pipeline.run_notebooks(reports_dir=tmp_path / "r1", params=params, only=["01"])
+    with pytest.raises(pipeline.NotebookError) as info:
+        pipeline.run_notebooks(reports_dir=tmp_path / "r5", params=params, only=["05"])
+    assert info.value.notebook.name == "05_comparison.ipynb"
+    executed = nbformat.read(tmp_path / "r5" / "executed" / "05_comparison.ipynb", as_version=4)
+    failed = [c for c in executed.cells if c.get("metadata", {}).get("papermill", {}).get("status") == "failed"]
+    assert len(failed) == 1 and failed[0].metadata.get("analysis", {}).get("needs"), failed
+    assert "FileNotFoundError" in str(info.value) or "No such file" in str(info.value)

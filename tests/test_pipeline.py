@@ -8,6 +8,7 @@ import logging
 import re
 import shutil
 import subprocess
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -453,7 +454,19 @@ def test_committed_notebooks_declare_what_they_need():
     assert by_stem["01_corpus"] == []
     for stem in ("02_topics", "03_metrics", "04_language"):
         assert by_stem[stem] == ["01_corpus"]
-    assert by_stem["05_comparison"] == ["01_corpus", "02_topics", "03_metrics", "04_language"]
+    # 05 starts after 01; the cell that first reads what 02-04 wrote waits for them.
+    assert by_stem["05_comparison"] == ["01_corpus"]
+    waits = pipeline.cell_needs(pipeline.discover_notebooks(paths.NOTEBOOKS_DIR))
+    assert {nb.stem: len(cells) for nb, cells in waits.items()} == {
+        "01_corpus": 0, "02_topics": 0, "03_metrics": 0, "04_language": 0, "05_comparison": 1
+    }
+    ((index, needed),) = waits[paths.NOTEBOOKS_DIR / "05_comparison.ipynb"].items()
+    assert [p.stem for p in needed] == ["02_topics", "03_metrics", "04_language"]
+    cells = nbformat.read(paths.NOTEBOOKS_DIR / "05_comparison.ipynb", as_version=4).cells
+    before = "".join(c.source for c in cells[:index] if c.cell_type == "code")
+    for written_by_02_to_04 in ("paragraph_topics", "topics.parquet", "read_metric_tables", "04_"):
+        assert written_by_02_to_04 not in before
+        assert any(written_by_02_to_04 in c.source for c in cells[index:])
 
 
 def test_missing_kernel_is_a_notebook_error_and_unused_parameter_warns(tmp_path, caplog):
@@ -635,3 +648,104 @@ def test_file_parameter_of_a_notebook_not_selected_does_not_warn(tmp_path, caplo
             )
     warned = [r.getMessage() for r in caplog.records if "no effect" in r.getMessage()]
     assert len(warned) == 1 and "nobody" in warned[0] and "'k'" not in warned[0]
+
+
+def _cell_needs(cell, needs: list[str]):
+    cell.metadata["analysis"] = {"needs": needs}
+    return cell
+
+
+def test_a_cell_that_needs_a_notebook_waits_for_it_and_the_cells_before_it_do_not(tmp_path):
+    # 03 needs 01 to start; only its second cell reads what 02 writes. With three jobs
+    # it starts beside 02, runs its first cell at once and holds the second until 02 ends.
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_span_cell("01", 0.1)]), [])
+    _needs(_notebook(notebooks_dir / "02_slow.ipynb", [_span_cell("02", 2.0)]), ["01"])
+    _needs(_notebook(notebooks_dir / "03_late.ipynb", [
+        _span_cell("03a", 0.1), _cell_needs(_span_cell("03b", 0.1), ["02_slow"]), _span_cell("03c", 0.1),
+    ]), ["01"])
+    runs = pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r", params_file=None, jobs=3)
+    assert [r.status for r in runs] == ["ok", "ok", "ok"]
+    spans = _spans(notebooks_dir)
+    assert spans["03a"][1] < spans["02"][1]  # ran while 02 was still running
+    assert spans["03b"][0] >= spans["02"][1] and spans["03c"][0] >= spans["03b"][1]
+    assert pipeline.cell_needs(sorted(notebooks_dir.glob("*.ipynb")))[notebooks_dir / "03_late.ipynb"] == {
+        1: [notebooks_dir / "02_slow.ipynb"]
+    }
+
+
+def test_a_notebook_whose_cell_waits_for_a_notebook_that_never_starts_does_not_start(tmp_path):
+    # 03 needs 02, which fails, so 03 never starts. 04 is ready after 01 but its cell
+    # waits for 03: started beside 02, it would wait for ever. It must not start at all.
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")]), [])
+    _needs(_notebook(notebooks_dir / "02_fails.ipynb", [_log_cell("02"), new_code_cell("raise ValueError('boom')")]),
+           ["01"])
+    _needs(_notebook(notebooks_dir / "03_never.ipynb", [_log_cell("03")]), ["02"])
+    _needs(_notebook(notebooks_dir / "04_waits.ipynb", [_log_cell("04a"), _cell_needs(_log_cell("04b"), ["03"])]),
+           ["01"])
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r", params_file=None, jobs=2)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the run hung on a cell waiting for a notebook that never starts"
+    assert isinstance(outcome.get("error"), pipeline.NotebookError) and "02_fails" in str(outcome["error"])
+    assert _order(notebooks_dir) == ["01", "02"]
+
+
+def test_a_cell_whose_notebook_failed_stops_its_notebook_with_a_clear_error(tmp_path):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")]), [])
+    _needs(_notebook(notebooks_dir / "02_fails.ipynb", [
+        _span_cell("02", 1.0), new_code_cell("raise ValueError('boom')"),
+    ]), ["01"])
+    _needs(_notebook(notebooks_dir / "03_waits.ipynb", [
+        _log_cell("03a"), _cell_needs(new_code_cell("# reads 02\nopen('order.txt', 'a').write('03b\\n')"), ["02"]),
+    ]), ["01"])
+    reports_dir = tmp_path / "reports"
+    with pytest.raises(pipeline.NotebookError, match="02_fails.ipynb failed in cell"):
+        pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=reports_dir, params_file=None, jobs=2)
+    assert _order(notebooks_dir) == ["01", "03a"]  # 03 ran up to the waiting cell, not beyond
+    records = {p.name: json.loads(p.read_text()) for p in (reports_dir / "executed").glob("*.run.json")}
+    assert records["03_waits.run.json"]["status"] == "failed"
+    assert "needs 02_fails.ipynb, which failed" in records["03_waits.run.json"]["error"]
+    assert "'# reads 02'" in records["03_waits.run.json"]["error"]
+    assert not (reports_dir / "03_waits.html").exists()
+
+
+def test_a_waiting_cell_does_not_wait_for_a_notebook_left_out_of_the_run(tmp_path):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")]), [])
+    _needs(_notebook(notebooks_dir / "02_second.ipynb", [_log_cell("02")]), ["01"])
+    _needs(_notebook(notebooks_dir / "03_third.ipynb", [_cell_needs(_log_cell("03"), ["02"])]), ["01"])
+    runs = pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r", params_file=None,
+                                  only=["03"])
+    assert [(r.notebook, r.status) for r in runs] == [("03_third.ipynb", "ok")]
+    assert _order(notebooks_dir) == ["03"]
+
+
+@pytest.mark.parametrize(
+    ("needs", "problem"),
+    [("02", "must be a list"), (["09"], "matches no notebook"), (["03"], "not an earlier notebook")],
+)
+def test_bad_cell_needs_are_an_error_naming_the_notebook_and_cell(tmp_path, needs, problem):
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")])
+    _notebook(notebooks_dir / "02_bad.ipynb", [_log_cell("02a"), _cell_needs(_log_cell("02b"), needs)])
+    _notebook(notebooks_dir / "03_third.ipynb", [_log_cell("03")])
+    with pytest.raises(InputError, match=problem) as info:
+        pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None)
+    assert "02_bad.ipynb" in str(info.value) and "cell 1" in str(info.value)
+    assert _order(notebooks_dir) == []

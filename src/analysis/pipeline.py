@@ -11,7 +11,8 @@ already imported the libraries (:mod:`analysis.kernelserver`; a new
 interpreter per notebook with ``fork_kernels=False``), and its pages are
 exported while later notebooks run. A notebook starts once the notebooks it
 reads from (``metadata.analysis.needs``, :func:`notebook_needs`; all earlier
-ones if it does not say) have run, up to ``jobs`` at a time.
+ones if it does not say) have run, up to ``jobs`` at a time; a cell can list
+further notebooks in its own metadata, and waits for them (:func:`cell_needs`).
 
 Parameters are merged in this order, later winning: the YAML parameters file
 (``params.yml`` at the project root by default), then ``params`` (the CLI's
@@ -43,8 +44,9 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -70,6 +72,7 @@ __all__ = [
     "select_notebooks",
     "load_params",
     "notebook_parameters",
+    "cell_needs",
     "notebook_needs",
     "ensure_kernel",
     "execute_notebook",
@@ -388,23 +391,79 @@ def notebook_needs(notebooks: Sequence[Path]) -> dict[Path, list[Path]]:
         if not isinstance(meta, Mapping) or NEEDS_KEY not in meta:
             needs[notebook] = notebooks[:position]
             continue
-        keys = meta[NEEDS_KEY]
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise InputError(notebook, f"metadata analysis.{NEEDS_KEY} must be a list of notebook names, not {keys!r}.")
-        earlier = []
-        for key in keys:
-            hits = [p for p in notebooks if _matches(p, key)]
-            if len(hits) != 1:
-                found = "no notebook" if not hits else f"{len(hits)} notebooks"
-                raise InputError(notebook, f"metadata analysis.{NEEDS_KEY} entry {key!r} matches {found}.")
-            if notebooks.index(hits[0]) >= position:
-                raise InputError(
-                    notebook, f"metadata analysis.{NEEDS_KEY} entry {key!r} is not an earlier notebook; "
-                    "a notebook can only read what runs before it."
-                )
-            earlier.append(hits[0])
-        needs[notebook] = sorted(set(earlier), key=notebooks.index)
+        needs[notebook] = _resolve_needs(meta[NEEDS_KEY], notebooks, position, where="metadata")
     return needs
+
+
+def _resolve_needs(keys: Any, notebooks: list[Path], position: int, *, where: str) -> list[Path]:
+    """The earlier notebooks named by a ``needs`` entry of ``notebooks[position]``, in run order."""
+    notebook = notebooks[position]
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InputError(notebook, f"{where} analysis.{NEEDS_KEY} must be a list of notebook names, not {keys!r}.")
+    earlier = []
+    for key in keys:
+        hits = [p for p in notebooks if _matches(p, key)]
+        if len(hits) != 1:
+            found = "no notebook" if not hits else f"{len(hits)} notebooks"
+            raise InputError(notebook, f"{where} analysis.{NEEDS_KEY} entry {key!r} matches {found}.")
+        if notebooks.index(hits[0]) >= position:
+            raise InputError(
+                notebook, f"{where} analysis.{NEEDS_KEY} entry {key!r} is not an earlier notebook; "
+                "a notebook can only read what runs before it."
+            )
+        earlier.append(hits[0])
+    return sorted(set(earlier), key=notebooks.index)
+
+
+def _needs_of_cell(cell: Mapping[str, Any]) -> Any:
+    meta = cell.get("metadata", {}).get("analysis", {})
+    return meta.get(NEEDS_KEY) if isinstance(meta, Mapping) else None
+
+
+def cell_needs(notebooks: Sequence[Path]) -> dict[Path, dict[int, list[Path]]]:
+    """The earlier notebooks single cells wait for, from the cells' metadata.
+
+    A notebook that reads the outputs of some notebooks only from a later cell
+    on can start before they have run: it names them at notebook level only
+    for what its first cells read, and lists the others in the metadata of the
+    first cell that reads them, ``{"analysis": {"needs": ["02_topics"]}}``.
+    The pipeline holds that cell (and so every later one) until they have run;
+    if one of them fails, the notebook stops there. Jupyter ignores the entry.
+
+    Returns
+    -------
+    dict
+        For each notebook (in run order), the code cells (index among all
+        cells of the committed notebook) that wait, each with the notebooks
+        it waits for. Notebooks without such cells map to ``{}``.
+
+    Raises
+    ------
+    InputError
+        As :func:`notebook_needs`, naming the notebook and the cell.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> late = nbformat.v4.new_code_cell("read what 02 wrote", metadata={"analysis": {"needs": ["02"]}})
+    >>> for name, cells in [("01_a", []), ("02_b", []), ("03_c", [nbformat.v4.new_code_cell("x = 1"), late])]:
+    ...     nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / f"{name}.ipynb")
+    >>> {nb.stem: {i: [p.stem for p in ps] for i, ps in cells.items()}
+    ...  for nb, cells in cell_needs(sorted(folder.glob("*.ipynb"))).items()}
+    {'01_a': {}, '02_b': {}, '03_c': {1: ['02_b']}}
+    """
+    notebooks = list(notebooks)
+    out: dict[Path, dict[int, list[Path]]] = {}
+    for position, notebook in enumerate(notebooks):
+        cells = nbformat.read(notebook, as_version=4).cells
+        out[notebook] = {
+            index: _resolve_needs(keys, notebooks, position, where=f"cell {index}")
+            for index, cell in enumerate(cells)
+            if (keys := _needs_of_cell(cell)) is not None
+        }
+    return out
 
 
 # ---------------------------------------------------------------- kernel
@@ -523,6 +582,38 @@ def _tidy_executed(executed_path: Path, *, project_root: Path) -> None:
     atomic_write(executed_path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
 
+class UpstreamNotebookError(RuntimeError):
+    """A cell waited for a notebook (its ``needs``) that failed; raised by a ``cell_gate``."""
+
+
+#: papermill engine name of :func:`_gated_engine`.
+GATED_ENGINE_NAME = "analysis-gated"
+
+
+@functools.lru_cache(maxsize=1)
+def _gated_engine() -> str:
+    """Register (once) papermill's nbclient engine with a hook before each cell; return its name."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class GatedEngine(NBClientEngine):
+        """papermill's nbclient engine calling ``cell_gate(cell)`` before each cell starts."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, cell_gate=None, **kwargs):  # noqa: ANN001, ANN206
+            if cell_gate is not None:
+                start = nb_man.cell_start
+
+                def cell_start(cell, cell_index=None, **more):  # noqa: ANN001, ANN202
+                    cell_gate(cell)  # blocks until the cell may run, or raises
+                    return start(cell, cell_index, **more)
+
+                nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(GATED_ENGINE_NAME, GatedEngine)
+    return GATED_ENGINE_NAME
+
+
 def execute_notebook(
     notebook: str | Path,
     executed_path: str | Path,
@@ -531,6 +622,7 @@ def execute_notebook(
     kernel_name: str = PROJECT_KERNEL_NAME,
     cell_timeout_s: int | None = None,
     kernel_manager_class: type | None = None,
+    cell_gate: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Path:
     """Execute one notebook with papermill into ``executed_path`` (never in place).
 
@@ -538,6 +630,9 @@ def execute_notebook(
     relative paths in the ``parameters`` cell mean the same in both.
     ``kernel_manager_class`` (e.g. :meth:`analysis.kernelserver.KernelServer.
     kernel_manager_class`) replaces jupyter_client's default kernel manager.
+    ``cell_gate(cell)`` is called before each cell starts: it may wait (the
+    kernel idles), or raise :class:`UpstreamNotebookError` to stop the
+    notebook before that cell.
 
     Raises
     ------
@@ -556,7 +651,9 @@ def execute_notebook(
     if executed_path.resolve() == notebook.resolve():
         raise ValueError(f"`executed_path` {str(executed_path)!r} is the source notebook; never execute in place.")
     executed_path.parent.mkdir(parents=True, exist_ok=True)
-    engine_options = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
+    engine_options: dict[str, Any] = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
+    if cell_gate is not None:
+        engine_options.update(engine_name=_gated_engine(), cell_gate=cell_gate)
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -580,6 +677,12 @@ def execute_notebook(
         )
         raise NotebookError(
             message, notebook=notebook, executed_path=executed_path, cell_index=exc.cell_index
+        ) from None
+    except UpstreamNotebookError as exc:
+        raise NotebookError(
+            f"notebook {notebook.name} stopped before it finished: {exc}",
+            notebook=notebook,
+            executed_path=executed_path if executed_path.exists() else None,
         ) from None
     except Exception as exc:  # kernel start failure, dead kernel, timeout, bad notebook JSON
         raise NotebookError(
@@ -1004,6 +1107,7 @@ def run_notebooks(
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only=only, from_=from_)
     needs = notebook_needs(all_notebooks)
+    waits = cell_needs(all_notebooks)
     merged: dict[str, Any] = {}
     if params_file is not None:
         params_path = Path(params_file)
@@ -1040,7 +1144,10 @@ def run_notebooks(
             stack.enter_context(server)
         commit = _git_commit()
         runs, failure = _run_each(
-            selected, merged, declared, needs, jobs=jobs,
+            selected, merged, declared, needs, jobs=jobs, cell_waits=waits,
+            resolve_cell_needs=lambda nb, keys: _resolve_needs(
+                keys, all_notebooks, all_notebooks.index(nb), where="cell"
+            ),
             reports_dir=reports_dir, executed_dir=executed_dir, commit=commit,
             kernel_name=kernel_name, cell_timeout_s=cell_timeout_s,
             kernel_managers=None if server is None else _kernel_managers(server, selected),
@@ -1137,19 +1244,50 @@ def _run_each(
     kernel_name: str,
     cell_timeout_s: int | None,
     kernel_managers: Mapping[Path, type] | None,
+    cell_waits: Mapping[Path, Mapping[int, Sequence[Path]]] | None = None,
+    resolve_cell_needs: Callable[[Path, Any], list[Path]] | None = None,
 ) -> tuple[list[NotebookRun], NotebookError | None]:
     """Execute the selected notebooks, each once the notebooks it needs have run; export each one's pages.
 
     Up to ``jobs`` notebooks execute at once (each in its kernel's process),
     started in run order as soon as every selected notebook they need has
-    executed successfully. Pages are exported in one background thread while
-    later notebooks execute. After the first failure (a notebook's cell or its
-    export) no notebook starts; those already running finish and are recorded.
-    The error returned is the failure of the earliest notebook in run order.
+    executed successfully. A notebook with cells that wait for other
+    notebooks (``cell_waits``, :func:`cell_needs`) starts only once those have
+    started, so that it never holds a place that they need; each such cell is
+    held until they have executed, and the notebook stops there if one of them
+    failed. Pages are exported in one background thread while later notebooks
+    execute. After the first failure (a notebook's cell or its export) no
+    notebook starts; those already running finish and are recorded. The error
+    returned is the failure of the earliest notebook in run order.
     """
     order = {notebook: i for i, notebook in enumerate(selected)}
     runs: dict[Path, NotebookRun] = {}
     failures: dict[Path, NotebookError] = {}
+    cell_waits = cell_waits or {}
+    waited_for = {nb: {p for ps in cell_waits.get(nb, {}).values() for p in ps if p in order} for nb in selected}
+    finished = threading.Condition()  # guards `executed_ok` and `executed_failed`
+    executed_ok: set[Path] = set()
+    executed_failed: set[Path] = set()
+
+    def gate_for(notebook: Path) -> Callable[[Mapping[str, Any]], None] | None:
+        if not waited_for[notebook] or resolve_cell_needs is None:
+            return None
+
+        def gate(cell: Mapping[str, Any]) -> None:
+            keys = _needs_of_cell(cell)
+            if keys is None:
+                return
+            wanted = [p for p in resolve_cell_needs(notebook, keys) if p in order]
+            with finished:
+                finished.wait_for(lambda: all(p in executed_ok or p in executed_failed for p in wanted))
+                failed = [p.name for p in wanted if p in executed_failed]
+            if failed:
+                first_line = next((ln for ln in str(cell.get("source", "")).splitlines() if ln.strip()), "")
+                raise UpstreamNotebookError(
+                    f"the cell {first_line.strip()!r} needs {', '.join(failed)}, which failed"
+                )
+
+        return gate
 
     def record(notebook: Path, run: NotebookRun) -> None:
         write_json(run.to_dict(), executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}")
@@ -1158,11 +1296,21 @@ def _run_each(
 
     def execute(notebook: Path, injected: dict[str, Any]) -> float:
         t0 = time.perf_counter()
-        execute_notebook(
-            notebook, executed_dir / notebook.name, parameters=injected, kernel_name=kernel_name,
-            cell_timeout_s=cell_timeout_s,
-            kernel_manager_class=None if kernel_managers is None else kernel_managers[notebook],
-        )
+        try:
+            execute_notebook(
+                notebook, executed_dir / notebook.name, parameters=injected, kernel_name=kernel_name,
+                cell_timeout_s=cell_timeout_s,
+                kernel_manager_class=None if kernel_managers is None else kernel_managers[notebook],
+                cell_gate=gate_for(notebook),
+            )
+        except BaseException:
+            with finished:
+                executed_failed.add(notebook)
+                finished.notify_all()
+            raise
+        with finished:
+            executed_ok.add(notebook)
+            finished.notify_all()
         return time.perf_counter() - t0
 
     pending = list(selected)
@@ -1180,7 +1328,12 @@ def _run_each(
         while True:
             while not failures and len(executing) < jobs:
                 ready = next(
-                    (nb for nb in pending if all(p in succeeded or p not in order for p in needs[nb])), None
+                    (
+                        nb for nb in pending
+                        if all(p in succeeded or p not in order for p in needs[nb])
+                        and all(p in started for p in waited_for[nb])
+                    ),
+                    None,
                 )
                 if ready is None:
                     break
