@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
 import threading
+import traceback
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -749,3 +751,35 @@ def test_bad_cell_needs_are_an_error_naming_the_notebook_and_cell(tmp_path, need
         pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None)
     assert "02_bad.ipynb" in str(info.value) and "cell 1" in str(info.value)
     assert _order(notebooks_dir) == []
+
+
+def test_kernels_start_in_the_notebook_folder_and_the_run_never_changes_the_working_directory(
+    tmp_path, monkeypatch
+):
+    # Notebooks run in threads of one process, which share one working directory: changing it
+    # (as papermill's `cwd` option does) let a kernel start in the wrong folder now and then.
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    record = "import os\nwith open('cwd.txt', 'a', encoding='utf-8') as fh:\n    fh.write(os.getcwd() + '\\n')"
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [new_code_cell(record)]), [])
+    for name in ("02_a", "03_b", "04_c"):
+        _needs(_notebook(notebooks_dir / f"{name}.ipynb", [new_code_cell(record), _span_cell(name, 0.3)]), ["01"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    calls = []
+    real_chdir = os.chdir
+    def chdir(path):  # noqa: ANN001, ANN202
+        calls.append((path, "".join(traceback.format_stack(limit=8))))
+        real_chdir(path)
+
+    monkeypatch.setattr(os, "chdir", chdir)
+    pipeline.run_notebooks(notebooks_dir=Path("../notebooks"), reports_dir=Path("reports"), params_file=None,
+                           jobs=3)
+    # papermill's file handler still changes to the directory it saw last around each read
+    # and write; the run must never move the process into the notebooks' folder itself.
+    moved = [(path, stack) for path, stack in calls if Path(path).resolve() == notebooks_dir.resolve()]
+    assert moved == [], moved[0][1]
+    assert Path.cwd() == elsewhere
+    assert (notebooks_dir / "cwd.txt").read_text().splitlines() == [str(notebooks_dir.resolve())] * 4
+    assert (elsewhere / "reports" / "02_a.html").is_file()  # relative to where the run was started

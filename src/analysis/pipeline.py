@@ -651,7 +651,13 @@ def execute_notebook(
     if executed_path.resolve() == notebook.resolve():
         raise ValueError(f"`executed_path` {str(executed_path)!r} is the source notebook; never execute in place.")
     executed_path.parent.mkdir(parents=True, exist_ok=True)
-    engine_options: dict[str, Any] = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
+    # The kernel starts in the notebook's folder through nbclient's `resources`, not papermill's
+    # `cwd`: that one changes the working directory of the whole process while the notebook
+    # runs, and notebooks run side by side in threads of one process (a kernel started while
+    # another thread had changed it back started in the wrong folder).
+    engine_options: dict[str, Any] = {"resources": {"metadata": {"path": str(notebook.resolve().parent)}}}
+    if kernel_manager_class is not None:
+        engine_options["kernel_manager_class"] = kernel_manager_class
     if cell_gate is not None:
         engine_options.update(engine_name=_gated_engine(), cell_gate=cell_gate)
     try:
@@ -661,7 +667,6 @@ def execute_notebook(
             parameters=dict(parameters or {}),
             kernel_name=kernel_name,
             language="python",
-            cwd=str(notebook.parent),
             progress_bar=False,
             request_save_on_cell_execute=False,
             start_timeout=KERNEL_START_TIMEOUT_S,
@@ -1098,8 +1103,9 @@ def run_notebooks(
     ValueError, FileNotFoundError, InputError
         For bad options or notebook metadata, before anything runs.
     """
-    notebooks_dir = Path(notebooks_dir)
-    reports_dir = Path(reports_dir)
+    # Absolute, so that nothing depends on the working directory while threads run notebooks.
+    notebooks_dir = Path(notebooks_dir).resolve()
+    reports_dir = Path(reports_dir).resolve()
     if jobs is None:
         jobs = _available_cpus()
     elif not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
