@@ -760,7 +760,11 @@ def test_kernels_start_in_the_notebook_folder_and_the_run_never_changes_the_work
     # (as papermill's `cwd` option does) let a kernel start in the wrong folder now and then.
     notebooks_dir = tmp_path / "notebooks"
     notebooks_dir.mkdir()
-    record = "import os\nwith open('cwd.txt', 'a', encoding='utf-8') as fh:\n    fh.write(os.getcwd() + '\\n')"
+    record = (
+        "import os\nwith open('cwd.txt', 'a', encoding='utf-8') as fh:\n    fh.write(os.getcwd() + '\\n')\n"
+        "with open('history.txt', 'a', encoding='utf-8') as fh:\n"
+        "    fh.write(f'{get_ipython().history_manager.enabled}\\n')"
+    )
     _needs(_notebook(notebooks_dir / "01_first.ipynb", [new_code_cell(record)]), [])
     for name in ("02_a", "03_b", "04_c"):
         _needs(_notebook(notebooks_dir / f"{name}.ipynb", [new_code_cell(record), _span_cell(name, 0.3)]), ["01"])
@@ -782,4 +786,5 @@ def test_kernels_start_in_the_notebook_folder_and_the_run_never_changes_the_work
     assert moved == [], moved[0][1]
     assert Path.cwd() == elsewhere
     assert (notebooks_dir / "cwd.txt").read_text().splitlines() == [str(notebooks_dir.resolve())] * 4
+    assert (notebooks_dir / "history.txt").read_text().splitlines() == ["False"] * 4  # KERNEL_EXTRA_ARGUMENTS
     assert (elsewhere / "reports" / "02_a.html").is_file()  # relative to where the run was started

@@ -66,6 +66,13 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.debugger",  # imported by every kernel at start (debugpy: 0.1 s)
+    # imported while each kernel initialises its shell (30 ms a kernel)
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+    "tornado.platform.asyncio",
     "IPython.display",
     "numpy",
     "pandas",
