@@ -582,3 +582,12 @@ def test_passage_spread_errors_and_empty():
         )
     with pytest.raises(ValueError, match="lacks column"):
         formulaic.passage_spread(pd.DataFrame({"doc_a": []}))
+
+
+def test_no_examples_asked_gives_the_empty_table_ranking_would_give(corpus_paras):
+    shares0 = formulaic.formulaic_shares(corpus_paras, top_n=0)
+    shares1 = formulaic.formulaic_shares(corpus_paras, top_n=1)
+    assert len(shares1.examples) > 0
+    pd.testing.assert_frame_equal(shares0.examples, shares1.examples.iloc[:0].reset_index(drop=True))
+    for table in ("paragraphs", "documents", "places", "passages"):
+        pd.testing.assert_frame_equal(getattr(shares0, table), getattr(shares1, table), obj=table)

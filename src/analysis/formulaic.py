@@ -1078,7 +1078,7 @@ def formulaic_shares(
                     "formulaic_shares: paragraph %s has no content characters; its shares are NaN", para_id
                 )
             rows.extend((doc_id, para_id, place, k, counts[k]) for k in KINDS)
-            for kind, sink in (("local", local_runs), ("reused", reused_runs)):
+            for kind, sink in (("local", local_runs), ("reused", reused_runs)) if top_n else ():
                 for m in re.finditer(
                     f"{kind[0]}+", "".join(lab[0] if lab == kind else "." for lab in labels)
                 ):
@@ -1105,12 +1105,18 @@ def formulaic_shares(
     return FormulaicShares(para_table, doc_table, place_table, examples, passages)
 
 
+_COUNT_COLUMNS = ("rank", "n_occurrences", "n_chars")
+
+
 def _examples(
     lexicon_hits: list[tuple[str, str, str]],
     reused_runs: list[tuple[str, str]],
     local_runs: list[tuple[str, str]],
     top_n: int,
 ) -> pd.DataFrame:
+    columns = ["place", "kind", "rank", "text", "n_occurrences", "n_chars"]
+    if top_n == 0:  # no example wanted (sensitivity runs): the empty table ranking would leave
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in _COUNT_COLUMNS else "str") for c in columns})
     records: list[tuple[str, str, str, int, int]] = []  # place, kind, text, n_occurrences, n_chars
     counted: dict[tuple[str, str, str], int] = defaultdict(int)
     for key in lexicon_hits:
@@ -1123,7 +1129,6 @@ def _examples(
         if kind == "local" and len(text) > MAX_EXAMPLE_CHARS:
             text = text[:MAX_EXAMPLE_CHARS] + "…"
         records.append((place, kind, text, n, n_chars))
-    columns = ["place", "kind", "rank", "text", "n_occurrences", "n_chars"]
     if not records:
         return pd.DataFrame(columns=columns)
     df = pd.DataFrame(records, columns=["place", "kind", "text", "n_occurrences", "n_chars"])
