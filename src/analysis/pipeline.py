@@ -1268,9 +1268,9 @@ def _run_each(
     started in run order as soon as every selected notebook they need has
     executed successfully. A notebook with cells that wait for other
     notebooks (``cell_waits``, :func:`cell_needs`) starts only once those have
-    started, so that it never holds a place that they need; each such cell is
-    held until they have executed, and the notebook stops there if one of them
-    failed. Pages are exported in one background thread while later notebooks
+    started: after a failure no notebook starts, and a cell must never wait for
+    one that will not run. Each such cell is held until they have executed, and
+    the notebook stops there if one of them failed. Pages are exported in one background thread while later notebooks
     execute. After the first failure (a notebook's cell or its export) no
     notebook starts; those already running finish and are recorded. The error
     returned is the failure of the earliest notebook in run order.
