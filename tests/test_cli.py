@@ -100,3 +100,40 @@ def test_metrics_excluded_lists_non_metrics_with_reasons(capsys, shared_dir):
     found = sum(any(d == g["doc_id"] and s < int(g["end"]) and int(g["start"]) < e for d, s, e in spans) for g in gold)
     print(f"gold non-metrics listed as excluded: {found}/{len(gold)}")
     assert found / len(gold) >= 0.8
+
+
+_EARLY_SERVER_PROBE = """
+import sys
+from analysis import kernelserver
+import analysis.__main__ as cli
+
+class Fake:
+    closed = False
+    def close(self):
+        print("closed")
+
+def start(kernel_name, cwd):
+    print("heavy imports done:", "nbformat" in sys.modules or "analysis.pipeline" in sys.modules)
+    print("kernel:", kernel_name)
+    return Fake()
+
+kernelserver.start_for_kernelspec = start
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_run_starts_the_kernel_server_before_the_pipelines_imports_and_stops_it(tmp_path):
+    # The server imports for 2-4 s and so does the command line (nbformat, papermill, nbconvert):
+    # started first, both proceed at once. An exit before the run still stops it.
+    result = subprocess.run(
+        [sys.executable, "-c", _EARLY_SERVER_PROBE, "run", "--kernel", "analysis", "--notebooks-dir",
+         str(paths.NOTEBOOKS_DIR), "--only", "99_no_such_notebook"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "heavy imports done: False" in result.stdout and "kernel: analysis" in result.stdout
+    assert result.stdout.rstrip().endswith("closed")
+    assert result.returncode == 2 and "99_no_such_notebook" in result.stderr
+    for argv in (["run", "--no-fork-kernels", "--only", "99"], ["run", "--help"], ["metrics", "--help"]):
+        result = subprocess.run([sys.executable, "-c", _EARLY_SERVER_PROBE, *argv], capture_output=True, text=True,
+                                timeout=120)
+        assert "heavy imports done" not in result.stdout, argv

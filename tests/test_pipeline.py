@@ -788,3 +788,19 @@ def test_kernels_start_in_the_notebook_folder_and_the_run_never_changes_the_work
     assert (notebooks_dir / "cwd.txt").read_text().splitlines() == [str(notebooks_dir.resolve())] * 4
     assert (notebooks_dir / "history.txt").read_text().splitlines() == ["False"] * 4  # KERNEL_EXTRA_ARGUMENTS
     assert (elsewhere / "reports" / "02_a.html").is_file()  # relative to where the run was started
+
+
+def test_a_kernel_server_started_beforehand_serves_the_run_and_is_stopped(tmp_path):
+    from analysis import kernelserver
+
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    record = "import os\nwith open('parent.txt', 'w', encoding='utf-8') as fh:\n    fh.write(str(os.getppid()))"
+    _notebook(notebooks_dir / "01_first.ipynb", [new_code_cell(record)])
+    pipeline.ensure_kernel()
+    server = kernelserver.start_for_kernelspec(pipeline.PROJECT_KERNEL_NAME, notebooks_dir)
+    assert server is not None and server.running
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "r", params_file=None,
+                           kernel_server=server)
+    assert int((notebooks_dir / "parent.txt").read_text()) == server._process.pid  # forked from it
+    assert not server.running

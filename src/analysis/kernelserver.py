@@ -52,13 +52,18 @@ __all__ = [
     "DEFAULT_BACKGROUND",
     "DEFAULT_PRELOAD",
     "KernelServer",
+    "PROJECT_KERNEL_NAME",
     "KernelServerError",
     "notebook_imports",
     "serve",
+    "start_for_kernelspec",
     "split_kernel_command",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Name of the project's Jupyter kernel (registered by ``python -m analysis kernel``).
+PROJECT_KERNEL_NAME = "analysis"
 
 #: Modules the server imports before it serves the first kernel: the kernel
 #: itself and what every notebook imports.
@@ -775,6 +780,29 @@ class KernelServer:
                 self._process.kill()
                 self._process.wait()
         self._tmp.cleanup()
+
+
+def start_for_kernelspec(kernel_name: str, cwd: str | Path) -> KernelServer | None:
+    """A kernel server for this kernelspec's interpreter, or None (with a logged reason) if it cannot run.
+
+    Imports only jupyter_client's kernelspec module, so a command line can start
+    the server before its own heavier imports (the server imports meanwhile).
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return None  # papermill reports the missing kernel itself
+    split = split_kernel_command(spec.argv)
+    if split is None:
+        logger.info("kernel %r is not an ipykernel; each notebook starts its own kernel", kernel_name)
+        return None
+    try:
+        return KernelServer(spec.argv[0], split[0], {**os.environ, **(spec.env or {})}, cwd=cwd)
+    except (KernelServerError, OSError) as exc:
+        logger.warning("each notebook starts its own kernel: %s", exc)
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,7 +56,7 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-from . import paths, webfont
+from . import kernelserver, paths, webfont
 from .errors import InputError
 from .storage import atomic_write, read_yaml, write_json
 from .webfont import REPORT_CJK_FAMILY
@@ -88,7 +88,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Name of the project's Jupyter kernel (installed into the venv by :func:`ensure_kernel`).
-PROJECT_KERNEL_NAME = "analysis"
+PROJECT_KERNEL_NAME = kernelserver.PROJECT_KERNEL_NAME
 PROJECT_KERNEL_DISPLAY_NAME = "Python (analysis)"
 #: Environment the project kernel runs with: fixed str hashing, so set order is reproducible.
 PROJECT_KERNEL_ENV = {"PYTHONHASHSEED": "0"}
@@ -1062,6 +1062,7 @@ def run_notebooks(
     cell_timeout_s: int | None = None,
     fork_kernels: bool = True,
     jobs: int | None = None,
+    kernel_server: Any = None,
 ) -> list[NotebookRun]:
     """Execute the notebooks in order and export their HTML reports and the index.
 
@@ -1096,6 +1097,10 @@ def run_notebooks(
         notebooks it needs (:func:`notebook_needs`) have run; 1 runs them
         one after another. The outputs are the same either way (a test
         compares them).
+    kernel_server : analysis.kernelserver.KernelServer or None, default=None
+        A kernel server already started for ``kernel_name`` (the command line
+        starts it before its own imports, so that both run at once). The run
+        uses it if ``fork_kernels``, and stops it in any case.
 
     Returns
     -------
@@ -1153,9 +1158,11 @@ def run_notebooks(
     run_started = _now()
     executed_dir = reports_dir / EXECUTED_DIR_NAME
     with contextlib.ExitStack() as stack:
+        if kernel_server is not None:
+            stack.enter_context(kernel_server)
         # First, so that the server imports while the rest is set up.
-        server = _start_kernel_server(kernel_name, notebooks_dir) if fork_kernels else None
-        if server is not None:
+        server = (kernel_server or _start_kernel_server(kernel_name, notebooks_dir)) if fork_kernels else None
+        if server is not None and server is not kernel_server:
             stack.enter_context(server)
         commit = _git_commit()
         runs, failure = _run_each(
@@ -1185,27 +1192,9 @@ def _available_cpus() -> int:
 
 def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202 - KernelServer | None
     """A kernel server for this kernelspec's interpreter, or None (with a logged reason) if it cannot run."""
-    import os
-
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     from . import kernelserver
 
-    try:
-        spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        return None  # papermill reports the missing kernel itself
-    split = kernelserver.split_kernel_command(spec.argv)
-    if split is None:
-        logger.info("kernel %r is not an ipykernel; each notebook starts its own kernel", kernel_name)
-        return None
-    try:
-        return kernelserver.KernelServer(
-            spec.argv[0], split[0], {**os.environ, **(spec.env or {})}, cwd=notebooks_dir
-        )
-    except (kernelserver.KernelServerError, OSError) as exc:
-        logger.warning("each notebook starts its own kernel: %s", exc)
-        return None
+    return kernelserver.start_for_kernelspec(kernel_name, notebooks_dir)
 
 
 #: Niceness of the thread that exports HTML pages (Linux), see ``_lower_thread_priority``.
@@ -1485,6 +1474,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             cell_timeout_s=args.cell_timeout,
             fork_kernels=args.fork_kernels,
             jobs=args.jobs,
+            kernel_server=getattr(args, "kernel_server", None),
         )
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
