@@ -582,7 +582,8 @@ def _tidy_executed(executed_path: Path, *, project_root: Path) -> None:
     atomic_write(executed_path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
 
-#: Options for each notebook's kernel on top of its kernelspec (kept in memory, not on disk).
+#: Options for each notebook's IPython kernel on top of its kernelspec (the project kernel or a
+#: forked one; other kernels may not know them): input history kept in memory, not on disk.
 KERNEL_EXTRA_ARGUMENTS: tuple[str, ...] = ("--HistoryManager.enabled=False",)
 
 
@@ -659,12 +660,11 @@ def execute_notebook(
     # `cwd`: that one changes the working directory of the whole process while the notebook
     # runs, and notebooks run side by side in threads of one process (a kernel started while
     # another thread had changed it back started in the wrong folder).
-    engine_options: dict[str, Any] = {
-        "resources": {"metadata": {"path": str(notebook.resolve().parent)}},
+    engine_options: dict[str, Any] = {"resources": {"metadata": {"path": str(notebook.resolve().parent)}}}
+    if kernel_manager_class is not None or kernel_name == PROJECT_KERNEL_NAME:  # an IPython kernel
         # A batch run has no use for IPython's input history in ~/.ipython: writing it costs
         # each kernel 20-30 ms at start, and kernels side by side share that database.
-        "extra_arguments": list(KERNEL_EXTRA_ARGUMENTS),
-    }
+        engine_options["extra_arguments"] = list(KERNEL_EXTRA_ARGUMENTS)
     if kernel_manager_class is not None:
         engine_options["kernel_manager_class"] = kernel_manager_class
     if cell_gate is not None:
