@@ -3,7 +3,9 @@
 The segmenter is a dedicated :class:`jieba.Tokenizer` built from jieba's bundled
 dictionary plus the project's domain dictionary; the global ``jieba.dt`` is
 never touched. jieba's prefix-dictionary cache goes to :data:`analysis.paths.CACHE_DIR`,
-so nothing is written to a shared temporary directory and nothing is downloaded.
+so nothing is written to a shared temporary directory and nothing is downloaded. The
+built dictionary (jieba's plus the project's words) is kept there too
+(:attr:`Segmenter.state_cache_path`), so that a new process loads it in 0.4 s, not 1 s.
 
 Word lists live in ``src/analysis/resources/``:
 
