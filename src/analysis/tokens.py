@@ -35,10 +35,8 @@ import functools
 import hashlib
 import logging
 import marshal
-import os
 import re
 import sys
-import tempfile
 import threading
 import unicodedata
 import warnings
@@ -342,17 +340,13 @@ class Segmenter:
         return state
 
     def _write_state(self, tok: jieba.Tokenizer) -> None:
-        """Keep ``tok``'s dictionary for the next process (temp file, then rename; failure only logged)."""
+        """Keep ``tok``'s dictionary for the next process (written atomically; a failure is only logged)."""
+        from .storage import atomic_write  # imports pandas: only when the cache is (re)built
+
         path = self.state_cache_path
+        data = marshal.dumps((tok.FREQ, tok.total, tok.user_word_tag_tab))
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    marshal.dump((tok.FREQ, tok.total, tok.user_word_tag_tab), out)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(path, lambda p: p.write_bytes(data))
         except OSError as exc:
             logger.warning("cannot write the tokenizer cache %s (%s); the next process rebuilds it.", path, exc)
 
