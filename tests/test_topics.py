@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import pickle
@@ -10,10 +11,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.stats import chi2_contingency
 from sklearn.metrics import adjusted_rand_score
 
-from analysis import topics
+from analysis import tokens, topics
 
 SEEDS = range(5)
 KS = range(4, 13)
@@ -169,8 +171,28 @@ def test_keyness_statistics_and_sign(paragraphs):
         assert len(own) == 1 and own["g2"].iat[0] > 10 and own["rank"].iat[0] <= 10
     assert (key.groupby("group")["g2"].apply(lambda g: g.is_monotonic_decreasing)).all()
     assert (key["n_target"] + key["n_reference"] >= 5).all()
+    # p_value is the chi-squared tail of |G2| with 1 df, computed for all terms at once
+    assert key["p_value"].tolist() == [stats.chi2.sf(abs(g), 1) for g in key["g2"]]
     with pytest.raises(ValueError, match="at least 2 groups"):
         topics.keyness(paragraphs.assign(place="A"))
+
+
+def test_keyness_counts_are_the_sums_of_the_paragraphs_token_counts(paragraphs, monkeypatch):
+    # keyness cuts each group's paragraphs joined by line breaks, so that it reuses their
+    # cached tokens (no new call into jieba); a group's counts are the sums over its paragraphs.
+    for text in paragraphs["text"]:
+        tokens.tokenize(text)
+    jieba_calls = []
+    tokenizer = tokens.get_segmenter().tokenizer
+    monkeypatch.setattr(tokenizer, "lcut", lambda *a, **k: jieba_calls.append(a) or type(tokenizer).lcut(tokenizer, *a, **k))
+    key = topics.keyness(paragraphs, by="doc_id", min_count=1)
+    assert jieba_calls == []
+    monkeypatch.undo()
+    for doc_id, texts in paragraphs.groupby("doc_id")["text"]:
+        expected = collections.Counter(t for text in texts for t in tokens.tokenize(text, drop_generic=False))
+        got = key[key["group"] == doc_id]
+        assert dict(zip(got["term"], got["n_target"], strict=True)) == {t: expected[t] for t in got["term"]}
+        assert set(expected) <= set(got["term"]) and (got["total_target"] == sum(expected.values())).all()
 
 
 def test_similarity_matrix(paragraphs):

@@ -201,10 +201,27 @@ def _early_kernel_server(argv: Sequence[str]):  # noqa: ANN202 - KernelServer | 
     return kernelserver.start_for_kernelspec(known.kernel, known.notebooks_dir.resolve())
 
 
+#: Optional imports that the ``run`` command never uses and leaves out of its process.
+#: ``rfc3987_syntax``: jsonschema imports it, if installed, to check the "iri" and
+#: "iri-reference" string formats; it compiles a grammar at import (1.7 s of CPU).
+#: nbformat imports jsonschema but its notebook schema uses no string format, and no
+#: format checker runs in this process. (jupyterlab's jupyter_events needs the package,
+#: so it stays installed.)
+SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
+
+
+def _skip_optional_imports() -> None:
+    """Make the imports of :data:`SKIPPED_OPTIONAL_IMPORTS` fail, as if not installed; loaded ones stay."""
+    for name in SKIPPED_OPTIONAL_IMPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type] - None in sys.modules: ImportError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     server = _early_kernel_server(argv)
+    if argv and argv[0] == "run":
+        _skip_optional_imports()  # after the server's start: its process and the kernels import as usual
     try:
         return _main(argv, server)
     finally:

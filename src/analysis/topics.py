@@ -919,7 +919,9 @@ def keyness(
     if len(groups) < 2:
         raise ValueError(f"keyness needs at least 2 groups in column {by!r}, got {groups}.")
     _, tokenizer = _tokenizer(segmenter, drop_generic)
-    docs = [" ".join(paragraphs.loc[paragraphs[by].astype(str) == g, "text"]) for g in groups]
+    # Joined by line breaks: the segmenter cuts line by line, so each group's text reuses the
+    # tokens of its paragraphs (already cut for TF-IDF); jieba joins no token across a break.
+    docs = ["\n".join(paragraphs.loc[paragraphs[by].astype(str) == g, "text"]) for g in groups]
     cv = CountVectorizer(tokenizer=tokenizer, token_pattern=None, lowercase=False)
     counts = cv.fit_transform(docs).toarray().astype(np.float64)
     terms = cv.get_feature_names_out()
@@ -942,11 +944,12 @@ def keyness(
             chi2 = np.sum(np.maximum(np.abs(obs - exp) - 0.5, 0.0) ** 2 / exp, axis=0)
         sign = np.where(a >= exp[0], 1.0, -1.0)
         log_ratio = np.log2(((a + 0.5) / (totals[gi] + 0.5)) / ((b + 0.5) / (grand - totals[gi] + 0.5)))
+        p_value = stats.chi2.sf(g2, 1)  # one call for all terms: per term it cost 0.2 ms each
         for j, term in enumerate(terms[keep]):
             rows.append({"group": group, "term": str(term), "n_target": int(a[j]), "n_reference": int(b[j]),
                          "total_target": int(totals[gi]), "total_reference": int(grand - totals[gi]),
                          "g2": float(sign[j] * g2[j]), "chi2": float(sign[j] * chi2[j]),
-                         "p_value": float(stats.chi2.sf(g2[j], 1)), "log_ratio": float(log_ratio[j])})
+                         "p_value": float(p_value[j]), "log_ratio": float(log_ratio[j])})
     out = pd.DataFrame(rows)
     out = out.sort_values(["group", "g2", "term"], ascending=[True, False, True], kind="stable")
     out["rank"] = out.groupby("group").cumcount() + 1
