@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import traceback
 from html.parser import HTMLParser
@@ -804,3 +805,41 @@ def test_a_kernel_server_started_beforehand_serves_the_run_and_is_stopped(tmp_pa
                            kernel_server=server)
     assert int((notebooks_dir / "parent.txt").read_text()) == server._process.pid  # forked from it
     assert not server.running
+
+
+_WARM_UP_PROBE = """
+import base64, sys, tempfile
+from pathlib import Path
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from analysis import pipeline
+
+pipeline.warm_up_export()
+png = base64.b64encode(pipeline._ONE_PIXEL_PNG).decode()
+cell = new_code_cell("for k in range(3):\\n    print(f'{k}: 党史', end='')  # 注释", execution_count=3, outputs=[
+    new_output("stream", name="stderr", text="警告\\n"),
+    new_output("display_data", data={"text/markdown": "- 学史明理\\n- [链接](#a)", "text/plain": "m"}),
+    new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+    new_output("execute_result", execution_count=3, data={
+        "text/html": "<table><thead><tr><th>地区</th></tr></thead><tr><td>召陵区</td></tr></table>",
+        "text/plain": "t"}),
+])
+nb = new_notebook(cells=[new_markdown_cell("## 小结\\n\\n*斜体* `code` 1,234 名党员"), cell],
+                  metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / "01_probe.ipynb"
+    nbformat.write(nb, path)
+    before = set(sys.modules)
+    pipeline.export_html(path, reports_dir=tmp)
+    print("imported by the first export:", sorted(set(sys.modules) - before))
+    print("exporters compiled:", pipeline._exporter.cache_info().misses)
+"""
+
+
+def test_the_export_warm_up_leaves_nothing_for_the_first_export_to_import_or_compile():
+    # The pipeline runs warm_up_export in the export thread while the kernel server imports,
+    # so that the first real export (on the critical path) is as quick as the others.
+    result = subprocess.run([sys.executable, "-c", _WARM_UP_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "imported by the first export: []" in result.stdout
+    assert "exporters compiled: 2" in result.stdout

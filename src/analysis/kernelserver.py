@@ -97,7 +97,17 @@ DEFAULT_BACKGROUND: tuple[str, ...] = (
     "analysis.formulaic",
     "analysis.places",
     "analysis.compare",
-    "sklearn.decomposition",  # 1.4 s, most of it scipy.stats
+    # scikit-learn (1.5 s) in steps, the longest scipy.stats (0.8 s, one package): a kernel
+    # request that does not need it (03, 04) is served between two steps, not after all of it.
+    "scipy.sparse",
+    "scipy.special",
+    "scipy.sparse.linalg",
+    "scipy.optimize",
+    "scipy.stats",
+    "sklearn.base",
+    "sklearn.metrics",
+    "sklearn.linear_model",
+    "sklearn.decomposition",
     "sklearn.feature_extraction.text",
     "sklearn.metrics",
     "analysis.topics",

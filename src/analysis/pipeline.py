@@ -34,6 +34,7 @@ handler, or a JavaScript output, fails the export.
 from __future__ import annotations
 
 import argparse
+import base64
 import concurrent.futures
 import contextlib
 import datetime as dt
@@ -904,6 +905,42 @@ def export_html(executed_path: str | Path, *, reports_dir: str | Path = paths.RE
     return written[0], written[1]
 
 
+#: A valid 1 x 1 PNG (for :func:`warm_up_export`).
+_ONE_PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def _warm_up_notebook() -> nbformat.NotebookNode:
+    """A small notebook with the kinds of cell and output the study's notebooks have."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    png = base64.b64encode(_ONE_PIXEL_PNG).decode("ascii")
+    code = new_code_cell(
+        'display(Markdown("学党史"))\ntable = pd.DataFrame({"地区": ["甲"], "n": [1]})',
+        outputs=[
+            new_output("stream", name="stdout", text="办实事\n"),
+            new_output("display_data", data={"text/markdown": "**开新局** 1", "text/plain": "<Markdown>"}),
+            new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+            new_output("execute_result", data={"text/html": "<table><tr><td>甲</td></tr></table>",
+                                               "text/plain": "  地区"}, execution_count=1),
+        ],
+        execution_count=1,
+    )
+    nb = new_notebook(cells=[new_markdown_cell("# 党史学习教育\n\n| a | b |\n|---|---|\n| 1 | 2 |"), code])
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    return nb
+
+
+def warm_up_export() -> None:
+    """Do once what the first export would: compile both templates, load the Markdown and code
+    highlighters and the page font. The pipeline calls it when the export thread starts, while
+    the kernel server is still importing, so that the first real export is as quick as the rest."""
+    nb = _warm_up_notebook()
+    bodies = [_exporter(reader=reader).from_notebook_node(nbformat.from_dict(nb))[0] for reader in (True, False)]
+    cjk_font_face("".join(bodies))
+
+
 def cjk_font_face(text: str) -> str:
     """A ``<style>`` embedding the CJK font cut down to the characters of ``text`` (:func:`analysis.webfont.font_face`)."""
     return webfont.font_face(text)
@@ -1327,8 +1364,7 @@ def _run_each(
         concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export") as exporter,
     ):
         exporter.submit(_lower_thread_priority)  # exports yield the CPU to notebooks and kernel server
-        for reader in (True, False):  # compile the templates while the first notebook runs
-            exporter.submit(_exporter, reader=reader)
+        exporter.submit(warm_up_export)  # while the kernel server imports and the first notebook runs
         while True:
             while not failures and len(executing) < jobs:
                 ready = next(
