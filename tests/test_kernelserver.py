@@ -87,6 +87,53 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def test_forked_kernels_are_shut_down_without_an_interrupt_and_a_busy_one_still_stops(server, monkeypatch):
+    # jupyter_client interrupts a kernel before shutting it down; papermill shuts it down right
+    # after a kernel_info reply, so the SIGINT often hit the kernel still in that handler
+    # ("ERROR | KeyboardInterrupt caught in kernel." after a successful run).
+    import signal
+
+    from jupyter_client.provisioning import LocalProvisioner
+
+    srv, folder = server
+    signals = []
+    send_signal = LocalProvisioner.send_signal
+
+    async def recording(self, signum):
+        signals.append(signum)
+        return await send_signal(self, signum)
+
+    monkeypatch.setattr(LocalProvisioner, "send_signal", recording)
+    manager = srv.kernel_manager_class()
+    nb = _notebook(folder / "quick.ipynb", "x = 1", "y = x + 1")
+    pipeline.execute_notebook(nb, folder / "out" / "quick.ipynb", kernel_manager_class=manager)
+    assert signal.SIGINT not in signals
+    # A kernel busy in a cell that timed out is not interrupted either, but it still stops.
+    nb = _notebook(folder / "busy.ipynb", _probe("busy"), "import time\ntime.sleep(120)")
+    with pytest.raises(pipeline.NotebookError, match="(?i)timed? ?out"):
+        pipeline.execute_notebook(nb, folder / "out" / "busy.ipynb", kernel_manager_class=manager, cell_timeout_s=1)
+    pid = json.loads((folder / "busy.json").read_text())["pid"]
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+    # Outside a shutdown, an interrupt is still sent (e.g. a cell interrupted on a timeout).
+    import asyncio
+
+    idle = manager()
+    idle.shutting_down = False
+    sent = []
+
+    async def parent_interrupt(self):
+        sent.append(True)
+
+    monkeypatch.setattr(type(idle).__mro__[1], "_async_interrupt_kernel", parent_interrupt)
+    asyncio.run(idle._async_interrupt_kernel())
+    idle.shutting_down = True
+    asyncio.run(idle._async_interrupt_kernel())
+    assert sent == [True]
+
+
 def test_failing_cell_in_a_forked_kernel_is_reported_like_any_other(server):
     srv, folder = server
     nb = _notebook(folder / "fails.ipynb", "x = 1", "raise RuntimeError('forked boom')")

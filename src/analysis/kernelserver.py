@@ -752,8 +752,9 @@ class KernelServer:
         class ForkingKernelManager(AsyncKernelManager):
             """Kernel manager whose provisioner forks kernels from the pipeline's kernel server.
 
-            Its clients are :class:`ReadyKernelClient`, and it checks every 10 ms
-            (instead of 100 ms) whether a kernel asked to shut down has exited.
+            Its clients are :class:`ReadyKernelClient`, it checks every 10 ms
+            (instead of 100 ms) whether a kernel asked to shut down has exited,
+            and it does not interrupt a kernel before shutting it down.
             """
 
             @default("client_factory")
@@ -762,6 +763,18 @@ class KernelServer:
 
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 await super()._async_wait(pollinterval=min(pollinterval, SHUTDOWN_POLL_S))
+
+            async def _async_interrupt_kernel(self) -> None:
+                # jupyter_client interrupts every kernel before asking it to shut down. papermill
+                # asks for kernel_info after the last cell and shuts the kernel down on the reply,
+                # so the SIGINT often lands while the kernel is still in that request's handler,
+                # which logs "ERROR | KeyboardInterrupt caught in kernel." in a run that succeeded.
+                # A kernel shut down by the pipeline is idle, unless a cell timed out; ipykernel
+                # takes the shutdown request on its control thread, and a kernel still running
+                # after half of `shutdown_wait_time` gets SIGTERM, then SIGKILL.
+                if self.shutting_down:
+                    return
+                await super()._async_interrupt_kernel()
 
             async def _async_pre_start_kernel(self, **kw: Any):  # noqa: ANN202
                 if self.provisioner is None:
