@@ -277,3 +277,16 @@ def test_shang_qualifies_only_a_bare_magnitude():
         ("1200人次", "1200", "exact"),
         ("3名", "3", "exact"),
     ]
+
+
+def test_category_definitions_cover_every_category_once(tmp_path):
+    df = metrics.category_definitions()
+    assert list(df.columns) == ["category", "definition"]
+    assert list(df["category"]) == [*metrics.METRIC_CATEGORIES]
+    assert df["category"].iloc[-1] == metrics.FALLBACK_CATEGORY == "other"
+    assert df["definition"].str.len().min() > 20
+    assert not df["definition"].str.contains("\n").any()
+    bad = tmp_path / "m.yml"
+    bad.write_text("category_definitions:\n  study: learning\n", encoding="utf-8")
+    with pytest.raises(metrics.InputError, match="no definition"):
+        metrics.category_definitions(bad)

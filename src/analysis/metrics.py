@@ -39,6 +39,9 @@ __all__ = [
     "excluded_from_document",
     "mentions_to_frame",
     "excluded_to_frame",
+    "METRIC_CATEGORIES",
+    "FALLBACK_CATEGORY",
+    "category_definitions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,6 +63,11 @@ EXCLUSION_REASONS = (
     "date", "ordinal", "anniversary", "age", "duration", "period", "page_ref",
     "identifier", "formulation", "name", "other",
 )  # fmt: skip
+
+#: Category given when no cue of the lexicon places a mention (documented in metrics.yml).
+FALLBACK_CATEGORY = "other"
+#: The nine categories of DESIGN.md, then the fallback.
+METRIC_CATEGORIES: tuple[str, ...] = (*CATEGORIES, FALLBACK_CATEGORY)
 
 DEFAULT_LEXICON_PATH = RESOURCES_DIR / "metrics.yml"
 FORMULATIONS_PATH = RESOURCES_DIR / "formulations.yml"
@@ -893,6 +901,46 @@ def excluded_from_document(
     records = _document_records(clean_doc, headings)
     excluded = list(extract_excluded_numbers(records, lexicon=lexicon))
     return sorted(excluded, key=lambda x: (x.start, x.end))
+
+
+def category_definitions(lexicon: str | Path | None = None) -> pd.DataFrame:
+    """One-line definition of each metric category, from ``metrics.yml``.
+
+    Parameters
+    ----------
+    lexicon : str or Path or None, default=None
+        A metric lexicon file; ``None`` uses ``resources/metrics.yml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``category``, ``definition``; one row per category of
+        :data:`METRIC_CATEGORIES`, in that order (the fallback ``other`` last).
+
+    Raises
+    ------
+    InputError
+        If a category has no definition or an unknown category is defined.
+
+    Examples
+    --------
+    >>> df = category_definitions()
+    >>> list(df.columns), df["category"].iloc[-1]
+    (['category', 'definition'], 'other')
+    """
+    path = Path(lexicon) if lexicon is not None else DEFAULT_LEXICON_PATH
+    data = read_yaml(path, what="metric lexicon") or {}
+    defs = data.get("category_definitions", {}) if isinstance(data, dict) else {}
+    if not isinstance(defs, dict):
+        raise InputError(path, "`category_definitions` must map category -> one-line text")
+    unknown = [c for c in defs if c not in METRIC_CATEGORIES]
+    if unknown:
+        raise InputError(path, f"`category_definitions` names unknown categories {unknown}")
+    missing = [c for c in METRIC_CATEGORIES if not str(defs.get(c) or "").strip()]
+    if missing:
+        raise InputError(path, f"`category_definitions` has no definition for {missing}")
+    rows = [(c, " ".join(str(defs[c]).split())) for c in METRIC_CATEGORIES]
+    return pd.DataFrame(rows, columns=["category", "definition"])
 
 
 def mentions_to_frame(mentions: Iterable[MetricMention]) -> pd.DataFrame:
