@@ -15,7 +15,10 @@ import yaml
 
 from .errors import InputError
 
-__all__ = ["read_yaml", "atomic_write", "write_table", "write_json", "file_sha256"]
+__all__ = ["CSV_ENCODING", "read_yaml", "atomic_write", "write_table", "write_json", "file_sha256"]
+
+#: Encoding of the CSV copies of derived tables: UTF-8 with a byte order mark, which Excel needs to read Chinese.
+CSV_ENCODING = "utf-8-sig"
 
 
 def read_yaml(path: str | Path, *, what: str = "file") -> Any:
@@ -94,7 +97,10 @@ def write_table(
 
     Rows and columns are written as given (sort before calling). Parquet is
     written without the pandas index and with fixed settings so a rerun on
-    the same data gives identical bytes. ``provenance`` (parameters, lexicon
+    the same data gives identical bytes. The CSV copy is UTF-8 with a byte
+    order mark (:data:`CSV_ENCODING`), so Excel on Windows shows its Chinese
+    text; read it back with ``pd.read_csv(path, encoding="utf-8-sig")`` (pandas'
+    default ``utf-8`` also strips the mark). ``provenance`` (parameters, lexicon
     hash, versions: nothing time-dependent) goes to ``<stem>.meta.json``.
     """
     stem = Path(path_stem)
@@ -109,7 +115,7 @@ def write_table(
         written.append(
             atomic_write(
                 stem.with_suffix(".csv"),
-                lambda p: plain.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"),
+                lambda p: plain.to_csv(p, index=False, encoding=CSV_ENCODING, lineterminator="\n"),
             )
         )
     if provenance is not None:
