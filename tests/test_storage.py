@@ -61,3 +61,27 @@ def test_csv_can_be_left_out(table, tmp_path):
     written = storage.write_table(table, tmp_path / "t", csv=False)
     assert [p.suffix for p in written] == [".parquet"]
     assert not (tmp_path / "t.csv").exists()
+
+
+# ---------------------------------------------------------------- CITATION.cff (read with storage.read_yaml)
+
+
+CFF_REQUIRED_KEYS = ("cff-version", "message", "title", "authors")
+
+
+def test_citation_file_parses_with_the_required_keys():
+    import datetime
+    import tomllib
+
+    from analysis import paths
+
+    cff = storage.read_yaml(paths.PROJECT_ROOT / "CITATION.cff", what="citation file")
+    assert isinstance(cff, dict)
+    missing = [key for key in CFF_REQUIRED_KEYS if not cff.get(key)]
+    assert missing == []
+    assert str(cff["cff-version"]) == "1.2.0"
+    assert all(isinstance(a, dict) and (a.get("name") or a.get("family-names")) for a in cff["authors"])
+    datetime.date.fromisoformat(str(cff["date-released"]))
+    project = tomllib.loads((paths.PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert str(cff["version"]) == project["version"], "CITATION.cff and pyproject.toml name the same version"
+    assert cff["license"] == project["license"]
