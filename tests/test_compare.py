@@ -447,3 +447,46 @@ def test_place_synthesis_is_computed_from_the_summary():
     assert "50%" in again["乙区"] and "the highest" in again["乙区"]
     with pytest.raises(ValueError, match="top_terms"):
         compare.place_synthesis(summary.drop(columns="top_terms"))
+
+
+# ---------------------------------------------------------------- prose labels naming documents
+
+
+def test_document_labels_name_place_and_a_distinguishing_doc_id_prefix():
+    docs = pd.DataFrame({
+        "doc_id": ["000_418f3820d632331f", "003_35e05e034bbb9e82", "003_35e0ffff", "short"],
+        "place": ["中原区", "中原区", "金水区", None],
+    })
+    labels = compare.document_labels(docs)
+    assert labels["000_418f3820d632331f"] == "中原区 · 000_418f…"
+    # Two ids sharing the first 8 characters get longer prefixes, so they stay apart.
+    assert labels["003_35e05e034bbb9e82"] == "中原区 · 003_35e05…"
+    assert labels["003_35e0ffff"] == "金水区 · 003_35e0f…"
+    assert labels["short"] == "unknown place · short"
+    assert len(set(labels.values())) == len(docs)
+    assert compare.document_labels(docs, min_id_chars=30)["000_418f3820d632331f"] == "中原区 · 000_418f3820d632331f"
+
+
+def test_document_labels_reject_bad_input():
+    with pytest.raises(ValueError, match="more than once"):
+        compare.document_labels(pd.DataFrame({"doc_id": ["a", "a"], "place": ["x", "y"]}))
+    with pytest.raises(ValueError, match="min_id_chars"):
+        compare.document_labels(pd.DataFrame({"doc_id": ["a"], "place": ["x"]}), min_id_chars=0)
+    with pytest.raises(ValueError, match="place"):
+        compare.document_labels(pd.DataFrame({"doc_id": ["a"]}))
+
+
+def test_pair_text_names_both_documents_of_the_extreme_pairs():
+    docs = pd.DataFrame({"doc_id": ["000_aaaaaaaa", "001_bbbbbbbb", "002_cccccccc"],
+                         "place": ["中原区", "中原区", "金水区"]})
+    sim = pd.DataFrame([[1.0, 0.2, 0.05], [0.2, 1.0, 0.1], [0.05, 0.1, 1.0]],
+                       index=docs["doc_id"], columns=docs["doc_id"])
+    pairs = compare.similarity_pairs(sim)
+    labels = compare.document_labels(docs)
+    most = compare.pair_text(pairs.loc[pairs["similarity"].idxmax()], labels)
+    least = compare.pair_text(pairs.loc[pairs["similarity"].idxmin()], labels)
+    assert most == "0.20 (中原区 · 000_aaaa… / 中原区 · 001_bbbb…)"
+    assert least == "0.05 (中原区 · 000_aaaa… / 金水区 · 002_cccc…)"
+    assert compare.pair_text({"doc_a": "x", "doc_b": "y", "g": 1.234}, {}, value="g") == "1.23 (x / y)"
+    with pytest.raises(KeyError, match="similarity"):
+        compare.pair_text({"doc_a": "x", "doc_b": "y"}, labels)

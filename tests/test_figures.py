@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -258,3 +259,137 @@ def test_save_figure_falls_back_to_savefig_under_other_savefig_settings(tmp_path
         make().savefig(reference, format="png", dpi=figures.FIGURE_DPI, metadata={"Software": None})
     assert ours == reference.read_bytes()
     assert ours != figures.save_figure(make(), "default", directory=tmp_path).read_bytes()
+
+
+# ---------------------------------------------------------------- tables and findings for readers
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3.0, "3"),
+        (3, "3"),
+        (12000, "12,000"),
+        (12000.0, "12,000"),
+        (0.091234, "0.0912"),
+        (0.5, "0.5"),
+        (12.345, "12.3"),
+        (1234.56, "1,235"),
+        (-0.1234, "-0.123"),
+        (float("nan"), ""),
+        (None, ""),
+        (pd.NaT, ""),
+        (True, "yes"),
+        (pd.Timestamp("2021-06-04"), "2021-06-04"),
+        ("中原区", "中原区"),
+    ],
+)
+def test_format_number(value, expected):
+    assert figures.format_number(value) == expected
+
+
+def _table_html(df, **kwargs) -> str:
+    table = figures.show_table(df, **kwargs)
+    assert isinstance(table, figures.ReportTable)
+    return table._repr_html_()
+
+
+def _cells(html: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", html, flags=re.S)
+
+
+def test_show_table_hides_the_index_and_formats_for_readers():
+    df = pd.DataFrame(
+        {"place": ["中原区", "召陵区"], "n_mentions": [3.0, float("nan")], "share": [0.123456, 0.5],
+         "date": ["2021-06-04", None], "when": pd.to_datetime(["2021-03-05", None])},
+        index=[7, 9],
+    )
+    html = _table_html(df)
+    cells = _cells(html)
+    assert cells == ["中原区", "3", "0.123", "2021-06-04", "2021-03-05", "召陵区", "", "0.5", "", ""]
+    assert not {"NaN", "NaT", "None", "nan", "3.0"} & set(cells)
+    assert ">7<" not in html and ">9<" not in html, "the unnamed index is hidden"
+    assert "index_name" not in html and "row_heading" not in html
+
+
+def test_show_table_keeps_a_named_index_as_columns_and_flattens_column_levels():
+    tidy = pd.DataFrame({"place": ["甲", "甲", "乙"], "kind": ["a", "b", "a"], "n": [1, 2, 3]})
+    html = _table_html(tidy.pivot(index="place", columns="kind", values="n"))
+    assert [h for h in ("place", "a", "b") if f">{h}</th>" in html] == ["place", "a", "b"]
+    assert _cells(html) == ["乙", "3", "", "甲", "1", "2"]  # counts stay integers after the pivot's NaN
+    wide = tidy.pivot(index="place", columns=["kind", "n"], values="n")
+    assert "a · 1</th>" in _table_html(wide)
+
+
+def test_show_table_escapes_corpus_text_in_cells_and_labels():
+    df = pd.DataFrame({"<b>col</b>": ["<script>alert(1)</script>", "a & b"]})
+    html = _table_html(df)
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;col&lt;/b&gt;" in html
+
+
+def test_show_table_gives_text_columns_a_minimum_width_and_auto_layout():
+    df = pd.DataFrame({"sentence": ["党史学习教育" * 10], "doc_id": ["000_418f3820d632331f"], "n": [1]})
+    html = _table_html(df)
+    assert "table-layout: auto" in html
+    found = re.findall(r"td\.col(\d+) \{[^}]*min-width: ([\d.]+)em", html)
+    widths = {int(col): float(em) for col, em in found}
+    assert widths[0] == figures.TABLE_TEXT_MAX_MIN_WIDTH_EM  # long Chinese text: capped, it wraps
+    assert 8 <= widths[1] < 20  # 20 narrow characters
+    assert 2 not in widths  # numbers need no minimum width
+
+
+def test_show_table_of_an_empty_table_says_none():
+    out = figures.show_table(pd.DataFrame({"a": []}))
+    assert out.data == "none"
+    assert figures.show_table(pd.DataFrame({"a": []}), empty="No file was skipped.").data == "No file was skipped."
+
+
+def test_show_table_html_is_the_same_on_every_call_and_differs_between_tables():
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert _table_html(df) == _table_html(df.copy())
+    assert _table_html(df) != _table_html(df.assign(a=[1, 3]))
+    assert repr(figures.show_table(df)).splitlines()[0].split() == ["a", "b"]  # text form, no object address
+
+
+def test_show_table_max_rows_says_how_many_rows_are_shown():
+    html = _table_html(pd.DataFrame({"a": range(10)}), max_rows=3)
+    assert _cells(html) == ["0", "1", "2"] and "first 3 of 10 rows" in html
+    with pytest.raises(ValueError, match="max_rows"):
+        figures.show_table(pd.DataFrame({"a": [1]}), max_rows=0)
+    with pytest.raises(TypeError, match="DataFrame"):
+        figures.show_table([1, 2])
+
+
+def test_heatmap_matrix_has_the_heatmaps_order():
+    grid = pd.DataFrame({"place": ["乙", "乙", "甲", "甲"], "category": ["study", "audience", "audience", "study"],
+                         "n": [1, 2, 3, 4]})
+    matrix = figures.heatmap_matrix(grid, row="place", column="category", value="n")
+    assert matrix.index.tolist() == ["乙", "甲"] and matrix.columns.tolist() == ["study", "audience"]
+    fig = figures.plot_heatmap(grid, row="place", column="category", value="n")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == matrix.columns.tolist()
+    # Small heatmaps carry their values in the cells.
+    assert sorted(t.get_text() for t in ax.texts) == ["1.00", "2.00", "3.00", "4.00"]
+
+
+def test_findings_is_a_markdown_bullet_list_one_line_each():
+    out = figures.findings(["**5 reports** about 4 places.", "  No file   was skipped. "])
+    assert out.data == "- **5 reports** about 4 places.\n- No file was skipped."
+
+
+@pytest.mark.parametrize(
+    ("bullets", "error", "match"),
+    [
+        ([], ValueError, "1 to"),
+        (["x"] * (figures.MAX_FINDINGS + 1), ValueError, "1 to"),
+        (["two\nlines"], ValueError, "several lines"),
+        (["<b>bold</b>"], ValueError, "HTML"),
+        ([""], ValueError, "empty"),
+        ("one string", TypeError, "not one string"),
+        ([3], TypeError, "str"),
+    ],
+)
+def test_findings_rejects_what_the_index_page_cannot_show(bullets, error, match):
+    with pytest.raises(error, match=match):
+        figures.findings(bullets)

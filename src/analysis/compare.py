@@ -46,6 +46,9 @@ __all__ = [
     "place_profiles",
     "place_summary",
     "place_synthesis",
+    "MIN_DOC_ID_CHARS",
+    "document_labels",
+    "pair_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ SMALL_N_DOCUMENTS = 12
 _STAT_TOLERANCE = 1e-12
 #: Permutations evaluated per numpy batch.
 _BATCH_SIZE = 4096
+
+#: Shortest doc_id prefix in prose labels (``000_418f…``); longer when needed to tell two reports apart.
+MIN_DOC_ID_CHARS = 8
 
 #: Dimensions of :func:`place_profiles`, in output order.
 DIMENSIONS: tuple[str, ...] = (
@@ -892,3 +898,80 @@ def place_synthesis(summary: pd.DataFrame, *, n_documents: Mapping[str, int] | N
     if n_places == 0:  # pragma: no cover - _require_columns rejects empty tables
         raise ValueError("`summary` has no rows")
     return pd.DataFrame(rows, columns=["place", "text"])
+
+
+# ---------------------------------------------------------------------------
+# Prose labels
+
+
+def document_labels(documents: pd.DataFrame, *, min_id_chars: int = MIN_DOC_ID_CHARS) -> dict[str, str]:
+    """Short labels naming each report for prose: ``"place · doc_id prefix…"``.
+
+    The doc_id is cut to the shortest prefix of at least ``min_id_chars``
+    characters that no other report shares (whole when it is short), so two
+    reports on the same place stay apart in a sentence.
+
+    Parameters
+    ----------
+    documents : DataFrame
+        With columns ``doc_id`` and ``place`` (a missing place reads
+        "unknown place").
+    min_id_chars : int, default=8
+
+    Returns
+    -------
+    dict of str to str
+        Label per ``doc_id``.
+
+    Raises
+    ------
+    ValueError
+        If ``documents`` lacks the columns, a ``doc_id`` repeats, or
+        ``min_id_chars`` is below 1.
+
+    Examples
+    --------
+    >>> docs = pd.DataFrame({"doc_id": ["000_418f3820d632331f", "003_35e05e034bbb9e82", "x1"],
+    ...                      "place": ["中原区", "中原区", None]})
+    >>> document_labels(docs)
+    {'000_418f3820d632331f': '中原区 · 000_418f…', '003_35e05e034bbb9e82': '中原区 · 003_35e0…', 'x1': 'unknown place · x1'}
+    """
+    if not isinstance(min_id_chars, int) or min_id_chars < 1:
+        raise ValueError(f"`min_id_chars` must be an integer of at least 1, got {min_id_chars!r}")
+    documents = _require_columns(documents, "documents", ("doc_id", "place"))
+    ids = documents["doc_id"].astype(str).tolist()
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"`documents`: doc_id {dup} appears more than once")
+    labels = {}
+    for doc_id, place in zip(ids, documents["place"], strict=True):
+        n = min_id_chars
+        while n < len(doc_id) and any(o != doc_id and o.startswith(doc_id[:n]) for o in ids):
+            n += 1
+        short = doc_id if n >= len(doc_id) else doc_id[:n] + "…"
+        labels[doc_id] = f"{'unknown place' if _missing(place) else place} · {short}"
+    return labels
+
+
+def pair_text(pair: Mapping[str, Any] | pd.Series, labels: Mapping[str, str], *, value: str = "similarity") -> str:
+    """One pair of reports in prose: ``"0.19 (中原区 · 000_418f… / 中原区 · 003_35e0…)"``.
+
+    Parameters
+    ----------
+    pair : mapping or Series
+        A row with ``doc_a``, ``doc_b`` and ``value``.
+    labels : mapping of str to str
+        From :func:`document_labels`; a doc_id without a label is written as is.
+    value : str, default="similarity"
+        The number shown, to two decimals.
+
+    Examples
+    --------
+    >>> pair_text({"doc_a": "a", "doc_b": "b", "similarity": 0.1875}, {"a": "中原区 · a", "b": "金水区 · b"})
+    '0.19 (中原区 · a / 金水区 · b)'
+    """
+    for key in ("doc_a", "doc_b", value):
+        if key not in pair:
+            raise KeyError(f"`pair` has no {key!r}; it needs doc_a, doc_b and {value!r}")
+    a, b = str(pair["doc_a"]), str(pair["doc_b"])
+    return f"{float(pair[value]):.2f} ({labels.get(a, a)} / {labels.get(b, b)})"

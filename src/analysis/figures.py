@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import logging
 import re
@@ -59,9 +60,14 @@ __all__ = [
     "check_glyphs",
     "plot_bar",
     "plot_shares",
+    "heatmap_matrix",
     "plot_heatmap",
     "plot_lines",
     "save_figure",
+    "format_number",
+    "ReportTable",
+    "show_table",
+    "findings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -512,6 +518,32 @@ def plot_shares(
     return _finish(fig, ax, title=title, xlabel=share if xlabel is None else xlabel, ylabel=ylabel)
 
 
+def heatmap_matrix(df: pd.DataFrame, *, row: str, column: str, value: str) -> pd.DataFrame:
+    """The matrix :func:`plot_heatmap` draws from a tidy table: rows and columns in order of first appearance.
+
+    Show this matrix (e.g. ``show_table(heatmap_matrix(...))``) above the
+    heatmap so the table's columns are in the heatmap's order.
+
+    Raises
+    ------
+    KeyError
+        If a column is missing.
+    ValueError
+        If ``df`` is empty or a (row, column) pair repeats.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"place": ["乙", "乙", "甲"], "category": ["study", "audience", "study"], "n": [1, 2, 3]})
+    >>> heatmap_matrix(df, row="place", column="category", value="n").columns.tolist()
+    ['study', 'audience']
+    """
+    _check_frame(df, {"row": row, "column": column, "value": value})
+    if df.duplicated([row, column]).any():
+        raise ValueError(f"`df` has repeated ({row!r}, {column!r}) pairs; aggregate first.")
+    matrix = df.pivot(index=row, columns=column, values=value)
+    return matrix.reindex(index=list(pd.unique(df[row])), columns=list(pd.unique(df[column])))
+
+
 def plot_heatmap(
     df: pd.DataFrame,
     *,
@@ -561,11 +593,7 @@ def plot_heatmap(
     if any(given) and not all(given):
         raise ValueError("give all of `row`, `column` and `value` (tidy form) or none (square matrix).")
     if all(given):
-        _check_frame(df, {"row": row, "column": column, "value": value})
-        if df.duplicated([row, column]).any():
-            raise ValueError(f"`df` has repeated ({row!r}, {column!r}) pairs; aggregate first.")
-        matrix = df.pivot(index=row, columns=column, values=value)
-        matrix = matrix.reindex(index=list(pd.unique(df[row])), columns=list(pd.unique(df[column])))
+        matrix = heatmap_matrix(df, row=row, column=column, value=value)
     else:
         _check_frame(df, {})
         matrix = df
@@ -723,3 +751,245 @@ def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) 
     if isinstance(fig, ReportFigure):
         fig.remember_png(written.read_bytes())
     return written
+
+
+# ---------------------------------------------------------------- tables and findings for readers
+
+
+#: Significant digits of non-integer numbers in tables shown to readers.
+TABLE_SIGNIFICANT_DIGITS = 3
+#: Numbers at least this large are shown without decimals (with thousands separators).
+TABLE_NO_DECIMALS_FROM = 1000
+#: Widest minimum width given to a text column, in em (longer text wraps).
+TABLE_TEXT_MAX_MIN_WIDTH_EM = 24.0
+#: Width of a narrow (Latin, digit) character relative to a CJK character.
+_NARROW_CHAR_EM = 0.6
+#: Most bullets one findings cell may hold (the index page shows each one).
+MAX_FINDINGS = 6
+_RE_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z!?]")
+
+
+def _display_width_em(text: str) -> float:
+    """Rendered width of ``text`` in em: 1 per wide (CJK) character, about 0.6 per narrow one."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in ("W", "F") else _NARROW_CHAR_EM for c in text)
+
+
+def format_number(value: Any, *, digits: int = TABLE_SIGNIFICANT_DIGITS) -> str:
+    """A number as a reader wants it in a table: integers without ``.0``, others to ``digits`` significant digits.
+
+    Missing values (None, NaN, NaT) are the empty string; numbers of at least
+    1,000 get thousands separators and no decimals.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (3.0, 12000, 0.091234, 12.345, 1234.5, float("nan"), None)]
+    ['3', '12,000', '0.0912', '12.3', '1,234', '', '']
+    """
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "" if np.isnan(value) else str(value)
+        if float(value).is_integer() or abs(value) >= TABLE_NO_DECIMALS_FROM:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+    return str(value)
+
+
+def _cell_text(value: Any, *, digits: int) -> str:
+    if isinstance(value, (list, tuple, set)):
+        return "、".join(_cell_text(v, digits=digits) for v in value)
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):  # arrays and other containers
+        pass
+    return format_number(value, digits=digits)
+
+
+def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a meaningful index turned into columns and column labels flattened to strings."""
+    out = df
+    # An unnamed index (0..n-1, or positions left by a filter) says nothing: it is hidden. A named one
+    # (from pivot, groupby, value_counts) holds labels: it becomes leading columns.
+    index_is_default = all(name is None for name in out.index.names)
+    if isinstance(out.columns, pd.MultiIndex):
+        out = out.copy()
+        out.columns = [" · ".join(str(part) for part in col if str(part) != "") for col in out.columns]
+    if not index_is_default:
+        names = [n if n is not None else ("index" if out.index.nlevels == 1 else f"level_{i}")
+                 for i, n in enumerate(out.index.names)]
+        out = out.copy()
+        out.index = out.index.set_names(names)
+        out = out.reset_index()
+    out = out.copy() if out is df else out
+    out.columns = [str(c) for c in out.columns]
+    out.columns.name = None
+    if out.columns.duplicated().any():
+        dup = sorted(set(out.columns[out.columns.duplicated()]))
+        raise ValueError(f"`df` has duplicate column labels {dup} (after moving the index into columns); rename them.")
+    return out
+
+
+class ReportTable:
+    """A formatted table for a report: renders as escaped HTML in notebooks and as plain text elsewhere.
+
+    Made by :func:`show_table`. ``styler`` is the pandas Styler behind the
+    HTML, ``data`` the table's cells as display text (a DataFrame without
+    index). Its plain-text form is the table itself, not an object address,
+    so an executed notebook is the same on every run.
+    """
+
+    def __init__(self, styler, data: pd.DataFrame) -> None:
+        self.styler = styler
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+    def __repr__(self) -> str:
+        return self.data.to_string(index=False)
+
+
+def show_table(
+    df: pd.DataFrame,
+    *,
+    empty: str = "none",
+    digits: int = TABLE_SIGNIFICANT_DIGITS,
+    max_rows: int | None = None,
+):
+    """A table as a reader should see it in a report: no index column, rounded numbers, no ``NaN``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table. A named or non-default index (e.g. from ``pivot``) becomes
+        ordinary leading columns; MultiIndex column labels are joined with
+        `` · ``.
+    empty : str, default="none"
+        Markdown line shown instead of a table without rows.
+    digits : int, default=3
+        Significant digits of non-integer numbers (see :func:`format_number`).
+    max_rows : int or None, default=None
+        Show at most this many rows and say how many were left out.
+
+    Returns
+    -------
+    ReportTable or IPython.display.Markdown
+        The table (the value of a notebook cell renders it as HTML) or, for
+        an empty table, the Markdown line ``empty``.
+
+    Notes
+    -----
+    Counts are integers (a float column holding only whole numbers is shown
+    without ``.0``), numbers of 1,000 and more get thousands separators,
+    missing values and ``NaT`` are empty, booleans read yes/no and dates are
+    ``YYYY-MM-DD``. Every text cell and label is HTML-escaped, so corpus text
+    such as ``<script>`` shows as text. Text columns are left-aligned and get
+    a minimum width from their longest value (capped at 24 em, so long text
+    wraps instead of squeezing a column to two characters), and the table is
+    laid out automatically (the report CSS otherwise fixes the layout). The
+    HTML is the same on every run: the Styler's id is derived from the
+    table's content, not drawn at random.
+    """
+    from IPython.display import Markdown
+
+    if not isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.Series):
+            df = df.to_frame()
+        else:
+            raise TypeError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
+    if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
+        raise ValueError(f"`max_rows` must be a positive integer or None, got {max_rows!r}.")
+    if not isinstance(digits, int) or not 1 <= digits <= 15:
+        raise ValueError(f"`digits` must be an integer from 1 to 15, got {digits!r}.")
+    if df.empty:
+        return Markdown(empty)
+    table = _table_frame(df)
+    n_rows = len(table)
+    note = None
+    if max_rows is not None and n_rows > max_rows:
+        table = table.head(max_rows)
+        note = f"first {max_rows} of {n_rows} rows"
+    text = pd.DataFrame(
+        {col: [_cell_text(v, digits=digits) for v in table[col]] for col in table.columns}, columns=table.columns
+    )
+    numeric = [
+        col for col in table.columns
+        if pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(table[col])
+    ]
+    key = "\x1f".join(table.columns) + "\x1e" + text.to_csv(index=False) + (note or "")
+    uuid = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+    from pandas.io.formats.style import Styler
+    styler = Styler(text, uuid=uuid, cell_ids=False).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
+    styles: list[dict[str, str]] = [{"selector": "", "props": "table-layout: auto; margin-left: 0;"},
+                                    {"selector": "th", "props": "text-align: left; vertical-align: bottom;"}]
+    for i, col in enumerate(table.columns):
+        if col in numeric:
+            continue
+        widest = max((_display_width_em(s) for s in text[col]), default=0.0)
+        width = min(max(widest, _display_width_em(col) * 0.8, 2.0), TABLE_TEXT_MAX_MIN_WIDTH_EM)
+        styles.append({"selector": f"td.col{i}", "props": f"text-align: left; min-width: {width:.1f}em;"})
+    styler.set_table_styles(styles, overwrite=True)
+    if note:
+        styler.set_caption(note)
+    return ReportTable(styler, text)
+
+
+def findings(bullets: Sequence[str]):
+    """The headline findings of a notebook, as a Markdown bulleted list for the report and the index page.
+
+    The runner reads the ``text/markdown`` output of the cell tagged
+    ``findings`` and shows each bullet on the index page and on the terminal.
+
+    Parameters
+    ----------
+    bullets : sequence of str
+        One sentence each, with its numbers computed (``f"{n} reports"``);
+        plain Markdown (bold and code are fine), one line, no HTML.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        ``- `` + each sentence, one per line.
+
+    Raises
+    ------
+    ValueError
+        If there is no bullet or more than :data:`MAX_FINDINGS`, or a bullet
+        is empty, spans several lines or contains an HTML tag.
+
+    Examples
+    --------
+    >>> print(findings(["**5 reports** about 4 places.", "No file was skipped."]).data)
+    - **5 reports** about 4 places.
+    - No file was skipped.
+    """
+    from IPython.display import Markdown
+
+    if isinstance(bullets, str):
+        raise TypeError("`bullets` must be a sequence of sentences, not one string; wrap it in a list.")
+    bullets = list(bullets)
+    if not 1 <= len(bullets) <= MAX_FINDINGS:
+        raise ValueError(f"`bullets` holds {len(bullets)} findings; give 1 to {MAX_FINDINGS} (one line each).")
+    lines = []
+    for i, bullet in enumerate(bullets):
+        if not isinstance(bullet, str):
+            raise TypeError(f"finding {i} must be a str, got {type(bullet).__name__}.")
+        sentence = " ".join(bullet.split())
+        if not sentence:
+            raise ValueError(f"finding {i} is empty.")
+        if "\n" in bullet.strip() or "\r" in bullet.strip():
+            raise ValueError(f"finding {i} spans several lines; the index page shows one line per finding: {bullet!r}")
+        if _RE_HTML_TAG.search(sentence):
+            raise ValueError(f"finding {i} contains HTML; use plain Markdown (bold, code): {bullet!r}")
+        if sentence.startswith(("- ", "* ")):
+            sentence = sentence[2:]
+        lines.append(f"- {sentence}")
+    return Markdown("\n".join(lines))
