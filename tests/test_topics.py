@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from scipy.stats import chi2_contingency
+from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from analysis import tokens, topics
@@ -77,6 +78,12 @@ def test_paragraph_topics_table(paragraph_topics, paragraphs):
     sizes = pt["topic"].value_counts().sort_index()
     assert list(sizes.index) == list(range(topics.DEFAULT_PARAGRAPH_K))
     assert sizes.is_monotonic_decreasing  # renumbered by size
+    # topics of equal size are ordered by their top TF-IDF term (string order)
+    tfidf = topics.build_tfidf(paragraphs.sort_values("para_id")["text"].tolist())
+    top = {t: _top_term(tfidf, pt["topic"].to_numpy() == t) for t in sizes.index}
+    for t in sizes.index[:-1]:
+        if sizes[t] == sizes[t + 1]:
+            assert top[t] <= top[t + 1], (t, top[t], top[t + 1])
     assert pt.attrs["provenance"]["k"] == topics.DEFAULT_PARAGRAPH_K
     assert len(pt.attrs["provenance"]["lexicon_hash"]) == 64
     again = topics.cluster_paragraphs(paragraphs.sample(frac=1, random_state=1), random_state=0)
@@ -300,18 +307,65 @@ def test_topic_emphasis_lift():
         topics.topic_emphasis(shares.assign(level=["place", "document"]), table)
 
 
-def test_adjusted_rand_score_equals_scikit_learns_exactly():
-    from sklearn.metrics import adjusted_rand_score as sklearn_ari
+def _top_term(tfidf: topics.TfidfResult, rows: np.ndarray) -> str:
+    """The term of highest mean TF-IDF weight over ``rows`` (first in string order among equals)."""
+    weights = np.asarray(tfidf.matrix[np.flatnonzero(rows)].mean(axis=0)).ravel().round(12)
+    return min(tfidf.feature_names[weights == weights.max()])
 
-    rng = np.random.default_rng(0)
-    cases = [([0, 0, 1, 1], [1, 1, 0, 0]), ([0, 0, 1, 2], [0, 0, 1, 1]), ([0, 0, 0, 0], [0, 1, 2, 3]),
-             ([5], [7]), (["a", "b", "b"], [3, 3, 1]), ([-1, 4, 4, 9], [0, 0, 0, 0])]
-    for n, k_a, k_b in ((86, 8, 9), (500, 30, 2), (40, 40, 1), (1000, 12, 12)):
-        cases.append((rng.integers(0, k_a, n), rng.integers(0, k_b, n)))
-        a = rng.integers(0, k_a, n)
-        cases.append((a, np.where(rng.random(n) < 0.1, rng.integers(0, k_a, n), a)))  # near agreement
-    for a, b in cases:
-        assert topics._adjusted_rand_score(a, b) == sklearn_ari(a, b), (a, b)
-    assert topics._adjusted_rand_score([], []) == 1.0
-    with pytest.raises(ValueError, match="same length"):
-        topics._adjusted_rand_score([0, 1], [0, 1, 1])
+
+FLOOD = ["防汛救灾,抢险救援,转移群众", "防汛抢险,救灾物资,转移安置", "防汛值守,抢险队伍,救灾演练"]
+EPIDEMIC = ["疫情防控,核酸检测,疫苗接种", "疫情防控,核酸检测,排查人员", "疫情防控,疫苗接种,核酸采样"]
+
+
+def test_equal_sized_topics_are_numbered_by_top_term_not_by_position():
+    texts = FLOOD[:2] + EPIDEMIC[:2]
+    tfidf = topics.build_tfidf(texts, min_df=1, max_df=1.0)
+    for order in (texts, texts[::-1], [texts[0], texts[2], texts[1], texts[3]]):
+        labels = topics.cluster_texts(order, k=2, min_df=1, max_df=1.0)
+        assert sorted(labels) == [0, 0, 1, 1]
+        flood = np.array([t in FLOOD for t in order])
+        assert len(set(np.array(labels)[flood])) == 1  # the two themes are found
+        first = _top_term(tfidf, np.isin(texts, [t for t, lab in zip(order, labels, strict=True) if lab == 0]))
+        second = _top_term(tfidf, np.isin(texts, [t for t, lab in zip(order, labels, strict=True) if lab == 1]))
+        assert first < second, (first, second)
+        # the numbers follow the themes, wherever their first text stands
+        assert labels[order.index(texts[0])] == topics.cluster_texts(texts, k=2, min_df=1, max_df=1.0)[0]
+    # size comes first: with a third flood text the flood topic is 0 whatever its top term
+    labels = topics.cluster_texts(EPIDEMIC[:2] + FLOOD, k=2, min_df=1, max_df=1.0)
+    assert labels == [1, 1, 0, 0, 0]
+
+
+def test_adding_a_report_before_the_others_does_not_renumber_topics():
+    # Two reports, each with a flood and an epidemic paragraph; a new report whose doc_id
+    # sorts first adds one paragraph to each topic (sizes stay equal, clusters unchanged).
+    old = pd.DataFrame({"doc_id": ["b", "b", "c", "c"], "para_id": ["b:p000", "b:p001", "c:p000", "c:p001"],
+                        "text": [FLOOD[0], EPIDEMIC[0], FLOOD[1], EPIDEMIC[1]]})
+    new_report = pd.DataFrame({"doc_id": ["a", "a"], "para_id": ["a:p000", "a:p001"],
+                               "text": [EPIDEMIC[2], FLOOD[2]]})
+    options = {"k": 2, "min_df": 1, "max_df": 1.0, "random_state": 0}
+    before = topics.cluster_paragraphs(old, **options).set_index("para_id")["topic"]
+    after = topics.cluster_paragraphs(pd.concat([old, new_report]), **options).set_index("para_id")["topic"]
+    assert after.index[0] == "a:p000"
+    # the case: same clusters, and the first paragraph now belongs to the other theme, so
+    # numbering by first occurrence would swap the two topics
+    assert adjusted_rand_score(before, after[before.index]) == 1.0
+    assert after["a:p000"] == after["b:p001"] != after["b:p000"] == after["a:p001"]
+    assert (after[before.index] == before).all()  # no existing paragraph changed topic number
+
+
+def test_kmeans_is_scikit_learns_on_the_lsa_embedding(paragraphs):
+    tfidf = topics.build_tfidf(paragraphs["text"].tolist(), row_ids=paragraphs["para_id"].tolist())
+    k = topics.DEFAULT_PARAGRAPH_K
+    labels = topics.cluster_tfidf(tfidf, k=k, random_state=3)
+    embedding = topics.embed_tfidf(tfidf, random_state=3)
+    plain = KMeans(n_clusters=k, n_init=topics.DEFAULT_N_INIT, random_state=3).fit_predict(embedding)
+    assert adjusted_rand_score(labels, plain) == 1.0  # the same partition, renumbered
+    assert (topics.cluster_tfidf(tfidf, k=k, random_state=3) == labels).all()  # deterministic
+
+
+def test_cluster_texts_is_deterministic_and_keeps_its_signature():
+    texts = FLOOD + EPIDEMIC
+    first = topics.cluster_texts(texts, 2, 0, min_df=1, max_df=1.0)
+    assert first == topics.cluster_texts(texts, k=2, random_state=0, min_df=1, max_df=1.0)
+    assert all(isinstance(x, int) for x in first) and sorted(set(first)) == [0, 1]
+    assert len(set(first[:3])) == 1 and len(set(first[3:])) == 1 and first[0] != first[3]

@@ -3,8 +3,7 @@
 Modules, in data-flow order: ``ingest`` (raw files -> Document), ``clean``
 (Document -> CleanDocument with paragraphs and an audit log), ``corpus``
 (corpus tables), ``places`` (place detection), ``tokens`` (jieba
-segmentation), ``kmeans`` (batched k-means restarts), ``topics`` (TF-IDF
-clustering, keyness, similarity),
+segmentation), ``topics`` (TF-IDF clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
 and place profiles), ``figures`` and ``pipeline`` (papermill run and HTML
@@ -24,7 +23,7 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _MODULES = (
-    "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "kmeans", "topics",
+    "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "topics",
     "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
     "kernelserver",
 )
