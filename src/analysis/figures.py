@@ -761,7 +761,7 @@ TABLE_SIGNIFICANT_DIGITS = 3
 #: Numbers at least this large are shown without decimals (with thousands separators).
 TABLE_NO_DECIMALS_FROM = 1000
 #: Widest minimum width given to a text column, in em (longer text wraps).
-TABLE_TEXT_MAX_MIN_WIDTH_EM = 24.0
+TABLE_TEXT_MAX_MIN_WIDTH_EM = 20.0
 #: Width of a narrow (Latin, digit) character relative to a CJK character.
 _NARROW_CHAR_EM = 0.6
 #: Most bullets one findings cell may hold (the index page shows each one).
@@ -891,9 +891,10 @@ def show_table(
     without ``.0``), numbers of 1,000 and more get thousands separators,
     missing values and ``NaT`` are empty, booleans read yes/no and dates are
     ``YYYY-MM-DD``. Every text cell and label is HTML-escaped, so corpus text
-    such as ``<script>`` shows as text. Text columns are left-aligned and get
-    a minimum width from their longest value (capped at 24 em, so long text
-    wraps instead of squeezing a column to two characters), and the table is
+    such as ``<script>`` shows as text. Text columns are left-aligned; short
+    text (at most 20 em wide: ids, places, labels) stays on one line and
+    longer text wraps within a minimum width of 20 em, so no column is
+    squeezed to two characters; the table is
     laid out automatically (the report CSS otherwise fixes the layout). The
     HTML is the same on every run: the Styler's id is derived from the
     table's content, not drawn at random.
@@ -934,8 +935,13 @@ def show_table(
         if col in numeric:
             continue
         widest = max((_display_width_em(s) for s in text[col]), default=0.0)
-        width = min(max(widest, _display_width_em(col) * 0.8, 2.0), TABLE_TEXT_MAX_MIN_WIDTH_EM)
-        styles.append({"selector": f"td.col{i}", "props": f"text-align: left; min-width: {width:.1f}em;"})
+        if widest <= TABLE_TEXT_MAX_MIN_WIDTH_EM:
+            # Short text (ids, places, labels) stays on one line, so no column is squeezed.
+            props = "text-align: left; white-space: nowrap;"
+        else:
+            # Long text wraps (anywhere, for URLs and CJK) but keeps a readable width.
+            props = f"text-align: left; min-width: {TABLE_TEXT_MAX_MIN_WIDTH_EM:.0f}em; overflow-wrap: anywhere;"
+        styles.append({"selector": f"td.col{i}", "props": props})
     styler.set_table_styles(styles, overwrite=True)
     if note:
         styler.set_caption(note)
