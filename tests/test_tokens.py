@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import marshal
 import pickle
 import unicodedata
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import jieba
 import pytest
 
-from analysis import tokens
+from analysis import places, tokens
 from analysis.errors import InputError
 
 # Sentence frames a domain term must survive in: neighbours on both sides that
@@ -157,7 +156,9 @@ def test_dedicated_tokenizer_not_global(seg, tmp_path):
     tok = seg.tokenizer
     assert tok is not jieba.dt
     assert Path(tok.tmp_dir) == seg.cache_dir
-    assert jieba.dt.FREQ.get("新时代文明实践中心", 0) != tok.FREQ["新时代文明实践中心"]
+    text = "开福区新时代文明实践中心"
+    assert "新时代文明实践中心" in tok.lcut(text)
+    assert "新时代文明实践中心" not in jieba.lcut(text)  # the global default does not have the domain terms
     assert (seg.cache_dir / tok.cache_file).is_file()
 
 
@@ -187,44 +188,40 @@ def _fresh_cache_dir(tmp_path: Path) -> Path:
     return cache
 
 
-def test_tokenizer_cache_holds_the_built_dictionary(tmp_path, monkeypatch):
+def _plain_jieba(cache_dir: Path) -> jieba.Tokenizer:
+    """jieba's bundled dictionary alone, in a dedicated tokenizer."""
+    tok = jieba.Tokenizer(dictionary=jieba.DEFAULT_DICT)
+    tok.tmp_dir, tok.cache_file = str(cache_dir), "jieba.default.cache"
+    tok.initialize()
+    return tok
+
+
+def test_building_writes_only_jiebas_own_cache(tmp_path):
     domain = _write(tmp_path / "terms.txt", "三会一课 n\n新时代文明实践站 300000 nt\n")
     seg = tokens.Segmenter(domain_terms_path=domain, cache_dir=_fresh_cache_dir(tmp_path))
-    assert not seg.state_cache_path.exists()
-    built = seg._build_tokenizer()
-    assert seg.state_cache_path.is_file()
-    assert not list(seg.cache_dir.glob(".*.tmp"))
-
-    def no_initialize(self, dictionary=None):
-        raise AssertionError("the cached dictionary must be used, not jieba's")
-
-    monkeypatch.setattr(jieba.Tokenizer, "initialize", no_initialize)
-    loaded = seg._build_tokenizer()
-    assert loaded.initialized
-    assert loaded.FREQ == built.FREQ and loaded.total == built.total
-    assert loaded.user_word_tag_tab == built.user_word_tag_tab
-    assert (loaded.user_word_tag_tab["三会一课"], loaded.user_word_tag_tab["新时代文明实践站"]) == ("n", "nt")
     text = "开福区新时代文明实践站开展三会一课,走访群众1200余户"
-    assert list(loaded.cut(text)) == list(built.cut(text))
+    assert seg.cut(text)[:3] == ["开福区", "新时代文明实践站", "开展"]
+    assert sorted(p.name for p in seg.cache_dir.iterdir()) == ["jieba.default.cache"]
+    # built again from the same files, in a fresh process-level cache: the same tokens
+    again = tokens.Segmenter(domain_terms_path=domain, cache_dir=seg.cache_dir)._build_tokenizer()
+    assert again is not seg.tokenizer and again.lcut(text) == seg.tokenizer.lcut(text)
 
 
-def test_unreadable_tokenizer_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
-    domain = _write(tmp_path / "terms.txt", "三会一课\n")
-    seg = tokens.Segmenter(domain_terms_path=domain, cache_dir=_fresh_cache_dir(tmp_path))
-    seg.state_cache_path.write_bytes(b"not a marshal file")
-    with caplog.at_level(logging.WARNING, logger="analysis.tokens"):
-        tok = seg._build_tokenizer()
-    assert str(seg.state_cache_path) in caplog.text and "rebuilding" in caplog.text
-    assert tok.FREQ["三会一课"] >= tokens.DEFAULT_TERM_FREQ
-    freq, total, tags = marshal.loads(seg.state_cache_path.read_bytes())
-    assert freq == tok.FREQ and total == tok.total and tags == tok.user_word_tag_tab
-
-
-def test_tokenizer_cache_is_keyed_by_the_word_lists(tmp_path, seg):
-    domain = _write(tmp_path / "terms.txt", "三会一课\n")
-    other = tokens.Segmenter(domain_terms_path=domain, cache_dir=seg.cache_dir)
-    assert other.state_cache_path != seg.state_cache_path
-    assert other.state_cache_path.parent == seg.state_cache_path.parent == seg.cache_dir
+def test_gazetteer_names_jieba_already_knows_keep_jiebas_entry(seg):
+    # Names missing from jieba's dictionary (full mode does not return them) are added and
+    # come out whole; names jieba already has keep jieba's entry and stay whole where plain
+    # jieba keeps them whole. Names touching a domain term are left out.
+    plain = _plain_jieba(seg.cache_dir)
+    words = {t.word for t in seg.domain_terms}
+    names = sorted(n for n in places.load_gazetteer() if not any(w in n or n in w for w in words))
+    known = [n for n in names if n in plain.lcut(n, cut_all=True)]
+    added = [n for n in names if n not in known]
+    print(f"{len(names)} gazetteer names: {len(known)} in jieba's dictionary, {len(added)} added")
+    assert known and added
+    assert [n for n in added if seg.tokenizer.lcut(n, HMM=False) != [n]] == []
+    assert [n for n in added if plain.lcut(n, HMM=False) == [n]] == []  # plain jieba splits them
+    # a known name plain jieba keeps whole stays whole
+    assert [n for n in known if plain.lcut(n, HMM=False) == [n] and seg.tokenizer.lcut(n, HMM=False) != [n]] == []
 
 
 def test_keep_list_must_be_single_characters(tmp_path):

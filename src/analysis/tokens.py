@@ -2,10 +2,11 @@
 
 The segmenter is a dedicated :class:`jieba.Tokenizer` built from jieba's bundled
 dictionary plus the project's domain dictionary; the global ``jieba.dt`` is
-never touched. jieba's prefix-dictionary cache goes to :data:`analysis.paths.CACHE_DIR`,
-so nothing is written to a shared temporary directory and nothing is downloaded. The
-built dictionary (jieba's plus the project's words) is kept there too
-(:attr:`Segmenter.state_cache_path`), so that a new process loads it in 0.4 s, not 1 s.
+never touched, and only jieba's public API is used (``Tokenizer(dictionary=...)``,
+``tmp_dir``/``cache_file``, ``initialize``, ``lcut``, ``suggest_freq``, ``add_word``).
+jieba's prefix-dictionary cache goes to :data:`analysis.paths.CACHE_DIR`, so nothing is
+written to a shared temporary directory and nothing is downloaded; the project's words
+are added to the loaded dictionary in each process (once per process and lexicon).
 
 Word lists live in ``src/analysis/resources/``:
 
@@ -34,9 +35,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import marshal
 import re
-import sys
 import threading
 import unicodedata
 import warnings
@@ -209,8 +208,6 @@ def _hash_files(files: Iterable[Path], extra: str) -> str:
     return digest.hexdigest()
 
 
-#: Layout of the tokenizer cache (``Segmenter.state_cache_path``); change it when its content changes.
-_STATE_CACHE_FORMAT = 1
 #: Texts whose jieba tokens each Segmenter remembers (some tens of MB for long paragraphs).
 CUT_CACHE_SIZE = 10_000
 
@@ -312,46 +309,8 @@ class Segmenter:
                     _TOKENIZERS[self.lexicon_hash] = tok
         return tok
 
-    @property
-    def state_cache_path(self) -> Path:
-        """File in ``cache_dir`` holding the built tokenizer's dictionary, keyed by lexicon and versions."""
-        key = hashlib.sha256(
-            f"{self.lexicon_hash};python={sys.version_info[0]}.{sys.version_info[1]};"
-            f"place_freq={PLACE_NAME_FREQ};term_freq={DEFAULT_TERM_FREQ};format={_STATE_CACHE_FORMAT}".encode()
-        ).hexdigest()
-        return self.cache_dir / f"analysis-jieba-{key[:24]}.marshal"
-
-    def _read_state(self) -> tuple[dict[str, int], int, dict[str, str]] | None:
-        """The cached tokenizer dictionary, or None (logged unless the cache does not exist yet)."""
-        path = self.state_cache_path
-        try:
-            # marshal.loads on the bytes: marshal.load on the open file reads piecewise
-            # and takes two to three times as long (jieba's own cache is read that way).
-            state = marshal.loads(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, EOFError, ValueError, TypeError) as exc:
-            logger.warning("cannot read the tokenizer cache %s (%s); rebuilding it.", path, exc)
-            return None
-        if not (isinstance(state, tuple) and len(state) == 3 and isinstance(state[0], dict)
-                and isinstance(state[1], int) and isinstance(state[2], dict)):
-            logger.warning("the tokenizer cache %s does not hold a tokenizer dictionary; rebuilding it.", path)
-            return None
-        return state
-
-    def _write_state(self, tok: jieba.Tokenizer) -> None:
-        """Keep ``tok``'s dictionary for the next process (written atomically; a failure is only logged)."""
-        from .storage import atomic_write  # imports pandas: only when the cache is (re)built
-
-        path = self.state_cache_path
-        data = marshal.dumps((tok.FREQ, tok.total, tok.user_word_tag_tab))
-        try:
-            atomic_write(path, lambda p: p.write_bytes(data))
-        except OSError as exc:
-            logger.warning("cannot write the tokenizer cache %s (%s); the next process rebuilds it.", path, exc)
-
     def _build_tokenizer(self) -> jieba.Tokenizer:
-        tok = jieba.Tokenizer()
+        tok = jieba.Tokenizer(dictionary=jieba.DEFAULT_DICT)
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -359,13 +318,6 @@ class Segmenter:
                            self.cache_dir, exc)
         tok.tmp_dir = str(self.cache_dir)
         tok.cache_file = "jieba.default.cache"
-        state = self._read_state()
-        if state is not None:
-            # The dictionary below, as built by an earlier process from the same files
-            # (domain terms all have a positive frequency, so add_word left no other state).
-            tok.FREQ, tok.total, tok.user_word_tag_tab = state
-            tok.initialized = True
-            return tok
         # jieba announces every dictionary load on stderr at DEBUG level, which would
         # end up in the reports; keep its messages to warnings while it loads.
         jieba_logger = jieba.default_logger
@@ -377,14 +329,16 @@ class Segmenter:
             jieba_logger.setLevel(level)
         # Place names of the national gazetteer, so that any report's districts and
         # counties come out whole (开福区, 岳阳楼区), not only the bundled corpus's.
+        # A name that is already a word of jieba's dictionary keeps jieba's frequency:
+        # full mode (cut_all) returns every dictionary word of the text, so the name
+        # itself among them means jieba knows it.
         for name in sorted(places.load_gazetteer()):
-            if name not in tok.FREQ:
+            if name not in tok.lcut(name, cut_all=True):
                 tok.add_word(name, PLACE_NAME_FREQ, "ns")
         for term in self.domain_terms:
             freq = term.freq if term.freq is not None else max(tok.suggest_freq(term.word, False),
                                                                DEFAULT_TERM_FREQ)
             tok.add_word(term.word, freq, term.pos)
-        self._write_state(tok)
         return tok
 
     # -- segmentation ----------------------------------------------------------------
