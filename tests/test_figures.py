@@ -306,10 +306,25 @@ def test_show_table_hides_the_index_and_formats_for_readers():
     )
     html = _table_html(df)
     cells = _cells(html)
-    assert cells == ["中原区", "3", "0.123", "2021-06-04", "2021-03-05", "召陵区", "", "0.5", "", ""]
+    assert cells == ["中原区", "3", "0.123", "2021-06-04", "2021-03-05", "召陵区", "", "0.500", "", ""]
     assert not {"NaN", "NaT", "None", "nan", "3.0"} & set(cells)
     assert ">7<" not in html and ">9<" not in html, "the unnamed index is hidden"
     assert "index_name" not in html and "row_heading" not in html
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.357, 0.05, 0.0], ["0.357", "0.050", "0.000"]),  # one number of decimals per column
+        ([16.2345, 8.1], ["16.2", "8.1"]),
+        ([1.0, 0.927], ["1.00", "0.93"]),
+        ([0.9, 0.0001], ["0.900", "0.0001"]),  # a small value does not read 0.000
+        ([112387.4, 36.0], ["112,387", "36"]),
+        ([2.0, float("nan")], ["2", ""]),
+    ],
+)
+def test_show_table_float_columns_share_their_decimals(values, expected):
+    assert _cells(_table_html(pd.DataFrame({"x": values}))) == expected
 
 
 def test_show_table_keeps_a_named_index_as_columns_and_flattens_column_levels():

@@ -813,6 +813,33 @@ def _cell_text(value: Any, *, digits: int) -> str:
     return format_number(value, digits=digits)
 
 
+def _column_text(column: pd.Series, *, digits: int) -> list[str]:
+    """Display text of one column; a float column gets one number of decimals for all its rows.
+
+    Whole numbers only: no decimals. Otherwise ``digits`` significant digits
+    of the column's largest value fix the decimals (0.357 and 0.05 read
+    0.357 and 0.050), and a value that would round to zero keeps
+    ``digits`` significant digits instead (p = 0.0001 does not read 0.00).
+    """
+    if not pd.api.types.is_float_dtype(column):
+        return [_cell_text(v, digits=digits) for v in column]
+    values = column.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.all(finite == np.round(finite)):
+        return [_cell_text(v, digits=digits) for v in column]
+    largest = float(np.max(np.abs(finite)))
+    decimals = 0 if largest == 0 else int(np.clip(digits - 1 - np.floor(np.log10(largest)), 0, digits + 1))
+    out = []
+    for v in values:
+        if not np.isfinite(v):
+            out.append("" if np.isnan(v) else str(v))
+        elif v != 0 and round(v, decimals) == 0:
+            out.append(f"{v:.{digits}g}")
+        else:
+            out.append(f"{v:,.{decimals}f}")
+    return out
+
+
 def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with a meaningful index turned into columns and column labels flattened to strings."""
     out = df
@@ -888,7 +915,9 @@ def show_table(
     Notes
     -----
     Counts are integers (a float column holding only whole numbers is shown
-    without ``.0``), numbers of 1,000 and more get thousands separators,
+    without ``.0``); other float columns show ``digits`` significant digits
+    of their largest value, the same decimals in every row (see
+    ``_column_text``); numbers of 1,000 and more get thousands separators,
     missing values and ``NaT`` are empty, booleans read yes/no and dates are
     ``YYYY-MM-DD``. Every text cell and label is HTML-escaped, so corpus text
     such as ``<script>`` shows as text. Text columns are left-aligned; short
@@ -918,9 +947,7 @@ def show_table(
     if max_rows is not None and n_rows > max_rows:
         table = table.head(max_rows)
         note = f"first {max_rows} of {n_rows} rows"
-    text = pd.DataFrame(
-        {col: [_cell_text(v, digits=digits) for v in table[col]] for col in table.columns}, columns=table.columns
-    )
+    text = pd.DataFrame({col: _column_text(table[col], digits=digits) for col in table.columns}, columns=table.columns)
     numeric = [
         col for col in table.columns
         if pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(table[col])
