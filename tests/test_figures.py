@@ -376,6 +376,18 @@ def test_show_table_max_rows_says_how_many_rows_are_shown():
         figures.show_table([1, 2])
 
 
+def test_show_table_formats_numbers_stored_as_text_when_asked():
+    df = pd.DataFrame({"surface": ["1000余场", "1.2万人次"], "value": ["1000", "12000"], "total": ["112387", None]})
+    assert _cells(_table_html(df)) == ["1000余场", "1000", "112387", "1.2万人次", "12000", ""]
+    html = _table_html(df, numeric_text=["value", "total"])
+    assert _cells(html) == ["1000余场", "1,000", "112,387", "1.2万人次", "12,000", ""]
+    assert "td.col1" not in html, "numbers are right-aligned, not given a text rule"
+    with pytest.raises(ValueError, match="not a number"):
+        figures.show_table(df, numeric_text=["surface"])
+    with pytest.raises(KeyError, match="numeric_text"):
+        figures.show_table(df, numeric_text=["nope"])
+
+
 def test_heatmap_matrix_has_the_heatmaps_order():
     grid = pd.DataFrame({"place": ["乙", "乙", "甲", "甲"], "category": ["study", "audience", "audience", "study"],
                          "n": [1, 2, 3, 4]})

@@ -890,6 +890,7 @@ def show_table(
     empty: str = "none",
     digits: int = TABLE_SIGNIFICANT_DIGITS,
     max_rows: int | None = None,
+    numeric_text: Sequence[str] = (),
 ):
     """A table as a reader should see it in a report: no index column, rounded numbers, no ``NaN``.
 
@@ -905,12 +906,25 @@ def show_table(
         Significant digits of non-integer numbers (see :func:`format_number`).
     max_rows : int or None, default=None
         Show at most this many rows and say how many were left out.
+    numeric_text : sequence of str, default=()
+        Columns that hold numbers as text (exact values such as the metric
+        ``value`` and ``total``), formatted and aligned like numbers.
 
     Returns
     -------
     ReportTable or IPython.display.Markdown
         The table (the value of a notebook cell renders it as HTML) or, for
         an empty table, the Markdown line ``empty``.
+
+    Raises
+    ------
+    TypeError
+        If ``df`` is not a DataFrame (or Series).
+    KeyError
+        If ``numeric_text`` names a column ``df`` does not have.
+    ValueError
+        If a ``numeric_text`` column holds text that is not a number, or
+        ``max_rows`` / ``digits`` is out of range.
 
     Notes
     -----
@@ -939,9 +953,18 @@ def show_table(
         raise ValueError(f"`max_rows` must be a positive integer or None, got {max_rows!r}.")
     if not isinstance(digits, int) or not 1 <= digits <= 15:
         raise ValueError(f"`digits` must be an integer from 1 to 15, got {digits!r}.")
+    if isinstance(numeric_text, str):
+        numeric_text = [numeric_text]
     if df.empty:
         return Markdown(empty)
     table = _table_frame(df)
+    for col in numeric_text:
+        if col not in table.columns:
+            raise KeyError(f"`numeric_text` names {col!r}, not a column of `df`; columns are {list(table.columns)}.")
+        try:
+            table[col] = pd.to_numeric(table[col].replace("", np.nan))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"`numeric_text` column {col!r} holds text that is not a number: {exc}") from None
     n_rows = len(table)
     note = None
     if max_rows is not None and n_rows > max_rows:
