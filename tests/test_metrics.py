@@ -139,13 +139,20 @@ def test_frame_columns_and_formats():
     assert df["value"].tolist() == ["12000", "5"]
 
 
-def _pipeline_frames():
+def _score_module():
     sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
     import score_metrics  # noqa: PLC0415
 
-    pred, _ = score_metrics.predict("pipeline")
-    gold = pd.read_csv(GOLD / "metrics.csv", dtype={"value": str})
-    non = pd.read_csv(GOLD / "non_metrics.csv")
+    return score_metrics
+
+
+def _pipeline_frames(name: str = "bundled"):
+    score_metrics = _score_module()
+    text_dir, gold_dir = score_metrics.SETS[name]
+    doc_ids = sorted(p.stem for p in text_dir.glob("*.txt"))
+    pred = score_metrics.predict(text_dir, doc_ids, "pipeline")
+    gold = pd.read_csv(gold_dir / "metrics.csv", dtype={"value": str}, keep_default_na=False)
+    non = pd.read_csv(gold_dir / "non_metrics.csv", keep_default_na=False)
     return score_metrics.score(pred, gold, non, verbose=False), pred
 
 

@@ -42,6 +42,8 @@ __all__ = [
     "METRIC_CATEGORIES",
     "FALLBACK_CATEGORY",
     "category_definitions",
+    "explain_document",
+    "EXPLAIN_COLUMNS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,8 @@ METRIC_COLUMNS = [
     "category",
 ]
 EXTRA_COLUMNS = ["mention_id", "para_id", "upper", "sentence"]
+#: Audit columns of :func:`explain_document` (``metrics --explain``).
+EXPLAIN_COLUMNS = ["category_rule", "counted_rule"]
 EXCLUSION_REASONS = (
     "date", "ordinal", "anniversary", "age", "duration", "period", "page_ref",
     "identifier", "formulation", "name", "other",
@@ -86,7 +90,10 @@ RE_CANDIDATE = re.compile(
     r"(?P<suffix>余|多)?"
 )
 _N = rf"[{_D}〇零一二两三四五六七八九十]"
-_TIME_POINT = rf"(?:{_N}+年)?{_N}+月(?:{_N}+[日号])?(?:[上中下]旬|初|底)?"
+#: One optional space of web text between a number and its unit (17 个, 12 月 22 日).
+_SP = "[ \u3000\xa0]?"
+_SPACES = " \u3000\xa0"
+_TIME_POINT = rf"(?:{_N}+{_SP}年{_SP})?{_N}+{_SP}月(?:{_SP}{_N}+{_SP}[日号])?(?:[上中下]旬|初|底)?"
 #: Spans recognised before single numbers: (regex, reason). Order matters (first wins).
 SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"[{_D}]{{4}}[-/.][{_D}]{{1,2}}[-/.][{_D}]{{1,2}}"), "date"),
@@ -96,9 +103,9 @@ SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"[{_D}]{{1,2}}(?::[{_D}]{{1,2}}){{1,3}}"), "date"),
     (re.compile(rf"{_TIME_POINT}\s*(?:至|到|—|－|-|~|～)\s*{_TIME_POINT}"), "period"),
     (re.compile(rf"{_N}+\s*(?:至|到|—|－|-|~|～)\s*{_N}+月份?"), "period"),
-    (re.compile(rf"(?:{_N}{{2,4}}年)?{_N}+月份"), "period"),
-    (re.compile(rf"{_N}+年{_N}+月{_N}+[日号]"), "date"),
-    (re.compile(rf"{_N}+月(?:{_N}+[日号]|[上中下]旬)?"), "date"),
+    (re.compile(rf"(?:{_N}{{2,4}}{_SP}年{_SP})?{_N}+{_SP}月份"), "period"),
+    (re.compile(rf"{_N}+{_SP}年{_SP}{_N}+{_SP}月{_SP}{_N}+{_SP}[日号]"), "date"),
+    (re.compile(rf"{_N}+{_SP}月(?:{_SP}{_N}+{_SP}[日号]|[上中下]旬)?"), "date"),
     (re.compile(rf"[{_D}]{{1,2}}\s*[·•]\s*[{_D}]{{1,2}}(?![{_D}])"), "date"),
     (re.compile(rf"[{_D}]{{4}}\s*(?:—|－|-|~|～|至|到)+\s*[{_D}]{{4}}"), "period"),
     (re.compile(rf"(?:[{_D}]{{4}}|[〇零一二三四五六七八九]{{4}})年(?!之久|来|以来|间)"), "period"),
@@ -107,6 +114,10 @@ SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"{_N}+季度"), "period"),
     (re.compile(rf"{_N}+届{_N}+中全会"), "ordinal"),
 )
+#: “五个一”即: the introduction of a numbered formulation's spelled-out items.
+RE_FORMULATION_INTRO = re.compile(r"(“[^“”]{1,8}”)\s*(?:即|就是|是指|包括)\s*[:：]?")
+#: How far back (characters) the items of a spelled-out formulation reach.
+FORMULATION_ITEMS_MAX_CHARS = 160
 RE_CLAUSE_DELIM = re.compile(r"[,，;；。！？!?：:\n]")
 RE_SENTENCE_DELIM = re.compile(r"[。！？!?；;\n]")
 _CLAUSE_CHARS = ",，;；。！？!?：:\n"
@@ -147,6 +158,10 @@ class MetricLexicon:
     membership_lead: tuple[str, ...]
     generic_person_nouns: tuple[str, ...]
     role_nouns: tuple[str, ...]
+    category_neutral_phrases: tuple[str, ...] = ()
+    general_cue_words: frozenset[str] = frozenset()
+    nominal_pos: frozenset[str] = frozenset()
+    dimension_followers: tuple[str, ...] = ()
 
 
 def _str_list(data: dict[str, Any], key: str, path: Path) -> list[str]:
@@ -245,6 +260,10 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         membership_lead=_longest_first(_str_list(data, "membership_lead", path)),
         generic_person_nouns=_longest_first(_str_list(data, "generic_person_nouns", path)),
         role_nouns=_longest_first(_str_list(data, "role_nouns", path)),
+        category_neutral_phrases=_longest_first(_str_list(data, "category_neutral_phrases", path)),
+        general_cue_words=frozenset(_str_list(data, "general_cue_words", path)),
+        nominal_pos=frozenset(_str_list(data, "counted_nominal_pos", path)),
+        dimension_followers=_longest_first(_str_list(excl, "dimension_followers", path)),
     )
 
 
@@ -358,6 +377,9 @@ def _scan(text: str, lex: MetricLexicon) -> list[_Candidate]:
     for s, e in _number_spans(text):
         if any(taken[s:e]):
             continue
+        # web text: one space between a number and its measure word (17 个, 2790 户)
+        if e < len(text) - 1 and text[e] in _SPACES and _CJK.match(text[e + 1]):
+            e += 1
         cand = _classify(text, s, e, lex, excl)
         if cand is not None and claim(cand.start, cand.end):
             out.append(cand)
@@ -388,7 +410,7 @@ def _number_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any]) -> _Candidate | None:
-    numeral = text[s:e]
+    numeral = text[s:e].rstrip(_SPACES)
     after = text[e:]
     before = text[:s]
 
@@ -453,9 +475,22 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
         if re.search(r"[”\"]\s*[,，:：]?\s*(?:即|就是|包括)?\s*$", lead) and _formulation_before(lead, lex):
             unit = _match_any(text, e, lex.units)
             return make("formulation", end=e + (len(unit) if unit else 0))
+    # items spelled out after “五个一”即: … (up to the end of the sentence)
+    unit = _match_any(text, e, lex.units)
+    if not numeral[0].isdigit():
+        intros = list(RE_FORMULATION_INTRO.finditer(text, max(0, s - FORMULATION_ITEMS_MAX_CHARS), s))
+        intro = intros[-1] if intros else None
+        if intro is not None and "。" not in text[intro.end() : s] and _formulation_before(
+            text[intro.start() : intro.start() + len(intro.group(1)) + 2], lex
+        ):
+            return make("formulation", end=e + len(unit or ""))
+    # a production capacity inside a project name (70万吨…产业基地项目)
+    if unit and unit in excl.get("capacity_units", []):
+        rest = re.match(r"[\u4e00-\u9fff]{2,24}", text[e + len(unit) :])
+        if rest and rest.group().endswith(tuple(excl.get("project_name_heads", []))):
+            return make("name", end=e + len(unit))
     # quoted formulations and titles
     quote = _enclosing_quote(text, s, e)
-    unit = _match_any(text, e, lex.units)
     if quote is not None:
         qs, qe = quote
         qtext = text[qs:qe]
@@ -474,6 +509,8 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
         if numeral[0].isdigit():
             return make("other")
         return None  # a Chinese numeral inside an ordinary word
+    if unit in excl.get("dimension_units", []) and _match_any(text, e + len(unit), lex.dimension_followers):
+        return make("other", end=e + len(unit))  # a physical dimension (40米宽的河), not a count
     return make(None, end=e + len(unit), unit=unit)
 
 
@@ -491,9 +528,107 @@ def _formulation_before(lead: str, lex: MetricLexicon) -> bool:
 
 
 # ---------------------------------------------------------------- metric fields
+@functools.lru_cache(maxsize=1)
+def _pos_tokenizer() -> Any:
+    """jieba's part-of-speech tokenizer over the project's segmenter (domain dictionary), built on first use."""
+    import jieba.posseg  # noqa: PLC0415 - loaded only when a counted object is read
+
+    from . import tokens  # noqa: PLC0415
+
+    return jieba.posseg.POSTokenizer(tokens.get_segmenter().tokenizer)
+
+
+@functools.lru_cache(maxsize=8192)
+def _clause_tokens(clause: str) -> tuple[tuple[int, int, str, str], ...]:
+    """(start, end, word, pos) of the jieba words of one clause, offsets in the clause."""
+    out, pos = [], 0
+    for pair in _pos_tokenizer().lcut(clause):
+        word, flag = pair.word, pair.flag
+        out.append((pos, pos + len(word), word, flag))
+        pos += len(word)
+    return tuple(out)
+
+
+def _is_nominal(word: str, flag: str, lex: MetricLexicon) -> bool:
+    return bool(_CJK.match(word)) and (flag in lex.nominal_pos or flag[:1] == "n")
+
+
+def _snap_counted(
+    text: str, start: int, end: int, clause_start: int, clause_end: int, lo: int, hi: int, lex: MetricLexicon
+) -> tuple[int, int, str]:
+    """Move a counted span [start, end) to word boundaries (jieba + domain dictionary).
+
+    A word cut at the start is taken whole, unless it is a verb or adverb
+    whose tail a lead-word cut left behind (新增学位 -> 学位, not 增学位); a
+    word cut at the end is taken whole when it is a noun (日间照料中心), else
+    dropped (基层党组织同频 -> 基层党组织). Exact lead words are stripped at the
+    start. The span never leaves [lo, hi) (the surface is a word boundary).
+    """
+    toks = _clause_tokens(text[clause_start:clause_end])
+    rule = "words"
+    for ts, te, word, flag in toks:
+        ts, te = ts + clause_start, te + clause_start
+        if ts < start < te:
+            if _is_nominal(word, flag, lex) or flag in ("a", "b", "l", "i", "eng", "x"):
+                start, rule = max(ts, lo), "words:joined-start"
+            else:
+                start, rule = te, "words:dropped-start"
+        if ts < end < te:
+            if _is_nominal(word, flag, lex):
+                end, rule = min(te, hi), "words:joined-end"
+            else:
+                end, rule = ts, "words:dropped-end"
+    # exact lead words (verbs, determiners) at the start
+    changed = True
+    while changed and start < end:
+        changed = False
+        for ts, te, word, _flag in toks:
+            ts, te = ts + clause_start, te + clause_start
+            if ts == start and te < end and word in lex.counted_lead_words:
+                start, changed = te, True
+                break
+    return start, end, rule
+
+
 def _counted(
     text: str, surf_start: int, surf_end: int, clause_start: int, clause_end: int, lex: MetricLexicon
-) -> str:
+) -> tuple[str, str]:
+    """The counted noun phrase of a mention and the rule that found it (``after``, ``before``, ``quoted``, ``verb``)."""
+    phrase, rule = _counted_chars(text, surf_start, surf_end, clause_start, clause_end, lex)
+    if not phrase or rule == "quoted":
+        return phrase, rule
+    if rule == "after":
+        pos = text.find(phrase, surf_end, clause_end)
+        lo, hi = surf_end, clause_end
+    else:
+        pos = text.rfind(phrase, clause_start, surf_start if rule == "before" else clause_end)
+        lo, hi = clause_start, (surf_start if rule == "before" else clause_end)
+    if pos < 0:
+        return phrase, rule
+    s, e, snap = _snap_counted(text, pos, pos + len(phrase), clause_start, clause_end, lo, hi, lex)
+    snapped = text[s:e].strip("、“”和与及 ")
+    if len(snapped) >= (2 if rule != "verb" else 1) and len(snapped) <= MAX_COUNTED_CHARS + 4:
+        return snapped, f"{rule}+{snap}" if snap != "words" else rule
+    return phrase, rule
+
+
+def _modified_head_start(phrase: str, lex: MetricLexicon) -> int:
+    """Offset after the last 的 of ``phrase`` when all before it is a modifier (no verb, no stop word), else 0."""
+    k = phrase.rfind("的")
+    if k <= 0 or len(phrase) - k - 1 < 2:
+        return 0
+    lead = phrase[:k]
+    if any(w in lead for w in lex.counted_stop_words if w != "的"):
+        return 0
+    flags = [flag for _, _, _, flag in _clause_tokens(lead)]
+    if "v" in flags or "“" in phrase[k:] or not ("、" in lead or "a" in flags):
+        return 0  # only a descriptive modifier (形式多样、…的; 满意度高的) is skipped
+    return k + 1
+
+
+def _counted_chars(
+    text: str, surf_start: int, surf_end: int, clause_start: int, clause_end: int, lex: MetricLexicon
+) -> tuple[str, str]:
     after = text[surf_end:clause_end]
     m = RE_ALT_UNIT.match(after)
     if m:
@@ -505,6 +640,9 @@ def _counted(
     run = re.match(r"[\u4e00-\u9fff“”()（）、和与及]+", after)
     if run:
         cand = run.group()
+        de = _modified_head_start(cand, lex)
+        if de:  # 100余场内容丰富、形式多样的群众性活动: the head after the last 的
+            cand = cand[de:]
         cut = len(cand)
         for w in lex.counted_stop_words:
             k = cand.find(w)
@@ -514,11 +652,11 @@ def _counted(
         if len(phrase) > MAX_COUNTED_CHARS:
             phrase = phrase[:MAX_COUNTED_CHARS]
     if len(phrase) >= 2 and not _match_any(phrase, 0, lex.counted_stop_words):
-        return phrase
+        return phrase, "after"
     head = text[clause_start:surf_start]
     quoted = re.search(r"“([^“”]{1,15})”\s*$", head)
     if quoted:  # 开展“三会一课”3200余次: the quoted name is what is counted
-        return quoted.group(1)
+        return quoted.group(1), "quoted"
     head = re.split(r"[、“”\s]", head)[-1] if head else ""
     # strip lead verbs and function words repeatedly
     changed = True
@@ -541,9 +679,9 @@ def _counted(
     if len(head) > MAX_COUNTED_CHARS:
         head = head[-MAX_COUNTED_CHARS:]
     if head:
-        return head
+        return head, "before"
     verb = re.match(r"[\u4e00-\u9fff]{1,4}", after.lstrip("了"))
-    return verb.group()[:2] if verb else ""
+    return (verb.group()[:2], "verb") if verb else ("", "none")
 
 
 def _is_rate(clause_before: str, sentence_before: str, lex: MetricLexicon) -> bool:
@@ -556,6 +694,45 @@ def _score(text: str, cues: tuple[str, ...]) -> int:
     return sum(1 for w in cues if w in text)
 
 
+def _masked(text: str, lex: MetricLexicon) -> str:
+    """``text`` with the campaign's own name (党史学习教育, …) blanked: it is in every sentence and cues nothing."""
+    for w in lex.category_neutral_phrases:
+        if w in text:
+            text = text.replace(w, "　" * len(w))
+    return text
+
+
+def _head_word(counted: str) -> str:
+    """Last word of the counted phrase (Chinese noun phrases are head-final): 群众性活动 -> 活动."""
+    if not counted:
+        return ""
+    toks = [w for _, _, w, _ in _clause_tokens(counted) if _CJK.match(w)]
+    return toks[-1] if toks else ""
+
+
+def _counted_category(counted: str, head: str, lex: MetricLexicon) -> str | None:
+    """Category named by the counted object itself, or None when it names none or several equally.
+
+    Each category's cues found in ``counted`` are ranked by their number, then
+    the longest cue, then whether a cue ends the phrase (its head word: 群众性活动
+    is an activity); a tie on all three is no decision.
+    """
+    if len(counted) < 2:
+        return None
+    ranked = []
+    for cat in ("organization", "study", "outreach", "audience", "media", "service"):
+        found = [w for w in lex.category_cues[cat] if w in counted and w not in lex.generic_person_nouns]
+        if found:
+            is_head = any(counted.endswith(w) or (head and head.endswith(w)) for w in found)
+            ranked.append(((len(found), max(map(len, found)), is_head), cat))
+    if not ranked:
+        return None
+    ranked.sort(reverse=True)
+    if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
+        return None
+    return ranked[0][1]
+
+
 def _category(
     counted: str,
     clause: str,
@@ -565,16 +742,20 @@ def _category(
     before_num: str,
     prev_category: str | None,
     lex: MetricLexicon,
-) -> str:
+    paragraph: str = "",
+    document: str = "",
+) -> tuple[str, str]:
+    """Category of a mention and the rule that chose it (shown by ``--explain``)."""
     cues = lex.category_cues
+    clause, sentence, head = _masked(clause, lex), _masked(sentence, lex), _masked(head, lex)
     if _score(counted + " " + before_num, cues["emergency"]) or _score(head, cues["emergency"]):
-        return "emergency"
+        return "emergency", "topic:emergency"
     if (
         _score(counted, cues["economy"])
         or _score(clause, cues["economy"])
         or (unit in ("%", "％") and "增长" in clause)
     ):
-        return "economy"
+        return "economy", "topic:economy"
     participation = _contains_any(clause, lex.participation_verbs)
     service_here = _score(clause, cues["service"]) and (
         "为群众" in sentence or "办实事" in sentence or "帮办" in clause
@@ -591,7 +772,7 @@ def _category(
             or prev_category == "membership"
         )
     ):
-        return "membership"
+        return "membership", "membership:population"
     activity = ("service", "emergency")
     person_unit = unit in lex.person_units
     if (
@@ -599,14 +780,18 @@ def _category(
         and (person_unit or _ends_any(counted, lex.membership_nouns))
         and not any(_score(clause, cues[c]) for c in activity)
     ):
-        return "audience"
+        return "audience", "participation:audience"
+    head_word = _head_word(counted)
+    own = _counted_category(counted, head_word, lex)
+    if own is not None and unit not in lex.person_time_units:
+        return own, f"counted:{head_word or counted}"
     if (
         person_unit
         and _ends_any(counted, lex.generic_person_nouns)
         and not _contains_any(counted, lex.role_nouns)
         and not _score(clause, cues["service"])
     ):
-        return "audience"
+        return "audience", "person:audience"
     scores: dict[str, float] = {}
     for cat in ("organization", "study", "outreach", "audience", "media", "service"):
         scores[cat] = (
@@ -615,7 +800,17 @@ def _category(
     if unit in lex.person_time_units:
         scores["audience"] += 3
     order = ("service", "outreach", "study", "organization", "media", "audience")
-    return max(order, key=lambda c: (scores[c], -order.index(c)))
+    best = max(order, key=lambda c: (scores[c], -order.index(c)))
+    if scores[best] > 0:
+        return best, f"cues:{best}={scores[best]:g}"
+    # no cue near the number: the paragraph, then the report, says what it is about
+    for level, ctx in (("paragraph", paragraph), ("document", document)):
+        ctx = _masked(ctx, lex)
+        ctx_scores = {c: _score(ctx, cues[c]) for c in order}
+        best = max(order, key=lambda c: (ctx_scores[c], -order.index(c)))
+        if ctx_scores[best] > 0 and sorted(ctx_scores.values())[-2] < ctx_scores[best]:
+            return best, f"{level}:{best}={ctx_scores[best]}"
+    return FALLBACK_CATEGORY, "fallback:no-cue"
 
 
 def _context_qualifier(clause_before: str, lex: MetricLexicon) -> bool:
@@ -624,7 +819,10 @@ def _context_qualifier(clause_before: str, lex: MetricLexicon) -> bool:
 
 
 def _paragraph_mentions(
-    paragraph: Paragraph, lex: MetricLexicon
+    paragraph: Paragraph,
+    lex: MetricLexicon,
+    explain: list[tuple[str, str]] | None = None,
+    document: str = "",
 ) -> tuple[list[MetricMention], list[ExcludedNumber]]:
     text = paragraph.text
     mentions: list[MetricMention] = []
@@ -720,13 +918,13 @@ def _paragraph_mentions(
             continue  # indefinite article: 一个缩影, 作为一名党员
         if cand.numeral == "一" and not is_rate:
             is_rate = True  # "one each" quota (申报至少一件实事)
-        counted = _counted(text, start, end, clause_s, clause_e, lex)
+        counted, counted_rule = _counted(text, start, end, clause_s, clause_e, lex)
         if (not counted or counted in lex.elided_noun_verbs) and prev_counted.get(unit):
             # elided noun (确定实事项目292项,已完成121项): the antecedent with the same unit
-            counted = prev_counted[unit]
+            counted, counted_rule = prev_counted[unit], "antecedent"
         elif counted and counted not in lex.elided_noun_verbs:
             prev_counted[unit] = counted
-        category = _category(
+        category, category_rule = _category(
             counted,
             clause,
             sentence,
@@ -735,6 +933,8 @@ def _paragraph_mentions(
             text[clause_s:start],
             prev_category if prev_sentence == (sent_s, sent_e) else None,
             lex,
+            text,
+            document,
         )
         prev_category, prev_sentence = category, (sent_s, sent_e)
         rs, re_ = paragraph.raw_span(start, end)
@@ -746,6 +946,8 @@ def _paragraph_mentions(
                 rs,
                 re_,
             )
+        if explain is not None:
+            explain.append((category_rule, counted_rule))
         mentions.append(
             MetricMention(
                 mention_id=f"{paragraph.para_id}:m{len(mentions):02d}",
@@ -765,6 +967,14 @@ def _paragraph_mentions(
             )
         )
     return mentions, excluded
+
+
+def _document_texts(paragraphs: list[Paragraph]) -> dict[str, str]:
+    """Whole text of each document (its paragraphs joined): the last context a category is read from."""
+    parts: dict[str, list[str]] = {}
+    for p in paragraphs:
+        parts.setdefault(p.doc_id, []).append(p.text)
+    return {doc_id: "\n".join(texts) for doc_id, texts in parts.items()}
 
 
 def _check_paragraphs(paragraphs: Iterable[Paragraph]) -> Iterator[Paragraph]:
@@ -828,8 +1038,10 @@ def extract_metric_mentions(
     [('17个', '17', '个', 'exact'), ('1000余场', '1000', '场', 'more_than'), ('10万余人次', '100000', '人次', 'more_than')]
     """
     lex = lexicon if isinstance(lexicon, MetricLexicon) else load_metric_lexicon(lexicon)
-    for paragraph in _check_paragraphs(paragraphs):
-        mentions, _ = _paragraph_mentions(paragraph, lex)
+    records = list(_check_paragraphs(paragraphs))
+    documents = _document_texts(records)
+    for paragraph in records:
+        mentions, _ = _paragraph_mentions(paragraph, lex, document=documents[paragraph.doc_id])
         yield from mentions
 
 
@@ -850,8 +1062,10 @@ def extract_excluded_numbers(
     [('3月5日', 'date'), ('100周年', 'anniversary')]
     """
     lex = lexicon if isinstance(lexicon, MetricLexicon) else load_metric_lexicon(lexicon)
-    for paragraph in _check_paragraphs(paragraphs):
-        _, excluded = _paragraph_mentions(paragraph, lex)
+    records = list(_check_paragraphs(paragraphs))
+    documents = _document_texts(records)
+    for paragraph in records:
+        _, excluded = _paragraph_mentions(paragraph, lex, document=documents[paragraph.doc_id])
         yield from excluded
 
 
@@ -901,6 +1115,38 @@ def excluded_from_document(
     records = _document_records(clean_doc, headings)
     excluded = list(extract_excluded_numbers(records, lexicon=lexicon))
     return sorted(excluded, key=lambda x: (x.start, x.end))
+
+
+def explain_document(
+    clean_doc: CleanDocument,
+    *,
+    lexicon: MetricLexicon | str | Path | None = None,
+    headings: bool = True,
+) -> pd.DataFrame:
+    """Mentions of a cleaned document with the rules that chose their category and counted object.
+
+    Returns :func:`mentions_to_frame` of :func:`mentions_from_document` plus
+    :data:`EXPLAIN_COLUMNS`: ``category_rule`` (``topic:emergency``,
+    ``membership:population``, ``participation:audience``, ``person:audience``,
+    ``head:<word>`` for the head word of the counted phrase found in a cue
+    list, ``cues:<category>=<score>`` for the weighted cue score, or
+    ``fallback:no-cue`` for :data:`FALLBACK_CATEGORY`) and ``counted_rule``
+    (``after``/``before`` the number, ``quoted``, ``verb``, ``antecedent``,
+    with ``+words:…`` when the span was moved to a word boundary).
+    """
+    lex = lexicon if isinstance(lexicon, MetricLexicon) else load_metric_lexicon(lexicon)
+    rows: list[MetricMention] = []
+    rules: list[tuple[str, str]] = []
+    records = list(_check_paragraphs(_document_records(clean_doc, headings)))
+    documents = _document_texts(records)
+    for paragraph in records:
+        found, _ = _paragraph_mentions(paragraph, lex, rules, document=documents[paragraph.doc_id])
+        rows += found
+    by_id = {m.mention_id: r for m, r in zip(rows, rules, strict=True)}
+    frame = mentions_to_frame(rows)
+    frame["category_rule"] = [by_id[i][0] for i in frame["mention_id"]]
+    frame["counted_rule"] = [by_id[i][1] for i in frame["mention_id"]]
+    return frame
 
 
 def category_definitions(lexicon: str | Path | None = None) -> pd.DataFrame:
