@@ -80,6 +80,8 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from . import metrics
 
     docs, skipped = _clean_files(args.inputs, keep_going=args.keep_going)
@@ -91,9 +93,14 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(excluded[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
         return 1 if skipped and not docs else 0
-    mentions = [m for doc in docs for m in metrics.mentions_from_document(doc)]
-    frame = metrics.mentions_to_frame(mentions)
+    if args.explain:  # the rules that chose each mention's category and counted object
+        frames = [metrics.explain_document(doc) for doc in docs]
+        frame = pd.concat(frames, ignore_index=True) if frames else metrics.explain_document_empty()
+    else:
+        frame = metrics.mentions_to_frame(m for doc in docs for m in metrics.mentions_from_document(doc))
     columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
+    if args.explain and not args.all_columns:
+        columns += list(metrics.EXPLAIN_COLUMNS)
     if args.format == "csv":
         out = frame[columns].copy()
         out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]  # as in the gold CSV
@@ -157,6 +164,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--all-columns", action="store_true", help="add mention_id, para_id, upper, sentence")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="add category_rule and counted_rule: the rule that chose each mention's category and counted object",
+    )
     p.add_argument(
         "--excluded",
         action="store_true",

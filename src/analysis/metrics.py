@@ -43,6 +43,7 @@ __all__ = [
     "FALLBACK_CATEGORY",
     "category_definitions",
     "explain_document",
+    "explain_document_empty",
     "EXPLAIN_COLUMNS",
 ]
 
@@ -554,7 +555,16 @@ def _is_nominal(word: str, flag: str, lex: MetricLexicon) -> bool:
 
 
 def _snap_counted(
-    text: str, start: int, end: int, clause_start: int, clause_end: int, lo: int, hi: int, lex: MetricLexicon
+    text: str,
+    start: int,
+    end: int,
+    clause_start: int,
+    clause_end: int,
+    lo: int,
+    hi: int,
+    lex: MetricLexicon,
+    *,
+    after: bool = False,
 ) -> tuple[int, int, str]:
     """Move a counted span [start, end) to word boundaries (jieba + domain dictionary).
 
@@ -578,6 +588,18 @@ def _snap_counted(
                 end, rule = min(te, hi), "words:joined-end"
             else:
                 end, rule = ts, "words:dropped-end"
+    if after:  # a phrase after the number ends before its verb (车位划定工作 -> 车位)
+        inside = [
+            (ts + clause_start, te + clause_start, flag)
+            for ts, te, _w, flag in toks
+            if ts + clause_start > start and te + clause_start <= end
+        ]
+        for ts, te, flag in inside:
+            # a verb that ends the phrase, or is followed by one character only, is part of a
+            # compound noun (社会组织, 具体举措, 敲门组)
+            if flag == "v" and ts - start >= 2 and end - te >= 2:
+                end, rule = ts, "words:cut-at-verb"
+                break
     # exact lead words (verbs, determiners) at the start
     changed = True
     while changed and start < end:
@@ -605,7 +627,9 @@ def _counted(
         lo, hi = clause_start, (surf_start if rule == "before" else clause_end)
     if pos < 0:
         return phrase, rule
-    s, e, snap = _snap_counted(text, pos, pos + len(phrase), clause_start, clause_end, lo, hi, lex)
+    s, e, snap = _snap_counted(
+        text, pos, pos + len(phrase), clause_start, clause_end, lo, hi, lex, after=rule == "after"
+    )
     snapped = text[s:e].strip("、“”和与及 ")
     if len(snapped) >= (2 if rule != "verb" else 1) and len(snapped) <= MAX_COUNTED_CHARS + 4:
         return snapped, f"{rule}+{snap}" if snap != "words" else rule
@@ -1146,6 +1170,14 @@ def explain_document(
     frame = mentions_to_frame(rows)
     frame["category_rule"] = [by_id[i][0] for i in frame["mention_id"]]
     frame["counted_rule"] = [by_id[i][1] for i in frame["mention_id"]]
+    return frame
+
+
+def explain_document_empty() -> pd.DataFrame:
+    """The empty frame of :func:`explain_document` (no documents)."""
+    frame = mentions_to_frame([])
+    for col in EXPLAIN_COLUMNS:
+        frame[col] = pd.Series(dtype=object)
     return frame
 
 
