@@ -1,8 +1,9 @@
 """Comparative text analysis of local reports on the 2021 Party-history learning campaign.
 
-Modules, in data-flow order: ``ingest`` (raw files -> Document), ``clean``
-(Document -> CleanDocument with paragraphs and an audit log), ``corpus``
-(corpus tables), ``places`` (place detection), ``tokens`` (jieba
+Modules, in data-flow order: ``ingest`` (raw files -> Document; ``webtext``
+extracts the article of a web page, ``bulk`` reads JSON Lines collections),
+``clean`` (Document -> CleanDocument with paragraphs and an audit log),
+``corpus`` (corpus tables; ``duplicates`` finds repeated reports), ``places`` (place detection), ``tokens`` (jieba
 segmentation), ``topics`` (TF-IDF clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
@@ -23,7 +24,7 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _MODULES = (
-    "paths", "errors", "records", "storage", "ingest", "clean", "corpus", "places", "tokens", "topics",
+    "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "corpus", "places", "tokens", "topics",
     "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
     "kernelserver",
 )

@@ -1805,7 +1805,7 @@ def _metadata(
         body = "\n".join(p.text for p in paragraphs)
         guess = places.detect_place(head, body)
     if document.place:
-        source["place"] = "manifest"
+        source["place"] = document.metadata_origin.get("place", "manifest")
         if guess is not None and guess.place != document.place:
             warnings.append(
                 f"{METADATA_CONFLICT}: the manifest gives place {document.place!r} but the text is about {guess.place!r} "
@@ -1821,7 +1821,7 @@ def _metadata(
         warnings.append("no place found in the manifest or the text")
     if document.date:
         out["date"] = document.date
-        source["date"] = "manifest"
+        source["date"] = document.metadata_origin.get("date", "manifest")
         if cms_date and cms_date != document.date:
             warnings.append(
                 f"{METADATA_CONFLICT}: the manifest gives date {document.date!r} but the CMS record says {cms_date!r}"

@@ -3,6 +3,15 @@
 This is the corpus-level step between ``clean`` (one document at a time, no
 shared state, so it can be mapped over processes) and the notebooks, which read
 the tables it writes to ``data/processed/``.
+
+Besides the tables, the text every web page or JSON Lines record was read
+into (the offset reference of its paragraphs, removals and metric mentions:
+``records.Document``) is written to ``data/processed/extracted/<doc_id>.txt``;
+a plain ``.txt`` report is its own offset reference and is not copied.
+Reports that repeat an earlier one (``duplicates.find_duplicates``) are listed
+in the ``duplicates`` table and left out of the other tables unless
+``keep_duplicates=True``; reports that could not be read or cleaned are listed
+in the ``skipped`` table (file, JSON Lines record, doc_id, reason).
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from typing import Literal
 
 import pandas as pd
 
-from . import clean, ingest, paths, storage
-from .errors import check_frame
+from . import clean, duplicates, ingest, paths, storage
+from .errors import InputError, check_frame
 from .records import CleanDocument, Paragraph, Span
 
 __all__ = [
@@ -30,6 +39,10 @@ __all__ = [
     "removed_frame",
     "repairs_frame",
     "warnings_frame",
+    "duplicates_frame",
+    "skipped_frame",
+    "summary_line",
+    "EXTRACTED_DIR_NAME",
     "place_label",
     "write_corpus_tables",
     "read_paragraphs",
@@ -55,13 +68,16 @@ DOCUMENT_COLUMNS = (
     "province",
     "date",  # ISO date where known
     "authors",  # "; "-joined bylines
-    "source",  # manifest source note
+    "source",  # manifest source note (else the page's site and url)
     "source_path",  # raw file, relative to the project
+    "record",  # line of the JSON Lines file the report was read from (else empty)
+    "input_format",  # text / html (the page's extracted text is data/processed/extracted/<doc_id>.txt)
+    "url",  # the page's address, when the record or page gives one
     "encoding",  # encoding the raw file was decoded with
     "metadata_source",  # manifest / detected, per field (JSON)
     "n_paragraphs",
     "n_chars",  # characters in the cleaned paragraphs
-    "n_raw_chars",  # characters of the decoded raw text
+    "n_raw_chars",  # characters of the decoded raw text (of the extracted text for a page)
     "n_removed",
     "n_repairs",
     "n_warnings",
@@ -83,12 +99,31 @@ PARAGRAPH_COLUMNS = (
 )
 
 
+#: Folder of data/processed that holds the extracted text of each page or JSON Lines record.
+EXTRACTED_DIR_NAME = "extracted"
+#: Columns of the skipped table.
+SKIPPED_COLUMNS = ("path", "record", "doc_id", "stage", "reason")
+#: Columns of the duplicates table.
+DUPLICATE_COLUMNS = ("doc_id", "duplicate_of", "similarity", "kind", "kept")
+
+
 @dataclass(frozen=True, slots=True)
 class CleanCorpus:
-    """Cleaned documents of a corpus, with the files that were skipped."""
+    """Cleaned documents of a corpus, with what was skipped and the duplicates found.
+
+    ``documents`` are those that go into the analysis (without the reports
+    that repeat an earlier one unless they were kept); ``corpus`` holds every
+    report read; ``skipped`` what could not be read (stage ``read``) or left
+    no paragraph after cleaning (stage ``clean``); ``duplicates`` every pair
+    found, ``duplicates_kept`` whether the repeats stayed in ``documents``.
+    """
 
     documents: tuple[CleanDocument, ...]
     corpus: ingest.Corpus
+    skipped: tuple[ingest.SkippedFile, ...] = ()
+    duplicates: tuple[duplicates.DuplicatePair, ...] = ()
+    duplicates_kept: bool = False
+    clean_skipped: tuple[str, ...] = ()
 
 
 def clean_corpus(
@@ -97,38 +132,95 @@ def clean_corpus(
     files: Sequence[str | Path] | None = None,
     corrections_path: str | Path | None = None,
     on_error: Literal["raise", "skip"] = "raise",
+    keep_duplicates: bool = False,
+    duplicate_threshold: float = duplicates.DEFAULT_THRESHOLD,
 ) -> CleanCorpus:
     """Read and clean every report of ``raw_dir`` (or the given ``files``).
 
     Parameters
     ----------
     raw_dir : str or Path, default=paths.RAW_DIR
-        Raw reports and their optional ``manifest.csv``.
+        Raw reports (``.txt``, ``.html``, ``.htm``, ``.jsonl``) and their
+        optional ``manifest.csv``, or one JSON Lines file.
     files : sequence of paths or None, default=None
         Only these files.
     corrections_path : str or Path or None, default=None
         Optional researcher corrections (see ``clean.load_corrections``);
         ``None`` uses ``data/corrections.yml`` when it exists.
     on_error : {"raise", "skip"}, default="raise"
-        Unreadable files raise, or are skipped with a warning and listed.
+        An unreadable file or record, or a report that leaves no paragraph
+        after cleaning, raises; or is skipped with a warning and listed in
+        ``CleanCorpus.skipped``.
+    keep_duplicates : bool, default=False
+        Keep reports that repeat an earlier one in the analysis; by default
+        they are listed in ``CleanCorpus.duplicates`` and left out.
+    duplicate_threshold : float, default=duplicates.DEFAULT_THRESHOLD
+        Jaccard similarity of character shingles from which two reports are
+        near-duplicates (``duplicates.find_duplicates``).
+
+    Raises
+    ------
+    InputError
+        With ``on_error="raise"``: the first unreadable file or record, or a
+        report without paragraphs (the message names the file and record).
     """
     corpus = ingest.read_corpus(raw_dir, files=files, on_error=on_error)
     if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
         corrections_path = paths.CORRECTIONS_PATH
     corrections = clean.load_corrections(corrections_path) if corrections_path is not None else None
     rules = clean.load_rules()
-    docs = tuple(
-        clean.clean_document(document, corrections=corrections, rules=rules) for document in corpus.documents
-    )
-    for doc in docs:
+    docs: list[CleanDocument] = []
+    skipped = list(corpus.skipped)
+    clean_skipped: list[str] = []
+    for document in corpus.documents:
+        doc = clean.clean_document(document, corrections=corrections, rules=rules)
         if not doc.paragraphs:
-            raise ValueError(
-                f"no paragraphs left after cleaning {doc.doc_id}.txt; check its encoding, "
-                "or whether the cleaning rules remove its body."
+            where = document.source_path + (f", line {document.record}" if document.record else "")
+            reason = (
+                f"no paragraphs left after cleaning {document.doc_id} ({document.input_format}); check its encoding, "
+                "whether it is an article page, or whether the cleaning rules remove its body."
             )
+            if on_error == "raise":
+                raise InputError(where, reason)
+            logger.warning("skipped %s: %s", where, reason)
+            skipped.append(ingest.SkippedFile(path=document.source_path, reason=reason, record=document.record, doc_id=document.doc_id))
+            clean_skipped.append(document.doc_id)
+            continue
+        docs.append(doc)
+    if not docs:
+        raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
     if corrections:
         _check_corrections_used(corrections, docs, corrections_path)
-    return CleanCorpus(documents=docs, corpus=corpus)
+    pairs = duplicates.find_duplicates(
+        ((d.doc_id, duplicates.document_text(d)) for d in docs), threshold=duplicate_threshold
+    )
+    if pairs and not keep_duplicates:
+        repeated = {p.doc_id for p in pairs}
+        docs = [d for d in docs if d.doc_id not in repeated]
+    for pair in pairs:
+        logger.warning(
+            "%s repeats %s (%s, similarity %.3f)%s", pair.doc_id, pair.duplicate_of, pair.kind, pair.similarity,
+            "" if keep_duplicates else "; left out of the comparison",
+        )
+    return CleanCorpus(
+        documents=tuple(docs),
+        corpus=corpus,
+        skipped=tuple(skipped),
+        duplicates=pairs,
+        duplicates_kept=keep_duplicates,
+        clean_skipped=tuple(clean_skipped),
+    )
+
+
+def summary_line(cleaned: CleanCorpus, see: str | None = None) -> str:
+    """``N reports read, M skipped: see …`` (and the duplicates left out), for the terminal."""
+    n_read = len(cleaned.corpus.documents) + len(cleaned.corpus.skipped)
+    line = f"{n_read} reports read, {len(cleaned.skipped)} skipped"
+    if cleaned.skipped:
+        line += f": see {see}" if see else ": see the warnings above"
+    if cleaned.duplicates:
+        line += f"; {len(cleaned.duplicates)} duplicate(s) " + ("kept" if cleaned.duplicates_kept else "left out of the comparison")
+    return line
 
 
 def _check_corrections_used(corrections, docs, corrections_path) -> None:
@@ -165,9 +257,12 @@ def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
                 "city": doc.city,
                 "province": doc.province,
                 "date": doc.date,
-                "authors": "; ".join(doc.authors),
+                "authors": "; ".join(doc.authors) if doc.authors else (raw.author or ""),
                 "source": raw.source,
                 "source_path": raw.source_path,
+                "record": raw.record,
+                "input_format": raw.input_format,
+                "url": raw.url,
                 "encoding": raw.encoding,
                 "metadata_source": json.dumps(dict(sorted(doc.metadata_source.items())), ensure_ascii=False),
                 "n_paragraphs": len(doc.paragraphs),
@@ -178,7 +273,9 @@ def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
                 "n_warnings": len(doc.warnings),
             }
         )
-    return pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS)).sort_values("doc_id", kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS))
+    frame["record"] = frame["record"].astype("Int64")
+    return frame.sort_values("doc_id", kind="stable").reset_index(drop=True)
 
 
 def paragraphs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -257,7 +354,9 @@ def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """Cleaning warnings and skipped files: doc_id (or path), kind, message.
 
     ``kind`` is ``metadata_conflict`` (manifest and text disagree), ``warning``
-    (anything else cleaning noted) or ``skipped_file``.
+    (anything else cleaning noted), ``skipped_file`` (``doc_id`` is then the
+    file, with the JSON Lines line) or ``duplicate`` (a report that repeats
+    another; the ``duplicates`` table has the pair and the similarity).
     """
     rows = [
         {
@@ -268,12 +367,82 @@ def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
         for doc in cleaned.documents
         for w in doc.warnings
     ]
-    rows += [{"doc_id": s.path, "kind": "skipped_file", "message": s.reason} for s in cleaned.corpus.skipped]
+    rows += [
+        {"doc_id": s.path + (f", line {s.record}" if s.record else ""), "kind": "skipped_file", "message": s.reason}
+        for s in cleaned.skipped
+    ]
+    rows += [
+        {
+            "doc_id": p.doc_id,
+            "kind": "duplicate",
+            "message": f"repeats {p.duplicate_of} ({p.kind}, similarity {p.similarity:.3f}); "
+            + ("kept (keep_duplicates)" if cleaned.duplicates_kept else "left out of the comparison"),
+        }
+        for p in cleaned.duplicates
+    ]
     return pd.DataFrame(rows, columns=["doc_id", "kind", "message"]).sort_values(["doc_id", "kind", "message"], kind="stable").reset_index(drop=True)
 
 
+def duplicates_frame(cleaned: CleanCorpus) -> pd.DataFrame:
+    """Every duplicate pair: doc_id, duplicate_of, similarity (Jaccard of shingles), kind (exact/near), kept."""
+    rows = [
+        {"doc_id": p.doc_id, "duplicate_of": p.duplicate_of, "similarity": p.similarity, "kind": p.kind, "kept": cleaned.duplicates_kept}
+        for p in cleaned.duplicates
+    ]
+    frame = pd.DataFrame(rows, columns=list(DUPLICATE_COLUMNS))
+    frame["similarity"] = frame["similarity"].astype(float)
+    frame["kept"] = frame["kept"].astype(bool)
+    return frame.sort_values(["doc_id", "duplicate_of"], kind="stable").reset_index(drop=True)
+
+
+def skipped_frame(cleaned: CleanCorpus) -> pd.DataFrame:
+    """Every file or record not in the analysis because it could not be read or cleaned.
+
+    Columns ``SKIPPED_COLUMNS``: ``path`` (relative to the project), ``record``
+    (JSON Lines line, else empty), ``doc_id`` (when known), ``stage``
+    (``read`` or ``clean``) and ``reason``.
+    """
+    cleaned_ids = set(cleaned.clean_skipped)
+    rows = [
+        {
+            "path": s.path,
+            "record": s.record,
+            "doc_id": s.doc_id,
+            "stage": "clean" if s.doc_id in cleaned_ids and s not in cleaned.corpus.skipped else "read",
+            "reason": s.reason,
+        }
+        for s in cleaned.skipped
+    ]
+    frame = pd.DataFrame(rows, columns=list(SKIPPED_COLUMNS))
+    frame["record"] = frame["record"].astype("Int64")
+    return frame.sort_values(["path", "record", "doc_id"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+def _write_extracted(cleaned: CleanCorpus, processed_dir: Path) -> list[str]:
+    """Write the offset reference text of each page / JSON Lines report; remove stale ones. Returns the doc_ids."""
+    folder = processed_dir / EXTRACTED_DIR_NAME
+    written = []
+    for document in sorted(cleaned.corpus.documents, key=lambda d: d.doc_id):
+        if document.input_format == "text" and document.record is None:
+            continue
+        data = document.raw_text.encode("utf-8")
+        storage.atomic_write(folder / f"{document.doc_id}.txt", lambda p, data=data: p.write_bytes(data))
+        written.append(document.doc_id)
+    if folder.is_dir():
+        keep = {f"{doc_id}.txt" for doc_id in written}
+        for stale in sorted(folder.glob("*.txt")):
+            if stale.name not in keep:
+                stale.unlink()
+    return written
+
+
 def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.PROCESSED_DIR) -> dict[str, pd.DataFrame]:
-    """Write documents, paragraphs, headings, removed, repairs and cleaning_warnings (parquet + csv), atomically.
+    """Write documents, paragraphs, headings, removed, repairs, cleaning_warnings, duplicates and skipped (parquet + csv), atomically.
+
+    Also writes ``extracted/<doc_id>.txt``, the text each web page or JSON
+    Lines report was read into: its paragraphs' ``raw_start``/``raw_end`` and
+    ``spans``, and the offsets of its removals and metric mentions, count
+    code points of that file (of the ``.txt`` itself for a plain report).
 
     Returns the frames by name. Reruns on the same inputs write identical bytes.
     """
@@ -285,12 +454,16 @@ def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.
         "removed": removed_frame(cleaned),
         "repairs": repairs_frame(cleaned),
         "cleaning_warnings": warnings_frame(cleaned),
+        "duplicates": duplicates_frame(cleaned),
+        "skipped": skipped_frame(cleaned),
     }
     provenance = {
         "cleaning_rules_sha256": storage.file_sha256(clean.RULES_PATH),
         "gazetteer_sha256": storage.file_sha256(paths.RESOURCES_DIR / "gazetteer.csv"),
         "documents": [d.doc_id for d in cleaned.documents],
-        "skipped": [s.path for s in cleaned.corpus.skipped],
+        "skipped": [s.path + (f":{s.record}" if s.record else "") for s in cleaned.skipped],
+        "duplicates_left_out": [] if cleaned.duplicates_kept else [p.doc_id for p in cleaned.duplicates],
+        "extracted": _write_extracted(cleaned, processed_dir),
     }
     for name, frame in frames.items():
         storage.write_table(frame, processed_dir / name, provenance=provenance if name == "documents" else None)

@@ -6,6 +6,14 @@ that charset-normalizer detects (GB18030/GBK/GB2312 are read as GB18030, their
 superset). A byte that the chosen encoding cannot decode is an error, never a
 replacement character. Newlines are normalised to ``\\n`` and a BOM is dropped;
 the resulting ``raw_text`` is the reference for every offset downstream.
+
+Three kinds of input are read: plain reports (``.txt``), saved web pages
+(``.html``/``.htm``, and a ``.txt`` whose content is an HTML page), whose
+article text is extracted by ``webtext.extract_page`` and becomes the
+``raw_text``, and JSON Lines collections (``.jsonl``, ``bulk``), read one
+record at a time. :func:`iter_documents` streams them in a fixed order (files
+sorted by name, records in file order); :func:`read_corpus` collects them
+with the manifest's metadata and lists what could not be read.
 """
 
 from __future__ import annotations
@@ -14,12 +22,12 @@ import csv
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import paths
+from . import bulk, paths, webtext
 from .errors import InputError, value_invalid_msg
 from .records import Document
 
@@ -33,7 +41,10 @@ __all__ = [
     "read_document",
     "read_manifest",
     "read_corpus",
+    "iter_documents",
     "list_raw_files",
+    "doc_id_of",
+    "REPORT_SUFFIXES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -52,6 +63,8 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
+#: Suffixes of the files a raw directory is read for.
+REPORT_SUFFIXES = (".txt", *webtext.HTML_SUFFIXES, *bulk.BULK_SUFFIXES)
 _RE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RE_NEWLINE = re.compile(r"\r\n?")
 
@@ -72,10 +85,16 @@ class ManifestRow:
 
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
-    """A raw file that could not be read, with the reason (listed in the run summary)."""
+    """A raw file, or one record of a JSON Lines file, that was not read, with the reason.
+
+    ``record`` is the 1-based line of the JSON Lines file (``None`` for a
+    whole file); ``doc_id`` is the report's id when it is known.
+    """
 
     path: str
     reason: str
+    record: int | None = None
+    doc_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,43 +195,241 @@ def _detect_encoding(data: bytes, path: str | Path) -> str:
     return encoding
 
 
+def doc_id_of(path: str | Path) -> str:
+    """The ``doc_id`` of a raw file: its name without the suffix (``.txt``, ``.html``, ``.htm``)."""
+    name = Path(path).name
+    for suffix in REPORT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def _decode_page(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode a web page: UTF-8 or BOM first, then the charset the page declares, then detection."""
+    try:
+        return decode_bytes(data, path=path)
+    except InputError:
+        declared = webtext.html_charset(data)
+        if declared is None:
+            raise
+        try:
+            text = data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            raise InputError(path, f"cannot be decoded as {declared}, the charset the page declares; save it as UTF-8.") from None
+        return _RE_NEWLINE.sub("\n", text.lstrip("\ufeff")), declared
+
+
+def _html_document(
+    html: str,
+    *,
+    doc_id: str,
+    source_path: str,
+    encoding: str,
+    where: str,
+    manifest_row: ManifestRow | None,
+    record: dict | None = None,
+    line: int | None = None,
+) -> Document:
+    """A Document from a page (file or JSON Lines record): extracted text as raw_text, page metadata."""
+    page = webtext.extract_page(html, url=(record or {}).get("url"), path=where)
+    return _document(
+        page.text,
+        doc_id=doc_id,
+        source_path=source_path,
+        encoding=encoding,
+        manifest_row=manifest_row,
+        input_format="html",
+        line=line,
+        record=record,
+        page=page,
+    )
+
+
+def _document(
+    text: str,
+    *,
+    doc_id: str,
+    source_path: str,
+    encoding: str,
+    manifest_row: ManifestRow | None,
+    input_format: str,
+    line: int | None = None,
+    record: dict | None = None,
+    page: webtext.PageText | None = None,
+) -> Document:
+    """Merge the metadata: manifest row, then JSON Lines record, then page metadata."""
+    row = manifest_row
+    record = record or {}
+    origin: dict[str, str] = {}
+    place = row.place if row else None
+    date = row.date if row else None
+    if place is None and record.get("place"):
+        place, origin["place"] = record["place"], "jsonl record"
+    if date is None and record.get("date"):
+        date, origin["date"] = record["date"], "jsonl record"
+    if date is None and page is not None and page.date:
+        date, origin["date"] = page.date, "page metadata"
+    source = row.source if row and row.source else None
+    url = record.get("url") or (page.url if page else None)
+    site = page.site if page else None
+    if source is None:
+        source = " ".join(x for x in (site, url) if x) or None
+    return Document(
+        doc_id=doc_id,
+        source_path=source_path,
+        encoding=encoding,
+        raw_text=text,
+        place=place,
+        admin_level=row.admin_level if row else None,
+        city=row.city if row else None,
+        province=row.province if row else None,
+        date=date,
+        source=source,
+        in_manifest=row is not None,
+        input_format=input_format,
+        record=line,
+        title=record.get("title") or (page.title if page else None),
+        url=url,
+        site=site,
+        author=page.author if page else None,
+        metadata_origin=origin,
+    )
+
+
 def read_document(path: str | Path, *, manifest_row: ManifestRow | None = None) -> Document:
-    """Read one raw report.
+    """Read one raw report: a plain ``.txt`` or a saved web page (``.html``, ``.htm``, or a ``.txt`` holding HTML).
 
     Parameters
     ----------
     path : str or Path
-        A ``.txt`` file; its name without ``.txt`` is the ``doc_id``.
+        The file; its name without the suffix is the ``doc_id``.
     manifest_row : ManifestRow or None, default=None
         Metadata to attach; ``None`` leaves place/date/... empty for the
-        cleaning step to detect.
+        cleaning step to detect (a page's date is used when it gives one).
 
     Raises
     ------
     FileNotFoundError
         The path does not exist.
     InputError
-        The file is empty, binary or cannot be decoded.
+        The file is empty, binary or cannot be decoded; a page has no
+        article text; the file is a JSON Lines collection (use
+        :func:`iter_documents`).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    text, encoding = decode_bytes(path.read_bytes(), path=path)
-    doc_id = path.name[:-4] if path.name.lower().endswith(".txt") else path.stem
-    row = manifest_row
-    return Document(
-        doc_id=doc_id,
-        source_path=_display_path(path),
-        encoding=encoding,
-        raw_text=text,
-        place=row.place if row else None,
-        admin_level=row.admin_level if row else None,
-        city=row.city if row else None,
-        province=row.province if row else None,
-        date=row.date if row else None,
-        source=row.source if row else None,
-        in_manifest=row is not None,
+    suffix = path.suffix.lower()
+    if suffix in bulk.BULK_SUFFIXES:
+        raise InputError(path, "a JSON Lines file holds many reports; read it with iter_documents or read_corpus.")
+    data = path.read_bytes()
+    is_page = suffix in webtext.HTML_SUFFIXES
+    text, encoding = _decode_page(data, path) if is_page else decode_bytes(data, path=path)
+    if not is_page and webtext.looks_like_html(text):
+        logger.info("%s holds an HTML page; its article text is extracted", path.name)
+        is_page = True
+    if is_page:
+        return _html_document(
+            text, doc_id=doc_id_of(path), source_path=_display_path(path), encoding=encoding, where=str(path), manifest_row=manifest_row
+        )
+    return _document(
+        text, doc_id=doc_id_of(path), source_path=_display_path(path), encoding=encoding, manifest_row=manifest_row, input_format="text"
     )
+
+
+def _record_document(record: dict, *, path: Path, line: int, manifest_row: ManifestRow | None) -> Document:
+    where = f"{path}, line {line}"
+    common = dict(doc_id=record["doc_id"], source_path=_display_path(path), encoding="utf-8", manifest_row=manifest_row, line=line, record=record)
+    if record["html"] is not None:
+        text, _ = decode_bytes(record["html"].encode("utf-8"), path=where)
+        return _html_document(text, where=where, **common)
+    text, _ = decode_bytes(record["text"].encode("utf-8"), path=where)
+    if webtext.looks_like_html(text):
+        return _html_document(text, where=where, **common)
+    title = record.get("title")
+    first = next((x.strip() for x in text.split("\n") if x.strip()), "")
+    if title and first.lstrip("#").strip() != title:
+        text = f"{title}\n\n{text}"  # the record's title heads the report, as in a file
+    return _document(text, input_format="text", **common)
+
+
+def iter_documents(
+    files: Iterable[str | Path],
+    *,
+    manifest: dict[str, ManifestRow] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+) -> Iterator[Document | SkippedFile]:
+    """Stream the reports of raw files (``.txt``, ``.html``, ``.htm``, ``.jsonl``), one at a time.
+
+    Parameters
+    ----------
+    files : iterable of paths
+        Files and directories (expanded with :func:`list_raw_files`).
+    manifest : dict or None, default=None
+        Manifest rows by ``doc_id``; ``None`` reads the ``manifest.csv``
+        beside each file, when there is one.
+    on_error : {"raise", "skip"}, default="raise"
+        A file or record that cannot be read (or reuses a ``doc_id``) raises
+        an ``InputError``, or is yielded as a :class:`SkippedFile` (and logged).
+
+    Yields
+    ------
+    Document or SkippedFile
+        Files in name order, records of a JSON Lines file in line order.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
+    manifests: dict[Path, dict[str, ManifestRow]] = {}
+
+    def row_for(path: Path, doc_id: str) -> ManifestRow | None:
+        if manifest is not None:
+            return manifest.get(doc_id)
+        directory = path.resolve().parent
+        if directory not in manifests:
+            candidate = directory / paths.MANIFEST_NAME
+            manifests[directory] = read_manifest(candidate) if candidate.is_file() else {}
+        return manifests[directory].get(doc_id)
+
+    seen: dict[str, str] = {}
+
+    def fail(exc: InputError, path: Path, line: int | None, doc_id: str | None) -> SkippedFile:
+        if on_error == "raise":
+            raise exc
+        logger.warning("skipped %s", exc)
+        return SkippedFile(path=_display_path(path), reason=exc.message, record=line, doc_id=doc_id)
+
+    def checked(document: Document, path: Path, line: int | None) -> Document | SkippedFile:
+        where = f"{document.source_path}" + (f", line {line}" if line else "")
+        if document.doc_id in seen:
+            return fail(
+                InputError(path, f"doc_id {document.doc_id!r} is used twice (first by {seen[document.doc_id]}); give each report its own.", line=line),
+                path,
+                line,
+                document.doc_id,
+            )
+        seen[document.doc_id] = where
+        return document
+
+    for path in list_raw_files(files):
+        if path.suffix.lower() in bulk.BULK_SUFFIXES:
+            for line, item in bulk.iter_records(path):
+                if isinstance(item, InputError):
+                    yield fail(item, path, line, None)
+                    continue
+                try:
+                    document = _record_document(item, path=path, line=line, manifest_row=row_for(path, item["doc_id"]))
+                except InputError as exc:
+                    yield fail(exc, path, line, item["doc_id"])
+                    continue
+                yield checked(document, path, line)
+            continue
+        doc_id = doc_id_of(path)
+        try:
+            document = read_document(path, manifest_row=row_for(path, doc_id))
+        except InputError as exc:
+            yield fail(exc, path, None, doc_id)
+            continue
+        yield checked(document, path, None)
 
 
 def _display_path(path: Path) -> str:
@@ -280,14 +497,17 @@ def read_manifest(path: str | Path) -> dict[str, ManifestRow]:
 
 
 def list_raw_files(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand files and directories into a sorted list of ``.txt`` files.
+    """Expand files and directories into a sorted list of report files (``REPORT_SUFFIXES``).
+
+    A directory contributes its ``.txt``, ``.html``, ``.htm`` and ``.jsonl``
+    files (not its subdirectories); a named file is taken whatever its suffix.
 
     Raises
     ------
     FileNotFoundError
         A named path does not exist.
     InputError
-        A directory holds no ``.txt`` file.
+        A directory holds no report file.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -295,9 +515,9 @@ def list_raw_files(inputs: Iterable[str | Path]) -> list[Path]:
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.suffix.lower() == ".txt" and p.is_file())
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in REPORT_SUFFIXES and p.is_file())
             if not found:
-                raise InputError(item, "the directory holds no .txt report.")
+                raise InputError(item, f"the directory holds no report ({', '.join(REPORT_SUFFIXES)} file).")
             files.extend(found)
         elif item.is_file():
             files.append(item)
@@ -312,65 +532,66 @@ def read_corpus(
     files: Sequence[str | Path] | None = None,
     on_error: Literal["raise", "skip"] = "raise",
 ) -> Corpus:
-    """Read every ``.txt`` report of ``raw_dir`` with its manifest metadata.
+    """Read every report of ``raw_dir`` (a directory, or one JSON Lines file) with its manifest metadata.
 
     Parameters
     ----------
     raw_dir : str or Path, default=paths.RAW_DIR
-        Directory of raw reports; ``manifest.csv`` in it is optional.
+        Directory of raw reports (``.txt``, ``.html``, ``.htm``, ``.jsonl``)
+        with an optional ``manifest.csv``, or a ``.jsonl`` file (the
+        ``manifest.csv`` beside it applies).
     files : sequence of paths or None, default=None
         Read these files instead of listing ``raw_dir`` (the manifest of
         ``raw_dir`` still applies, and is not required to list all files).
     on_error : {"raise", "skip"}, default="raise"
-        What to do with an unreadable file: raise, or log a warning and list
-        it in ``Corpus.skipped``.
+        What to do with an unreadable file or record: raise, or log a warning
+        and list it in ``Corpus.skipped`` (with the file, the record's line
+        and the reason).
 
     Notes
     -----
-    A file without a manifest row still loads (metadata is then detected from
-    the text during cleaning) and a warning is logged. A manifest row without
-    a file is an error naming the row, because it means a report went missing.
+    A report without a manifest row still loads (metadata is then taken from
+    the record or page, or detected from the text during cleaning) and a
+    warning is logged for a plain file. A manifest row whose report is not
+    among those read is an error naming the row, because it means a report
+    went missing (a report skipped on purpose does not count as missing).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
     raw_dir = Path(raw_dir)
+    if files is None and raw_dir.is_file():
+        files, raw_dir = [raw_dir], raw_dir.parent
     manifest_path = raw_dir / paths.MANIFEST_NAME
     manifest = read_manifest(manifest_path) if manifest_path.is_file() else {}
     if files is None:
         if not raw_dir.is_dir():
             raise FileNotFoundError(f"{raw_dir}: raw data directory not found")
-        listed = list_raw_files([raw_dir])
-        present = {p.name[:-4] for p in listed}
+        inputs: Sequence[str | Path] = [raw_dir]
+    else:
+        inputs = files
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for item in iter_documents(inputs, manifest=manifest, on_error=on_error):
+        if isinstance(item, SkippedFile):
+            skipped.append(item)
+            continue
+        if not item.in_manifest and item.input_format == "text" and item.record is None:
+            logger.warning(
+                "%s has no row in %s; its place and date are detected from the text.",
+                Path(item.source_path).name,
+                paths.MANIFEST_NAME,
+            )
+        documents.append(item)
+    if files is None:
+        present = {d.doc_id for d in documents} | {s.doc_id for s in skipped if s.doc_id}
         for doc_id, row in sorted(manifest.items()):
             if doc_id not in present:
                 raise InputError(
                     manifest_path,
-                    f"the row for {doc_id!r} names a file that is not in {raw_dir.name}/ "
-                    f"({doc_id}.txt); restore the file or remove the row.",
+                    f"the row for {doc_id!r} names a report that is not in {raw_dir.name}/ "
+                    f"({doc_id}.txt, .html or a JSON Lines record); restore it or remove the row.",
                     line=row.line,
                 )
-    else:
-        listed = list_raw_files(files)
-    documents: list[Document] = []
-    skipped: list[SkippedFile] = []
-    for path in listed:
-        doc_id = path.name[:-4]
-        row = manifest.get(doc_id)
-        try:
-            document = read_document(path, manifest_row=row)
-        except InputError as exc:
-            if on_error == "raise":
-                raise
-            logger.warning("skipped %s", exc)
-            skipped.append(SkippedFile(path=_display_path(path), reason=exc.message))
-            continue
-        if row is None:
-            logger.warning(
-                "%s has no row in %s; its place and date are detected from the text.",
-                path.name,
-                paths.MANIFEST_NAME,
-            )
-        documents.append(document)
     if not documents:
         raise InputError(raw_dir, "no readable report found" + (f"; skipped: {[s.path for s in skipped]}" if skipped else "."))
     return Corpus(

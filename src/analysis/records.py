@@ -66,6 +66,16 @@ class Document:
     ``raw_text`` is the reference for every offset downstream. Metadata fields
     are ``None`` when the manifest has no row (or no value) for the file; the
     cleaning step then detects them from the text.
+
+    A web page (``input_format="html"``) or a JSON Lines record is read into
+    the same record: ``raw_text`` is then the text extracted from the page
+    (``webtext.extract_page``) or the record's ``text``, written to
+    ``data/processed/extracted/<doc_id>.txt`` by the corpus step, and offsets
+    count code points of it, not of the HTML. ``record`` is the 1-based line
+    of the JSON Lines file the report came from; ``title``, ``url``, ``site``
+    and ``author`` are what the page or the record gives. ``metadata_origin``
+    says where ``place``/``date`` came from when not from the manifest
+    (``"page metadata"``, ``"jsonl record"``).
     """
 
     doc_id: str
@@ -79,6 +89,13 @@ class Document:
     date: str | None = None
     source: str | None = None
     in_manifest: bool = False
+    input_format: str = "text"
+    record: int | None = None
+    title: str | None = None
+    url: str | None = None
+    site: str | None = None
+    author: str | None = None
+    metadata_origin: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
