@@ -29,39 +29,41 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("analysis")
 
 
-def _manifest_rows_for(files: Sequence[Path]):
-    """Manifest rows from the ``manifest.csv`` beside each file (when there is one)."""
-    from . import ingest, paths
-
-    rows = {}
-    for directory in sorted({f.resolve().parent for f in files}):
-        manifest = directory / paths.MANIFEST_NAME
-        if manifest.is_file():
-            for doc_id, row in ingest.read_manifest(manifest).items():
-                rows[(directory, doc_id)] = row
-    return rows
-
-
 def _clean_files(inputs: Sequence[str], *, keep_going: bool):
-    """Read and clean raw files; return (clean documents, skipped messages)."""
+    """Read and clean raw files (``.txt``, ``.html``, ``.htm``, ``.jsonl``; the ``manifest.csv`` beside each applies).
+
+    Returns (clean documents, skipped: a list of ``ingest.SkippedFile``). A
+    file or record that cannot be read, or leaves no paragraph after
+    cleaning, raises an ``InputError`` naming it; with ``keep_going`` it is
+    skipped with a warning, and a summary line goes to stderr.
+    """
     from . import clean, ingest
     from .errors import InputError
 
-    files = ingest.list_raw_files(inputs)
-    rows = _manifest_rows_for(files)
     rules = clean.load_rules()
     cleaned, skipped = [], []
-    for path in files:
-        row = rows.get((path.resolve().parent, path.name[:-4]))
-        try:
-            document = ingest.read_document(path, manifest_row=row)
-        except InputError as exc:
-            if not keep_going:
-                raise
-            logger.warning("skipped %s", exc)
-            skipped.append(str(exc))
+    n_read = 0
+    for item in ingest.iter_documents(inputs, on_error="skip" if keep_going else "raise"):
+        n_read += 1
+        if isinstance(item, ingest.SkippedFile):
+            skipped.append(item)
             continue
-        cleaned.append(clean.clean_document(document, rules=rules))
+        doc = clean.clean_document(item, rules=rules)
+        if not doc.paragraphs:
+            where = item.source_path + (f", line {item.record}" if item.record else "")
+            exc = InputError(
+                where,
+                f"no paragraphs left after cleaning ({item.input_format}); check its encoding, "
+                "whether it is an article page, or whether the cleaning rules remove its body.",
+            )
+            if not keep_going:
+                raise exc
+            logger.warning("skipped %s", exc)
+            skipped.append(ingest.SkippedFile(path=item.source_path, reason=exc.message, record=item.record, doc_id=item.doc_id))
+            continue
+        cleaned.append(doc)
+    if skipped:
+        print(f"{n_read} reports read, {len(skipped)} skipped: see the warnings above", file=sys.stderr)
     return cleaned, skipped
 
 
@@ -113,7 +115,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from . import corpus
 
-    cleaned = corpus.clean_corpus(args.raw_dir, on_error="skip" if args.keep_going else "raise")
+    cleaned = corpus.clean_corpus(
+        args.raw_dir, on_error="skip" if args.keep_going else "raise", keep_duplicates=args.keep_duplicates
+    )
     frames = corpus.write_corpus_tables(cleaned, args.processed_dir)
     docs = frames["documents"]
     print(
@@ -121,8 +125,7 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
         f"{len(frames['removed'])} removals, {len(frames['repairs'])} repairs, "
         f"{len(frames['cleaning_warnings'])} warnings; tables in {args.processed_dir}"
     )
-    for s in cleaned.corpus.skipped:
-        print(f"skipped {s.path}: {s.reason}")
+    print(corpus.summary_line(cleaned, see=str(Path(args.processed_dir) / "skipped.csv")))
     return 0
 
 
@@ -155,9 +158,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("clean", help="print the cleaned version of raw report(s)")
-    p.add_argument("files", nargs="+", help="raw .txt file(s) or directories")
+    p.add_argument("files", nargs="+", help="raw .txt/.html/.htm/.jsonl file(s) or directories")
     p.add_argument("--format", choices=("json", "text"), default="json")
-    p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    p.add_argument("--keep-going", action="store_true", help="skip unreadable files and records with a warning")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("metrics", help="print the metric mentions of raw report(s)")
@@ -178,9 +181,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("corpus", help="clean data/raw and write the corpus tables")
-    p.add_argument("--raw-dir", type=Path, default=paths.RAW_DIR)
+    p.add_argument("--raw-dir", type=Path, default=paths.RAW_DIR, help="directory of reports, or one .jsonl file")
     p.add_argument("--processed-dir", type=Path, default=paths.PROCESSED_DIR)
-    p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    p.add_argument(
+        "--keep-going", action="store_true", help="skip unreadable files and records (listed in skipped.csv) instead of stopping"
+    )
+    p.add_argument(
+        "--keep-duplicates", action="store_true", help="keep reports that repeat another in the tables (listed in duplicates.csv either way)"
+    )
     p.set_defaults(func=_cmd_corpus)
 
     p = sub.add_parser("run", help="execute the notebooks with papermill and export HTML reports")
