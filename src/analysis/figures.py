@@ -980,7 +980,8 @@ def show_table(
     from pandas.io.formats.style import Styler
     styler = Styler(text, uuid=uuid, cell_ids=False).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
     styles: list[dict[str, str]] = [{"selector": "", "props": "table-layout: auto; margin-left: 0;"},
-                                    {"selector": "th", "props": "text-align: left; vertical-align: bottom;"}]
+                                    {"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
+                                    {"selector": "caption", "props": "caption-side: bottom; text-align: left;"}]
     for i, col in enumerate(table.columns):
         if col in numeric:
             continue
