@@ -7,7 +7,8 @@ characters) that inherit their document's label. For each, NMI, ARI and
 V-measure are printed as mean ± std over 5 seeds for
 
 - ours: ``topics.cluster_texts(texts, k=10, random_state=seed)`` (project
-  segmentation, TF-IDF, LSA, k-means on L2-normalised vectors);
+  segmentation, TF-IDF, LSA, scikit-learn ``KMeans`` with ``n_init=50`` on
+  L2-normalised vectors);
 - baseline: ``TfidfVectorizer(tokenizer=jieba.lcut)`` with default settings and
   ``KMeans(n_clusters=10, random_state=seed)`` with default settings,
 
