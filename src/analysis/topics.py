@@ -345,9 +345,16 @@ def cluster_tfidf(
     3. last resort, by the smallest row id of the topic (``para_id``).
 
     The position of a topic's first text is not used: it changes whenever a
-    report is inserted before the others. The top term here is computed on
-    the TF-IDF rows; the labels of :func:`topic_table` use c-TF-IDF, so the
-    two usually, but not always, start with the same term.
+    report is inserted before the others. A new report changes the TF-IDF
+    weights too, so two topics of equal size can still swap if it changes
+    which term is a topic's top term. The top term here is computed on the
+    TF-IDF rows; the labels of :func:`topic_table` use c-TF-IDF, so the two
+    usually, but not always, start with the same term.
+
+    Same inputs and seed give the same labels. scikit-learn's k-means adds
+    up per-thread partial sums in the order the threads finish, so with more
+    than 256 texts and more than two OpenMP threads a near-tie could, rarely,
+    end differently between runs.
     """
     n_texts = tfidf.matrix.shape[0]
     k = _check_k(k, n_texts)
