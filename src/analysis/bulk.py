@@ -50,7 +50,8 @@ MAX_DOC_ID_CHARS = 200
 def iter_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """Yield ``(line, record)`` for each non-blank line, or ``(line, InputError)`` for a bad one.
 
-    The record is checked with :func:`check_record`. Reading is streaming:
+    The record is checked with :func:`check_record`; the error of a record
+    that names its ``doc_id`` carries it as ``error.doc_id``. Reading is streaming:
     one line is in memory at a time.
 
     Raises
@@ -81,6 +82,8 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | Input
             try:
                 record = check_record(value, path=path, line=line_no)
             except InputError as exc:
+                doc_id = value.get("doc_id") if isinstance(value, dict) else None
+                exc.doc_id = doc_id.strip() if isinstance(doc_id, str) and doc_id.strip() else None
                 yield line_no, exc
                 continue
             unknown = sorted(set(value) - set(RECORD_KEYS) - warned)

@@ -414,7 +414,7 @@ def iter_documents(
         if path.suffix.lower() in bulk.BULK_SUFFIXES:
             for line, item in bulk.iter_records(path):
                 if isinstance(item, InputError):
-                    yield fail(item, path, line, None)
+                    yield fail(item, path, line, getattr(item, "doc_id", None))
                     continue
                 try:
                     document = _record_document(item, path=path, line=line, manifest_row=row_for(path, item["doc_id"]))
