@@ -297,3 +297,197 @@ def test_category_definitions_cover_every_category_once(tmp_path):
     bad.write_text("category_definitions:\n  study: learning\n", encoding="utf-8")
     with pytest.raises(metrics.InputError, match="no definition"):
         metrics.category_definitions(bad)
+
+
+# ---------------------------------------------------------------- issue 14: unseen web text
+EXTRA_TEXTS = PROJECT_ROOT.parent / "shared" / "corpus_extra"
+EXTRA_GOLD = PROJECT_ROOT / "tests" / "data" / "extra_gold"
+
+
+def mentions(text: str) -> list[metrics.MetricMention]:
+    return list(metrics.extract_metric_mentions([para(text)]))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("全镇组建 17 个宣讲队,走访群众 2790 户。", [("17 个", "17", "个"), ("2790 户", "2790", "户")]),
+        ("共发放宣传资料1.2万份,受众 3000 人次;开展宣讲60场。", [("1.2万份", "12000", "份"), ("3000 人次", "3000", "人次"), ("60场", "60", "场")]),
+        ("截至目前,已完成 15 项,办结率 93.5% 。", [("15 项", "15", "项"), ("93.5%", "93.5", "%")]),
+    ],
+)
+def test_space_between_number_and_unit(text, expected):
+    assert [(m.surface, str(m.value), m.unit) for m in mentions(text)] == expected
+
+
+def test_spaced_dates_and_mixed_punctuation_are_not_metrics():
+    text = "12 月 22 日,该县召开推进会(第 3 次),共梳理问题 20 个;2021 年 5 月 8 日完成整改。"
+    assert [(m.surface, m.unit) for m in mentions(text)] == [("20 个", "个")]
+    got = reasons(text)
+    assert got.get("12 月 22 日") == "date"
+    assert got.get("2021 年 5 月 8 日") == "date"
+
+
+def test_number_missing_on_a_mirror_site_gives_no_invented_value():
+    text = "明确列出包含30大类、小项的项目清单,对全县个部门单位精准指导,刊载学习稿件篇,点击量超万次。"
+    got = [(m.surface, str(m.value), m.unit) for m in mentions(text)]
+    assert ("30大类", "30", "大类") in got
+    assert all(m.unit not in ("小项",) for m in mentions(text))
+    assert not any(s.startswith(("个部门", "篇")) for s, _, _ in got)
+
+
+@pytest.mark.parametrize(
+    "text, counted, not_counted",
+    [
+        ("今年新增停车位120个,方便群众出行。", "停车位", "增停车位"),
+        ("开展重点调研指导5次。", "重点调研指导", "点调研指导"),
+        ("全县260个基层党组织同频共振开展活动。", "基层党组织", "基层党组织同频"),
+        ("新建日间照料中心1个。", "日间照料中心", "日间照料"),
+        ("目前已完成66个车位划定工作。", "车位", "车位划定工作"),
+    ],
+)
+def test_counted_object_follows_word_boundaries(text, counted, not_counted):
+    got = [m.counted for m in mentions(text)]
+    assert got == [counted]
+    assert not_counted not in got
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("区委召开专题会议12次,研究部署重点工作。", "organization"),
+        ("推出100余场内容丰富、形式多样的群众性活动。", "outreach"),
+        ("党员志愿者开展学雷锋志愿服务活动8411件。", "service"),
+        ("完成5家街道文化站建设,受众约5000人次。", "service"),
+        ("全县完成地区生产总值120亿元。", "economy"),
+    ],
+)
+def test_category_follows_the_counted_object(text, expected):
+    assert mentions(text)[0].category == expected
+
+
+def test_campaign_name_is_no_study_cue_and_fallback_is_other():
+    # nothing but the campaign's name around the number: no category is claimed
+    got = mentions("党史学习教育开展以来,该乡购置设备30台。")
+    assert [(m.surface, m.category) for m in got] == [("30台", "other")]
+    assert "other" in metrics.METRIC_CATEGORIES
+
+
+def test_lengths_of_things_and_capacities_in_names_are_not_counts():
+    text = "隔着40米宽的河,安装8米高太阳能路灯84盏,推进70万吨新材料产业基地项目建设,修建道路1100米。"
+    assert [m.surface for m in mentions(text)] == ["84盏", "1100米"]
+    assert reasons(text)["70万吨"] == "name"
+
+
+def test_spelled_out_items_of_a_numbered_formulation():
+    text = "开展“五个一”活动,“五个一”即:每人讲一个党史故事;每名党员为群众办一件实事;每个党组织确定一个事项。全年办实事300件。"
+    assert [m.surface for m in mentions(text)] == ["300件"]
+    assert list(reasons(text).values()).count("formulation") >= 3
+
+
+def test_explain_names_a_rule_for_every_mention(tmp_path):
+    from analysis import clean, ingest  # noqa: PLC0415
+
+    raw = tmp_path / "x.txt"
+    raw.write_text("某县开展宣讲活动\n\n全县组建17个宣讲团,宣讲1000余场,受众10万余人次。购置设备30台。\n", encoding="utf-8")
+    df = metrics.explain_document(clean.clean_document(ingest.read_document(raw)))
+    assert list(df.columns[-2:]) == metrics.EXPLAIN_COLUMNS
+    assert df["category_rule"].str.len().min() > 0 and df["counted_rule"].str.len().min() > 0
+    rule = dict(zip(df["surface"], df["category_rule"], strict=True))
+    assert rule["30台"].startswith(("fallback:", "paragraph:", "document:"))  # no cue in its sentence
+    assert rule["17个"].startswith("counted:")
+
+
+def test_cli_explain_and_default_columns(tmp_path, capsys):
+    from analysis.__main__ import main  # noqa: PLC0415
+
+    raw = tmp_path / "x.txt"
+    raw.write_text("全县组建17个宣讲团,宣讲1000余场。\n", encoding="utf-8")
+    assert main(["metrics", str(raw), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.split(",") == metrics.METRIC_COLUMNS
+    assert main(["metrics", str(raw), "--format", "csv", "--explain"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split(",") == metrics.METRIC_COLUMNS + metrics.EXPLAIN_COLUMNS
+    assert len(out) == 3
+
+
+def _development_texts() -> dict[str, str]:
+    dirs = [RAW_DIR, EXTRA_TEXTS]
+    return {p.stem: p.read_text(encoding="utf-8") for d in dirs if d.exists() for p in sorted(d.glob("*.txt"))}
+
+
+@pytest.mark.skipif(not EXTRA_TEXTS.exists(), reason="../shared/corpus_extra not beside the repo")
+def test_category_cue_words_are_general():
+    lex = metrics.load_metric_lexicon()
+    texts = _development_texts()
+    assert len(texts) >= 25
+    rare = {
+        w
+        for cues in lex.category_cues.values()
+        for w in cues
+        if sum(w in t for t in texts.values()) < 2 and w not in lex.general_cue_words
+    }
+    assert not rare, f"cue words seen in fewer than two documents and not listed as general terms: {sorted(rare)}"
+    # the general-term list holds cue words only (no stray entries)
+    every_cue = {w for cues in lex.category_cues.values() for w in cues}
+    assert lex.general_cue_words <= every_cue
+
+
+@pytest.mark.skipif(not EXTRA_TEXTS.exists(), reason="../shared/corpus_extra not beside the repo")
+def test_lexicon_names_no_place_and_quotes_no_sentence():
+    import csv  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    data = yaml.safe_load((metrics.DEFAULT_LEXICON_PATH).read_text(encoding="utf-8"))
+    words: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str) and node and not node.isascii():
+            words.append(node)
+
+    walk({k: v for k, v in data.items() if k != "category_definitions"})
+    places: set[str] = set()
+    for manifest in (RAW_DIR / "manifest.csv", EXTRA_TEXTS / "manifest.csv"):
+        if manifest.exists():
+            for row in csv.DictReader(manifest.open(encoding="utf-8")):
+                for key in ("place", "city"):
+                    name = (row.get(key) or "").strip()
+                    if len(name) >= 3:
+                        places.add(name[:-1])  # 云岩区 -> 云岩, 郑州市 -> 郑州
+    assert places
+    assert not [w for w in words if any(p in w for p in places)]
+    long_words = [w for w in words if len(w) >= 8]
+    for doc_id, text in _development_texts().items():
+        assert not [w for w in long_words if w in text], doc_id
+
+
+@pytest.mark.skipif(not EXTRA_TEXTS.exists(), reason="../shared/corpus_extra not beside the repo")
+def test_against_extra_gold_unseen_text():
+    res, _pred = _pipeline_frames("extra")
+    assert res["f1"] >= 0.95
+    assert res["category_accuracy"] >= 0.85
+    assert res["non_metric_reported_rate"] <= 0.03
+    assert res["counted_overlap_accuracy"] >= 0.85
+
+
+def test_extra_gold_is_consistent():
+    from pathlib import Path  # noqa: PLC0415
+
+    gold = pd.read_csv(EXTRA_GOLD / "metrics.csv", dtype={"value": str}, keep_default_na=False)
+    non = pd.read_csv(EXTRA_GOLD / "non_metrics.csv", keep_default_na=False)
+    assert set(gold["category"]) <= set(metrics.METRIC_CATEGORIES)
+    assert set(non["reason"]) <= set(metrics.EXCLUSION_REASONS)
+    assert set(gold["qualifier"]) <= {"exact", "more_than", "nearly", "about"}
+    if EXTRA_TEXTS.exists():
+        for frame in (gold, non):
+            for doc_id, s, e, surface in frame[["doc_id", "start", "end", "surface"]].itertuples(index=False):
+                text = Path(EXTRA_TEXTS / f"{doc_id}.txt").read_text(encoding="utf-8")
+                assert text[s:e] == surface

@@ -117,6 +117,8 @@ SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 #: “五个一”即: the introduction of a numbered formulation's spelled-out items.
 RE_FORMULATION_INTRO = re.compile(r"(“[^“”]{1,8}”)\s*(?:即|就是|是指|包括)\s*[:：]?")
+#: jieba tags of words that end a counted phrase only as part of the predicate (同频, 积极, 高).
+PREDICATE_POS = frozenset({"b", "a", "ad", "d", "l", "i", "z"})
 #: How far back (characters) the items of a spelled-out formulation reach.
 FORMULATION_ITEMS_MAX_CHARS = 160
 RE_CLAUSE_DELIM = re.compile(r"[,，;；。！？!?：:\n]")
@@ -432,10 +434,12 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
         reason = "name" if _enclosing_quote(text, s, e) else "date"
         return make(reason, start=s - len(wp))
     # ordinals 第X (or a name such as 第二实验中学)
-    if before.endswith(tuple(excl.get("ordinal_prefixes", ["第"]))):
+    stripped = before.rstrip(_SPACES)
+    if stripped.endswith(tuple(excl.get("ordinal_prefixes", ["第"]))):
+        first = len(stripped) - 1  # 第 3 次 in web text: one span from 第
         if _match_any(text, e, _longest_first(excl.get("name_suffixes", []))):
-            return make("name", start=s - 1)
-        return make("ordinal", start=s - 1)
+            return make("name", start=first)
+        return make("ordinal", start=first)
     # festival dates written in numerals (“七一”重要讲话)
     if numeral in excl.get("festival_dates", []):
         quoted = _enclosing_quote(text, s, e)
@@ -488,7 +492,8 @@ def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any
     # a production capacity inside a project name (70万吨…产业基地项目)
     if unit and unit in excl.get("capacity_units", []):
         rest = re.match(r"[\u4e00-\u9fff]{2,24}", text[e + len(unit) :])
-        if rest and rest.group().endswith(tuple(excl.get("project_name_heads", []))):
+        heads = tuple(excl.get("project_name_heads", []))
+        if rest and heads and any(h in rest.group()[2:] for h in heads):
             return make("name", end=e + len(unit))
     # quoted formulations and titles
     quote = _enclosing_quote(text, s, e)
@@ -600,6 +605,15 @@ def _snap_counted(
             if flag == "v" and ts - start >= 2 and end - te >= 2:
                 end, rule = ts, "words:cut-at-verb"
                 break
+    if after:  # descriptive words after the head noun belong to the predicate (基层党组织同频 -> 基层党组织)
+        inside = [
+            (ts + clause_start, te + clause_start, flag)
+            for ts, te, _w, flag in toks
+            if ts + clause_start >= start and te + clause_start <= end
+        ]
+        while len(inside) > 1 and inside[-1][1] == end and inside[-1][2] in PREDICATE_POS:
+            end, rule = inside[-1][0], "words:cut-predicate"
+            inside.pop()
     # exact lead words (verbs, determiners) at the start
     changed = True
     while changed and start < end:
