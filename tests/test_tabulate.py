@@ -23,7 +23,8 @@ DOCS = pd.DataFrame({"doc_id": ["a", "b"], "place": ["甲区", "乙区"]})
 
 def test_counts_cover_every_category():
     counts = tabulate.mention_counts(frame(TEXTS), DOCS)
-    assert len(counts) == 2 * 9
+    assert len(counts) == 2 * 10  # nine categories of DESIGN.md and the fallback `other`
+    assert list(counts["category"].unique()) == list(metrics.METRIC_CATEGORIES)
     a = counts.set_index(["place", "category"])["n_mentions"]
     assert a[("乙区", "outreach")] == 1 and a[("乙区", "audience")] == 1
 

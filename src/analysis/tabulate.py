@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import numerals, storage
 from .errors import check_frame
-from .metrics import EXTRA_COLUMNS, METRIC_COLUMNS
+from .metrics import EXTRA_COLUMNS, METRIC_CATEGORIES, METRIC_COLUMNS
 
 __all__ = [
     "MEMBERS_PER_SCALE",
@@ -68,16 +68,15 @@ def mention_counts(mentions: pd.DataFrame, documents: pd.DataFrame, *, by: str =
     """Number of mentions per ``by`` (``place`` or ``doc_id``) and category.
 
     Returns a long frame with columns ``[by, category, n_mentions]``, every
-    category of every group present (zero where none), sorted.
+    category of :data:`metrics.METRIC_CATEGORIES` (the nine of DESIGN.md, then
+    the fallback ``other``) of every group present (zero where none), sorted.
     """
     if by not in ("place", "doc_id"):
         raise ValueError(f"`by` value {by!r} is invalid; it must be one of {{'doc_id', 'place'}}.")
-    from .records import CATEGORIES
-
     df = _with_place(mentions, documents)
     groups = sorted(set(documents["place" if by == "place" else "doc_id"]))
     counts = df.groupby([by, "category"]).size()
-    index = pd.MultiIndex.from_product([groups, list(CATEGORIES)], names=[by, "category"])
+    index = pd.MultiIndex.from_product([groups, list(METRIC_CATEGORIES)], names=[by, "category"])
     out = counts.reindex(index, fill_value=0).rename("n_mentions").reset_index()
     out["n_mentions"] = out["n_mentions"].astype("int64")
     return out
