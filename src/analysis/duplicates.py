@@ -35,6 +35,9 @@ DEFAULT_THRESHOLD = 0.8
 SHINGLE_CHARS = 5
 #: Permutations of each MinHash signature.
 NUM_PERM = 128
+#: The LSH index looks for candidates this far below ``threshold`` (each candidate is then checked
+#: exactly), so that pairs just above the threshold are rarely missed (benchmarks/duplicates.md).
+LSH_MARGIN = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +131,8 @@ def find_duplicates(
     -----
     Exact duplicates are found by the SHA-256 of the normalised text
     (:func:`normalize_text`). Near-duplicate candidates come from
-    ``datasketch.MinHashLSH`` at ``threshold`` (so not every pair is
-    compared); each candidate is then checked with the exact Jaccard
+    ``datasketch.MinHashLSH`` at ``threshold - LSH_MARGIN`` (so not every
+    pair is compared); each candidate is then checked with the exact Jaccard
     similarity of the two shingle sets, which is what is reported and
     compared with the threshold, so the LSH can only miss a pair, never
     report a false one. Jaccard is symmetric: a report and a copy of its
@@ -155,7 +158,7 @@ def find_duplicates(
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(value_invalid_msg("doc_id", repeated[0], ["a doc_id used once"]))
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    lsh = MinHashLSH(threshold=max(0.05, threshold - LSH_MARGIN), num_perm=num_perm)
     by_hash: dict[str, str] = {}
     sets: dict[str, set[str]] = {}
     pairs: list[DuplicatePair] = []
