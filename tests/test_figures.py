@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib import font_manager
@@ -318,9 +319,11 @@ def test_show_table_hides_the_index_and_formats_for_readers():
         ([0.357, 0.05, 0.0], ["0.357", "0.050", "0.000"]),  # one number of decimals per column
         ([16.2345, 8.1], ["16.2", "8.1"]),
         ([1.0, 0.927], ["1.00", "0.93"]),
-        ([0.9, 0.0001], ["0.900", "0.0001"]),  # a small value does not read 0.000
+        ([1.0, 0.004], ["1.00", "0.004"]),  # a small value does not read 0.00
+        ([0.9, 0.0001], ["0.9", "0.0001"]),
         ([112387.4, 36.0], ["112,387", "36"]),
         ([2.0, float("nan")], ["2", ""]),
+        ([10829.4, 16.23, 0.1734], ["10,829", "16.2", "0.173"]),  # mixed kinds: per-value digits
     ],
 )
 def test_show_table_float_columns_share_their_decimals(values, expected):
@@ -420,3 +423,16 @@ def test_findings_is_a_markdown_bullet_list_one_line_each():
 def test_findings_rejects_what_the_index_page_cannot_show(bullets, error, match):
     with pytest.raises(error, match=match):
         figures.findings(bullets)
+
+
+def test_heatmap_annotation_covers_wide_small_heatmaps_and_follows_the_colour_scale():
+    wide = pd.DataFrame([[0.1] * 20, [0.9] * 20], index=["甲", "乙"], columns=[f"c{i}" for i in range(20)])
+    ax = figures.plot_heatmap(wide, vmin=0, vmax=1, value_format="{:.0%}").axes[0]
+    assert len(ax.texts) == 40 and {t.get_text() for t in ax.texts} == {"10%", "90%"}
+    # The text colour follows the colour scale (0..1), not the data range: dark cells get white text.
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["10%"] == "white" and colours["90%"] == "black"
+    low = pd.DataFrame([[0.11, 0.19], [0.19, 0.11]], index=["a", "b"], columns=["a", "b"])
+    assert {t.get_color() for t in figures.plot_heatmap(low, vmin=0, vmax=1).axes[0].texts} == {"white"}
+    big = pd.DataFrame(np.zeros((16, 16)), index=list(range(16)), columns=list(range(16)))
+    assert len(figures.plot_heatmap(big).axes[0].texts) == 0  # 256 cells: too many to write in

@@ -84,8 +84,12 @@ DISPLAY_DPI = 100
 FIGURE_SIZE_INCHES = (8.0, 4.5)
 #: Height added per bar / heatmap row, in inches, for long category lists.
 ROW_HEIGHT_INCHES = 0.32
-#: Heatmap cells are annotated with their value up to this many rows/columns.
-MAX_ANNOTATED_CELLS_PER_SIDE = 15
+#: Heatmap cells are annotated with their value up to this many rows/columns (small font above 15) ...
+MAX_ANNOTATED_CELLS_PER_SIDE = 25
+#: ... and up to this many cells in all (15 x 15).
+MAX_ANNOTATED_CELLS = 225
+#: Above this many rows or columns the values in the cells are written smaller.
+_SMALL_ANNOTATION_SIDE = 15
 
 _RE_MISSING_GLYPH = re.compile(r"^Glyph (\d+) \((.*?)\) missing from font\(s\) (.*?)\.?$")
 _RE_FIGURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -572,8 +576,9 @@ def plot_heatmap(
     vmin, vmax : float or None
         Colour scale limits (default: data range).
     value_format : str, default="{:.2f}"
-        Format of the value written in each cell (cells are annotated when
-        the matrix has at most 15 rows and columns).
+        Format of the value written in each cell. Cells are annotated when
+        the matrix has at most 225 cells and at most 25 rows or columns
+        (in a smaller font above 15), e.g. ``"{:.0%}"`` for shares.
     cmap : str, default="viridis"
         Matplotlib colormap name.
 
@@ -602,12 +607,17 @@ def plot_heatmap(
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(np.arange(values.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
     ax.set_yticks(np.arange(values.shape[0]), [str(r) for r in matrix.index])
-    if max(values.shape) <= MAX_ANNOTATED_CELLS_PER_SIDE:
+    if max(values.shape) <= MAX_ANNOTATED_CELLS_PER_SIDE and values.size <= MAX_ANNOTATED_CELLS:
         mid = np.nanmean([np.nanmin(values), np.nanmax(values)]) if np.isfinite(values).any() else 0.0
+        if vmin is not None or vmax is not None:
+            low = np.nanmin(values) if vmin is None else vmin
+            high = np.nanmax(values) if vmax is None else vmax
+            mid = (low + high) / 2
+        size = "small" if max(values.shape) <= _SMALL_ANNOTATION_SIDE else "x-small"
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
                 color = "white" if v < mid else "black"
-                ax.text(j, i, value_format.format(v), ha="center", va="center", color=color, fontsize="small")
+                ax.text(j, i, value_format.format(v), ha="center", va="center", color=color, fontsize=size)
     bar = fig.colorbar(image, ax=ax)
     if colorbar_label:
         bar.set_label(colorbar_label)
@@ -766,6 +776,8 @@ TABLE_TEXT_MAX_MIN_WIDTH_EM = 20.0
 _NARROW_CHAR_EM = 0.6
 #: Most bullets one findings cell may hold (the index page shows each one).
 MAX_FINDINGS = 6
+#: A float column whose largest and smallest non-zero magnitudes differ this much gets per-value digits.
+_MIXED_MAGNITUDE_RATIO = 1000.0
 _RE_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z!?]")
 
 
@@ -820,6 +832,8 @@ def _column_text(column: pd.Series, *, digits: int) -> list[str]:
     of the column's largest value fix the decimals (0.357 and 0.05 read
     0.357 and 0.050), and a value that would round to zero keeps
     ``digits`` significant digits instead (p = 0.0001 does not read 0.00).
+    A column mixing magnitudes 1,000 times apart (values of different
+    kinds) shows each value to ``digits`` significant digits.
     """
     if not pd.api.types.is_float_dtype(column):
         return [_cell_text(v, digits=digits) for v in column]
@@ -828,6 +842,11 @@ def _column_text(column: pd.Series, *, digits: int) -> list[str]:
     if finite.size == 0 or np.all(finite == np.round(finite)):
         return [_cell_text(v, digits=digits) for v in column]
     largest = float(np.max(np.abs(finite)))
+    nonzero = np.abs(finite[finite != 0])
+    if nonzero.size and largest / float(np.min(nonzero)) >= _MIXED_MAGNITUDE_RATIO:
+        # Values of different kinds in one column (a G² of 16.2 beside 10,829 per 1,000 members):
+        # each keeps its own significant digits.
+        return [_cell_text(v, digits=digits) for v in column]
     decimals = 0 if largest == 0 else int(np.clip(digits - 1 - np.floor(np.log10(largest)), 0, digits + 1))
     out = []
     for v in values:
