@@ -119,6 +119,8 @@ SPECIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 RE_FORMULATION_INTRO = re.compile(r"(“[^“”]{1,8}”)\s*(?:即|就是|是指|包括)\s*[:：]?")
 #: jieba tags of words that end a counted phrase only as part of the predicate (同频, 积极, 高).
 PREDICATE_POS = frozenset({"b", "a", "ad", "d", "l", "i", "z"})
+#: jieba tags of a one-character word that continues a verb phrase (讲解了, 带着, 打好), not a noun (敲门组).
+VERB_COMPLEMENT_POS = frozenset({"u", "p", "d", "c", "y", "a"})
 #: How far back (characters) the items of a spelled-out formulation reach.
 FORMULATION_ITEMS_MAX_CHARS = 160
 RE_CLAUSE_DELIM = re.compile(r"[,，;；。！？!?：:\n]")
@@ -165,6 +167,7 @@ class MetricLexicon:
     general_cue_words: frozenset[str] = frozenset()
     nominal_pos: frozenset[str] = frozenset()
     dimension_followers: tuple[str, ...] = ()
+    predicate_verbs: frozenset[str] = frozenset()
 
 
 def _str_list(data: dict[str, Any], key: str, path: Path) -> list[str]:
@@ -267,6 +270,9 @@ def load_metric_lexicon(path: str | Path | None = None) -> MetricLexicon:
         general_cue_words=frozenset(_str_list(data, "general_cue_words", path)),
         nominal_pos=frozenset(_str_list(data, "counted_nominal_pos", path)),
         dimension_followers=_longest_first(_str_list(excl, "dimension_followers", path)),
+        predicate_verbs=frozenset(
+            _str_list(data, "counted_predicate_verbs", path) + _str_list(data, "counted_lead_words", path)
+        ),
     )
 
 
@@ -599,10 +605,16 @@ def _snap_counted(
             for ts, te, _w, flag in toks
             if ts + clause_start > start and te + clause_start <= end
         ]
-        for ts, te, flag in inside:
+        for k, (ts, _te, flag) in enumerate(inside):
             # a verb that ends the phrase, or is followed by one character only, is part of a
-            # compound noun (社会组织, 具体举措, 敲门组)
-            if flag == "v" and ts - start >= 2 and end - te >= 2:
+            # compound noun (社会组织, 具体举措, 敲门组, 办结率)
+            nxt = inside[k + 1] if k + 1 < len(inside) else None
+            if (
+                flag == "v"
+                and ts - start >= 2
+                and nxt is not None
+                and (nxt[1] - nxt[0] >= 2 or nxt[2][:1] in VERB_COMPLEMENT_POS)
+            ):
                 end, rule = ts, "words:cut-at-verb"
                 break
     if after:  # descriptive words after the head noun belong to the predicate (基层党组织同频 -> 基层党组织)
@@ -644,10 +656,35 @@ def _counted(
     s, e, snap = _snap_counted(
         text, pos, pos + len(phrase), clause_start, clause_end, lo, hi, lex, after=rule == "after"
     )
-    snapped = text[s:e].strip("、“”和与及 ")
-    if len(snapped) >= (2 if rule != "verb" else 1) and len(snapped) <= MAX_COUNTED_CHARS + 4:
+    if rule == "before":
+        s, e, cut = _after_last_verb(text, s, e, clause_start, clause_end, lex.predicate_verbs)
+        snap = cut or snap
+    snapped = text[s:e].strip("、“”和与及的 ")
+    if len(snapped) >= (2 if rule == "before" else 1) and len(snapped) <= MAX_COUNTED_CHARS + 4:
         return snapped, f"{rule}+{snap}" if snap != "words" else rule
     return phrase, rule
+
+
+def _after_last_verb(
+    text: str, start: int, end: int, clause_start: int, clause_end: int, verbs: frozenset[str]
+) -> tuple[int, int, str]:
+    """A phrase before the number starts after its last verb when a noun of two or more characters remains.
+
+    讲授精品党课141场 -> 精品党课; 企业遇到的法律问题12项 -> 法律问题. A verb that ends
+    the phrase (党员干部下访700余人次) is kept: nothing nominal would be left.
+    """
+    toks = [
+        (ts + clause_start, te + clause_start, w, f)
+        for ts, te, w, f in _clause_tokens(text[clause_start:clause_end])
+        if ts + clause_start >= start and te + clause_start <= end
+    ]
+    for i in range(len(toks) - 1, -1, -1):
+        if toks[i][3] == "v" and i < len(toks) - 1 and toks[i][2] in verbs:
+            rest = text[toks[i][1] : end].lstrip("的")
+            if len(rest) >= 2 and _CJK.match(rest):
+                return end - len(rest), end, "words:after-verb"
+            break
+    return start, end, ""
 
 
 def _modified_head_start(phrase: str, lex: MetricLexicon) -> int:
@@ -674,7 +711,7 @@ def _counted_chars(
     for w, _ in lex.post_unit_qualifiers:
         if after.startswith(w):
             after = after[len(w) :]
-    phrase = ""
+    phrase, cut = "", 0
     run = re.match(r"[\u4e00-\u9fff“”()（）、和与及]+", after)
     if run:
         cand = run.group()
@@ -691,6 +728,21 @@ def _counted_chars(
             phrase = phrase[:MAX_COUNTED_CHARS]
     if len(phrase) >= 2 and not _match_any(phrase, 0, lex.counted_stop_words):
         return phrase, "after"
+    if run and after.startswith("的"):  # 100%的综合办结率
+        rest = re.match(r"[\u4e00-\u9fff]{2,}", after[1:])
+        if rest:
+            toks = _clause_tokens(rest.group())
+            head = rest.group()
+            stops = [k for w in lex.counted_stop_words if w != "的" and (k := head.find(w)) > 0]
+            head = head[: min(stops)] if stops else head
+            if toks and _is_nominal(toks[0][2], toks[0][3], lex) and len(head) >= 2:
+                return head[:MAX_COUNTED_CHARS], "after"
+    if run and len(phrase) == 1 and _CJK.match(phrase) and run.group().startswith(phrase) and cut == 1:
+        # 10个村共种植…: a one-character noun (by jieba, in its clause) that a stop word ends
+        at = surf_end - clause_start
+        for ts, _te, word, flag in _clause_tokens(text[clause_start:clause_end]):
+            if ts == at and word == phrase and flag[:1] == "n":
+                return phrase, "after"
     head = text[clause_start:surf_start]
     quoted = re.search(r"“([^“”]{1,15})”\s*$", head)
     if quoted:  # 开展“三会一课”3200余次: the quoted name is what is counted
