@@ -491,3 +491,14 @@ def test_extra_gold_is_consistent():
             for doc_id, s, e, surface in frame[["doc_id", "start", "end", "surface"]].itertuples(index=False):
                 text = Path(EXTRA_TEXTS / f"{doc_id}.txt").read_text(encoding="utf-8")
                 assert text[s:e] == surface
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("全县共有基层党组织1200个、党员3.5万名。", ["基层党组织", "党员"]),
+        ("累计发放宣传册 5000 份,举办培训班 12 期。", ["宣传册", "培训班"]),
+    ],
+)
+def test_counted_noun_before_a_number_in_a_list_or_after_a_space(text, expected):
+    assert [m.counted for m in mentions(text)] == expected

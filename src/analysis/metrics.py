@@ -712,6 +712,8 @@ def _counted_chars(
         if after.startswith(w):
             after = after[len(w) :]
     phrase, cut = "", 0
+    if after[:1] in ("、", "和", "及"):  # 基层党组织1200个、党员3.5万名: the number ends its phrase
+        after = ""
     run = re.match(r"[\u4e00-\u9fff“”()（）、和与及]+", after)
     if run:
         cand = run.group()
@@ -747,7 +749,7 @@ def _counted_chars(
     quoted = re.search(r"“([^“”]{1,15})”\s*$", head)
     if quoted:  # 开展“三会一课”3200余次: the quoted name is what is counted
         return quoted.group(1), "quoted"
-    head = re.split(r"[、“”\s]", head)[-1] if head else ""
+    head = re.split(r"[、“”\s]", head.rstrip(_SPACES))[-1] if head else ""
     # strip lead verbs and function words repeatedly
     changed = True
     while changed and head:
