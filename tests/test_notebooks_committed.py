@@ -98,6 +98,30 @@ def test_committed_notebook_is_clean(path):
     assert notebook_problems(path) == []
 
 
+STUDY_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith("_")]
+#: The findings cell is among this many last cells of a notebook.
+FINDINGS_NEAR_END_CELLS = 3
+
+
+@pytest.mark.parametrize("path", STUDY_NOTEBOOKS, ids=[p.name for p in STUDY_NOTEBOOKS])
+def test_each_study_notebook_states_its_findings_in_one_tagged_cell(path):
+    # The runner shows the text/markdown output of this cell on the index page and the terminal.
+    nb = nbformat.read(path, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "findings" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{len(tagged)} cells tagged 'findings' (cells {tagged}); exactly one is required"
+    cell = nb.cells[tagged[0]]
+    assert cell.cell_type == "code"
+    assert tagged[0] >= len(nb.cells) - FINDINGS_NEAR_END_CELLS, "the findings cell belongs near the end"
+    tree = ast.parse(_code(cell))
+    last = tree.body[-1]
+    # Its value is the bullet list built by figures.findings (computed numbers, one line each).
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+    assert ast.unparse(last.value.func) == "figures.findings"
+    assert isinstance(last.value.args[0], ast.List) and all(
+        not (isinstance(e, ast.Constant) and isinstance(e.value, str)) for e in last.value.args[0].elts
+    ), "every finding is computed (an f-string or an expression), not typed in"
+
+
 def test_pipeline_notebooks_exist_or_none_yet():
     # Every numbered notebook is one the pipeline runs; nothing else in notebooks/ but scratch (_*).
     numbered = [p.name for p in NOTEBOOKS if not p.name.startswith("_")]
