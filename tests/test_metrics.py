@@ -502,3 +502,8 @@ def test_extra_gold_is_consistent():
 )
 def test_counted_noun_before_a_number_in_a_list_or_after_a_space(text, expected):
     assert [m.counted for m in mentions(text)] == expected
+
+
+def test_spaced_qualifiers_and_participants():
+    got = [(m.surface, str(m.value), m.qualifier, m.category) for m in mentions("参与群众约 500 人,收集问题 30 余个。")]
+    assert got == [("约 500 人", "500", "about", "audience"), ("30 余个", "30", "more_than", "service")]

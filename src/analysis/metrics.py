@@ -389,6 +389,8 @@ def _scan(text: str, lex: MetricLexicon) -> list[_Candidate]:
         # web text: one space between a number and its measure word (17 个, 2790 户)
         if e < len(text) - 1 and text[e] in _SPACES and _CJK.match(text[e + 1]):
             e += 1
+            if text[e] in "余多" and e + 1 < len(text) and _CJK.match(text[e + 1]):
+                e += 1  # 30 余个
         cand = _classify(text, s, e, lex, excl)
         if cand is not None and claim(cand.start, cand.end):
             out.append(cand)
@@ -419,7 +421,7 @@ def _number_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _classify(text: str, s: int, e: int, lex: MetricLexicon, excl: dict[str, Any]) -> _Candidate | None:
-    numeral = text[s:e].rstrip(_SPACES)
+    numeral = re.sub(f"[{_SPACES}]", "", text[s:e])
     after = text[e:]
     before = text[:s]
 
@@ -867,10 +869,11 @@ def _category(
         return "membership", "membership:population"
     activity = ("service", "emergency")
     person_unit = unit in lex.person_units
+    activity_cues = {c: tuple(w for w in cues[c] if w not in lex.generic_person_nouns) for c in activity}
     if (
         participation
         and (person_unit or _ends_any(counted, lex.membership_nouns))
-        and not any(_score(clause, cues[c]) for c in activity)
+        and not any(_score(clause, activity_cues[c]) for c in activity)
     ):
         return "audience", "participation:audience"
     head_word = _head_word(counted)
@@ -947,11 +950,12 @@ def _paragraph_mentions(
         # prefix qualifier directly before the number
         start = cand.start
         prefix_q = None
+        gap = 1 if start > 0 and text[start - 1] in _SPACES else 0  # 约 500 人 in web text
         for w, q in lex.prefix_qualifiers:
-            if text.endswith(w, 0, start) and not _ends_any(text[:start], lex.prefix_blockers):
+            if text.endswith(w, 0, start - gap) and not _ends_any(text[: start - gap], lex.prefix_blockers):
                 if w in lex.context_more_than:
                     break  # 至少 is context, never surface
-                prefix_q, start = q, start - len(w)
+                prefix_q, start = q, start - gap - len(w)
                 break
         end = cand.end
         post = _match_any(text, end, tuple(w for w, _ in lex.post_unit_qualifiers))
