@@ -167,3 +167,49 @@ def test_the_run_command_leaves_out_only_an_import_that_notebook_validation_does
     assert result.returncode == 0, result.stderr
     assert "invalid notebook rejected" in result.stdout
     assert "iri checked: False email checked: True" in result.stdout
+
+
+def _page(report, layout):
+    sys.path.insert(0, str(paths.PROJECT_ROOT / "benchmarks"))
+    import html_pages
+
+    return html_pages.build_page(report.read_text("utf-8"), layout, place="中原区", date="2021-06-04").html
+
+
+def test_an_html_page_saved_as_txt_is_cleaned_not_lost(tmp_path, capsys):
+    path = tmp_path / "page.txt"
+    path.write_text(_page(RAW_FILES[0], "gov"), "utf-8")
+    code, out, _ = _run(["clean", str(path), "--format", "json"], capsys)
+    cleaned = json.loads(out)
+    assert code == 0 and len(cleaned["paragraphs"]) > 10
+    assert not any(r["text"].lstrip().startswith("<") for r in cleaned["removed"])
+
+
+def test_metrics_of_a_folder_mixing_txt_html_and_jsonl(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(RAW_FILES[1].read_text("utf-8"), "utf-8")
+    (tmp_path / "b.htm").write_text(_page(RAW_FILES[0], "portal"), "utf-8")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"doc_id": "c", "html": _page(RAW_FILES[0], "wechat")}) + "\n", "utf-8")
+    code, out, _ = _run(["metrics", str(tmp_path), "--format", "csv"], capsys)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    by_doc = {d: sorted((r["value"], r["unit"]) for r in rows if r["doc_id"] == d) for d in ("a", "b", "c")}
+    assert by_doc["a"] and by_doc["b"] and by_doc["b"] == by_doc["c"]
+    code, out, _ = _run(["metrics", str(RAW_FILES[0]), "--format", "csv"], capsys)
+    assert by_doc["b"] == sorted((r["value"], r["unit"]) for r in csv.DictReader(io.StringIO(out)))
+
+
+def test_corpus_skips_bad_records_when_asked_and_stops_otherwise(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = [json.dumps({"doc_id": p.stem, "text": p.read_text("utf-8")}, ensure_ascii=False) for p in RAW_FILES[:3]]
+    lines.insert(1, '{"doc_id": "no_body"}')
+    (raw / "scrape.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    out_dir = tmp_path / "out"
+    code, _, err = _run(["corpus", "--raw-dir", str(raw / "scrape.jsonl"), "--processed-dir", str(out_dir)], capsys)
+    assert code == 2 and "scrape.jsonl, line 2" in err and "neither of `html` and `text`" in err
+    assert not out_dir.exists()
+    code, out, _ = _run(["corpus", "--raw-dir", str(raw), "--processed-dir", str(out_dir), "--keep-going"], capsys)
+    assert code == 0
+    assert f"4 reports read, 1 skipped: see {out_dir / 'skipped.csv'}" in out
+    skipped = list(csv.DictReader((out_dir / "skipped.csv").open(encoding="utf-8-sig")))
+    assert [(s["path"], s["record"], s["doc_id"]) for s in skipped] == [("scrape.jsonl", "2", "no_body")]

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import corpus, metrics, paths
+from analysis.errors import InputError
 from analysis.records import Paragraph, Span
 
 SYNTHETIC = {
@@ -227,3 +228,57 @@ def test_manifest_and_text_disagreeing_is_a_metadata_conflict(synthetic_dir):
     assert "二七区" in conflicts["message"].iloc[0] and "金水区" in conflicts["message"].iloc[0]
     docs = corpus.documents_frame(cleaned).set_index("doc_id")
     assert docs.loc["aa_report", "place"] == "二七区", "the manifest wins; the conflict is reported, not resolved"
+
+
+def _mixed_dir(tmp_path):
+    """A folder mixing a plain report, a saved page, a page saved as .txt and a JSON Lines file with a bad line."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(paths.PROJECT_ROOT / "benchmarks"))
+    import html_pages
+
+    raw = tmp_path / "mixed"
+    raw.mkdir()
+    reports = sorted(paths.RAW_DIR.glob("*.txt"))
+    (raw / "plain.txt").write_text(reports[4].read_text("utf-8"), "utf-8")
+    (raw / "page.html").write_text(html_pages.build_page(reports[0].read_text("utf-8"), "gov", place="中原区", date="2021-06-04").html, "utf-8")
+    (raw / "page_as.txt").write_text(html_pages.build_page(reports[2].read_text("utf-8"), "wechat", place="召陵区").html, "utf-8")
+    (raw / "bulk.jsonl").write_text(
+        json.dumps({"doc_id": "rec", "text": reports[3].read_text("utf-8"), "place": "郑州市"}, ensure_ascii=False) + "\n{oops\n",
+        "utf-8",
+    )
+    return raw
+
+
+def test_a_mixed_folder_is_read_and_offsets_refer_to_the_extracted_texts(tmp_path):
+    raw = _mixed_dir(tmp_path)
+    with pytest.raises(InputError, match=r"bulk\.jsonl, line 2"):
+        corpus.clean_corpus(raw)
+    cleaned = corpus.clean_corpus(str(raw), on_error="skip")  # notebook 01's call
+    frames = corpus.write_corpus_tables(cleaned, tmp_path / "out")
+    docs = frames["documents"].set_index("doc_id")
+    assert sorted(docs.index) == ["page", "page_as", "plain", "rec"]
+    assert docs.loc["page", "input_format"] == "html" and docs.loc["page_as", "input_format"] == "html"
+    assert docs.loc["rec", "record"] == 1 and docs.loc["page", "date"] == "2021-06-04"
+    assert (docs["n_paragraphs"] > 3).all()
+    assert frames["skipped"][["path", "record", "stage"]].values.tolist() == [["bulk.jsonl", 2, "read"]]
+    extracted = sorted(p.name for p in (tmp_path / "out" / corpus.EXTRACTED_DIR_NAME).iterdir())
+    assert extracted == ["page.txt", "page_as.txt", "rec.txt"]
+    texts = {p.stem: p.read_text("utf-8") for p in (tmp_path / "out" / corpus.EXTRACTED_DIR_NAME).iterdir()}
+    texts["plain"] = (raw / "plain.txt").read_text("utf-8")
+    check = corpus.paragraphs_check_raw(frames["paragraphs"], texts)
+    assert len(check) == len(frames["paragraphs"]) and (check["n_mismatched"] == 0).all()
+    assert (corpus.paragraphs_check_raw(frames["paragraphs"], corpus.read_raw_texts(raw, on_error="skip"))["n_mismatched"] == 0).all()
+
+
+def test_a_report_that_leaves_no_paragraph_is_an_error_or_skipped(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "good.txt").write_text(sorted(paths.RAW_DIR.glob("*.txt"))[1].read_text("utf-8"), "utf-8")
+    (raw / "nav_only.html").write_text("<html><body><p>扫一扫在手机打开当前页</p></body></html>", "utf-8")
+    with pytest.raises(InputError, match=r"nav_only\.html: no paragraphs left after cleaning"):
+        corpus.clean_corpus(raw)
+    cleaned = corpus.clean_corpus(raw, on_error="skip")
+    assert [d.doc_id for d in cleaned.documents] == ["good"]
+    assert corpus.skipped_frame(cleaned)[["doc_id", "stage"]].values.tolist() == [["nav_only", "clean"]]
+    assert corpus.summary_line(cleaned, see="x.csv") == "2 reports read, 1 skipped: see x.csv"
