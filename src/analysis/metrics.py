@@ -1115,11 +1115,22 @@ def extract_metric_mentions(
     such as 领办), otherwise it is an article (一个缩影).
 
     ``is_rate`` is true when the clause opens with a per-period or per-person
-    cue (每月, 每名, …). ``category`` follows the gold principles: topical
-    emergency and economy cues win; the party base stated as a population is
-    ``membership``; otherwise cue words in the counted noun (weight 4), the
-    clause (2) and the sentence (1) are scored, with person-times and
-    participants leaning to ``audience``.
+    cue (每月, 每名, …). ``category`` follows the gold principles, in this
+    order: topical emergency and economy cues win; the party base stated as a
+    population is ``membership``; participants are ``audience``; then the
+    counted object decides when its cue words name one category (most cues,
+    then the longest, then the head word: 群众性活动 is an activity; generic
+    person nouns such as 群众 cue nothing here); then cue words of the counted
+    noun (weight 4), the clause (2) and the sentence (1); then the paragraph,
+    then the report; with no cue anywhere the mention is
+    :data:`FALLBACK_CATEGORY` (``other``) rather than a guess. The campaign's
+    own name (党史学习教育, ``category_neutral_phrases``) cues nothing.
+    :func:`explain_document` names the rule for each mention.
+
+    ``counted`` is read after the number (17个宣讲团) or before it
+    (临时救助点56个) and then moved to jieba word boundaries with the domain
+    dictionary (新增停车位 -> 停车位, never 增停车位); it ends before the
+    predicate (车位划定工作 -> 车位; 基层党组织同频 -> 基层党组织).
 
     A surface that straddles a repaired break (a page-break join) keeps the
     cleaned text as ``surface`` and gets the raw span from its first to its
