@@ -507,3 +507,12 @@ def test_counted_noun_before_a_number_in_a_list_or_after_a_space(text, expected)
 def test_spaced_qualifiers_and_participants():
     got = [(m.surface, str(m.value), m.qualifier, m.category) for m in mentions("参与群众约 500 人,收集问题 30 余个。")]
     assert got == [("约 500 人", "500", "about", "audience"), ("30 余个", "30", "more_than", "service")]
+
+
+def test_ascii_quotes_of_web_text_mark_names_and_formulations():
+    text = '开展"百名书记讲党史"活动,宣讲120场,开展"三会一课"86次。'
+    assert [(m.surface, m.counted, m.category) for m in mentions(text)] == [
+        ("120场", "宣讲", "outreach"),
+        ("86次", "三会一课", "study"),
+    ]
+    assert reasons(text)["百名"] == "name"

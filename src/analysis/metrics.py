@@ -287,7 +287,10 @@ def _bounds(text: str, pos: int, regex: re.Pattern[str]) -> tuple[int, int]:
 
 
 def _enclosing_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Inner (start, end) of the “…” quote around text[start:end], if any."""
+    """Inner (start, end) of the “…” quote (or ASCII "…" pair of web text) around text[start:end], if any."""
+    ascii_quote = _enclosing_ascii_quote(text, start, end)
+    if ascii_quote is not None:
+        return ascii_quote
     i = start - 1
     while i >= 0:
         ch = text[i]
@@ -311,6 +314,20 @@ def _enclosing_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
             return None
         j += 1
     return None
+
+
+def _enclosing_ascii_quote(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Inner span of an ASCII "…" pair around text[start:end] within its sentence (an odd number of " before)."""
+    sent_start = max(text.rfind(c, 0, start) for c in "。\n") + 1
+    before = text.count('"', sent_start, start)
+    if before % 2 == 0:
+        return None
+    open_at = text.rfind('"', sent_start, start)
+    close_at = text.find('"', end)
+    stop = min((k for k in (text.find("。", end), text.find("\n", end)) if k != -1), default=len(text))
+    if close_at == -1 or close_at > stop:
+        return None
+    return open_at + 1, close_at
 
 
 def _enclosing_group(text: str, start: int) -> int | None:
@@ -748,10 +765,10 @@ def _counted_chars(
             if ts == at and word == phrase and flag[:1] == "n":
                 return phrase, "after"
     head = text[clause_start:surf_start]
-    quoted = re.search(r"“([^“”]{1,15})”\s*$", head)
+    quoted = re.search(r"[“\"]([^“”\"]{1,15})[”\"]\s*$", head)
     if quoted:  # 开展“三会一课”3200余次: the quoted name is what is counted
         return quoted.group(1), "quoted"
-    head = re.split(r"[、“”\s]", head.rstrip(_SPACES))[-1] if head else ""
+    head = re.split(r"[、“”\"\s]", head.rstrip(_SPACES))[-1] if head else ""
     # strip lead verbs and function words repeatedly
     changed = True
     while changed and head:
