@@ -2,11 +2,14 @@
 
 Pages: every bundled report (data/raw) and every report of ../shared/corpus_extra
 (read from there, not copied), each laid out as a government-site page, a
-portal page and a WeChat repost (``html_pages.py``): 25 reports x 3 layouts.
+portal page, a WeChat repost and a table-layout county site in GB2312
+(``html_pages.py``): 25 reports x 4 layouts.
 
 Extractors, each given the page and returning (title, text blocks):
 
-- ``trafilatura``: what ``analysis.webtext`` uses (``extract_page``);
+- ``trafilatura``: what ``analysis.webtext`` uses (``extract_page``: trafilatura,
+  then link-only blocks dropped and one block per paragraph/cell/line break);
+- ``trafilatura_text``: trafilatura's own text output, default settings;
 - ``trafilatura_recall``: the same with ``favor_recall=True``;
 - ``readability``: readability-lxml's ``Document.summary()``, blocks = the
   block elements of the summary;
@@ -56,6 +59,14 @@ def ex_trafilatura(page: str):
     return r.title, [b.strip() for b in blocks[1:] if b.strip()] if blocks[0].strip() == r.title else blocks
 
 
+def ex_trafilatura_text(page: str):
+    """trafilatura's own text output (what webtext would give without its link-block filter and block reader)."""
+    import trafilatura
+
+    r = trafilatura.bare_extraction(page, include_comments=False, with_metadata=True, deduplicate=False)
+    return (r.title if r else None), [_norm(x) for x in (r.text if r else "").split("\n") if x.strip()]
+
+
 def ex_trafilatura_recall(page: str):
     import trafilatura
 
@@ -93,6 +104,7 @@ def ex_selectolax(page: str):
 
 EXTRACTORS = {
     "trafilatura": ex_trafilatura,
+    "trafilatura_text": ex_trafilatura_text,
     "trafilatura_recall": ex_trafilatura_recall,
     "readability": ex_readability,
     "selectolax": ex_selectolax,

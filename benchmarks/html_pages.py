@@ -9,6 +9,10 @@ Three layouts that Chinese local reports are published or reposted in:
   and scripts;
 - ``portal``: a news portal (Open Graph metadata, a channel bar, a sidebar of
   hot news with numbers in its headlines, an editor line, a comment box, ads);
+- ``legacy``: an older county site laid out with nested tables, declared
+  GB2312, the article one ``<td>`` whose paragraphs are separated by ``<br>``
+  and full-width-space indents, the menu and a sidebar of linked headlines in
+  other cells, 打印本页/关闭窗口 and a footer;
 - ``wechat``: a WeChat official-account post as reposts keep it
   (``rich_media_title``, ``js_name``, ``publish_time``, the text in nested
   ``<section>``/``<span>``, 点击蓝字关注, 长按二维码, 阅读原文, the page's scripts
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 
 __all__ = ["LAYOUTS", "Page", "split_report", "build_page"]
 
-LAYOUTS = ("gov", "portal", "wechat")
+LAYOUTS = ("gov", "portal", "wechat", "legacy")
 
 _RE_MD_HEADING = re.compile(r"^(#{1,6})\s*(.+)$")
 _RE_MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -67,9 +71,33 @@ def split_report(text: str, title: str | None = None) -> tuple[str, list[str]]:
     return title, lines
 
 
-def _body_html(lines: list[str], *, wechat: bool) -> tuple[str, list[str]]:
+def _legacy(title, date, site, place, body, related):
+    boiler = ["首页 | 政务公开 | 办事服务 | 互动交流", "【打印本页】【关闭窗口】", f"版权所有：{site}", "联系电话：0730-8881234", "湘ICP备12003456号"] + related
+    side = "".join(f'<tr><td><a href="/xw/{i}.html">{html.escape(r)}</a></td></tr>' for i, r in enumerate(related))
+    page = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>{html.escape(title)}</title></head>
+<body leftmargin="0" topmargin="0"><table width="1000" align="center" border="0"><tr><td><img src="/images/banner.jpg" alt=""></td></tr>
+<tr><td class="nav"><a href="/">首页</a> | <a href="/zwgk/">政务公开</a> | <a href="/bsfw/">办事服务</a> | <a href="/hdjl/">互动交流</a></td></tr></table>
+<table width="1000" align="center"><tr><td width="200" valign="top"><table>{side}</table></td>
+<td valign="top"><table width="100%"><tr><td align="center"><font size="4"><b>{html.escape(title)}</b></font></td></tr>
+<tr><td align="center">发布日期：{date or ''}　　来源：{html.escape(site)}　　点击数：2538</td></tr>
+<tr><td class="content"><font style="font-size:14px;line-height:28px">{body}</font></td></tr>
+<tr><td align="right">【<a href="javascript:window.print()">打印本页</a>】【<a href="javascript:window.close()">关闭窗口</a>】</td></tr></table></td></tr></table>
+<table width="1000" align="center"><tr><td align="center">版权所有：{html.escape(site)}　技术支持：某某网络公司　联系电话：0730-8881234<br>湘ICP备12003456号</td></tr></table>
+<script language="javascript">document.write("<img src='/count.asp?id=2538'>");</script></body></html>"""
+    return page, boiler
+
+
+def _body_html(lines: list[str], *, wechat: bool, legacy: bool = False) -> tuple[str, list[str]]:
     """The article body as HTML (headings as <h2>/<h3> or bold paragraphs) and the lines as a reader sees them."""
     out, visible = [], []
+    if legacy:
+        for line in lines:
+            m = _RE_MD_HEADING.match(line)
+            text = _RE_MD_BOLD.sub(r"\1", m.group(2) if m else line).strip()
+            out.append("\u3000\u3000" + html.escape(text, quote=False))
+            visible.append(text)
+        return "<br>\n".join(out), visible
     for line in lines:
         m = _RE_MD_HEADING.match(line)
         if m:
@@ -222,7 +250,7 @@ var appmsg_like_type = 2; var read_num = 5136; var like_num = 328;</script>
     return page, boiler
 
 
-_BUILDERS = {"gov": _gov, "portal": _portal, "wechat": _wechat}
+_BUILDERS = {"gov": _gov, "portal": _portal, "wechat": _wechat, "legacy": _legacy}
 
 
 def build_page(
@@ -237,6 +265,9 @@ def build_page(
 ) -> Page:
     """A news page of ``layout`` that carries the plain-text report ``text``.
 
+    Write a ``legacy`` page in GB18030 (it declares GB2312, as such sites do);
+    the others declare UTF-8.
+
     ``title`` is the page's headline (default: the first line of ``text``).
     ``related`` are the headlines of the related-links/hot-news lists (give
     other reports' titles, with numbers in them); the defaults hold numbers.
@@ -246,6 +277,6 @@ def build_page(
     title, lines = split_report(text, title)
     site = site or f"{place}人民政府"
     related = related or [f"{place}开展宣讲活动120余场", f"{place}为群众办实事356件", "全市3.5万名党员参加志愿服务"]
-    body, visible = _body_html(lines, wechat=layout == "wechat")
+    body, visible = _body_html(lines, wechat=layout == "wechat", legacy=layout == "legacy")
     page, boiler = _BUILDERS[layout](title, date, site, place, body, related)
     return Page(layout=layout, html=page, title=title, date=date, site=site, body_lines=tuple(visible), boilerplate=tuple(boiler))

@@ -43,6 +43,11 @@ HTML_SUFFIXES = (".html", ".htm")
 SNIFF_CHARS = 2048
 #: Share of a text's characters inside tags above which a text without <html>/<body> is taken as HTML.
 MIN_MARKUP_SHARE = 0.2
+#: Share of a block's letters and digits inside links from which the block is navigation (a menu,
+#: a related-links list, a sidebar of headlines) and is dropped, e.g. a table-layout site's menu cell.
+MIN_LINK_SHARE = 0.8
+#: trafilatura's output elements that hold text (its XML: p, head, item, cell, quote, ...).
+_TEXT_BLOCKS = ("p", "head", "item", "cell", "quote", "code", "lb")
 #: Latest publication date the date extractor accepts (fixed, so that reruns do not depend on today).
 MAX_PAGE_DATE = "2100-01-01"
 
@@ -113,6 +118,88 @@ def html_charset(data: bytes) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
+
+
+def _drop_link_blocks(body) -> int:  # noqa: ANN001 - lxml element (trafilatura's XML body)
+    """Remove the innermost text blocks that are (almost) all link text; return how many.
+
+    trafilatura keeps a table-layout page's menu and sidebar cells with the
+    article (its layout tables look like content); their text is the text of
+    their links. A block with no text block inside it whose letters and digits
+    are at least ``MIN_LINK_SHARE`` inside ``<ref>`` elements is removed.
+    """
+    blocks = [
+        el
+        for el in body.iter(*_TEXT_BLOCKS)
+        if el.tag != "lb" and not any(child.tag in _TEXT_BLOCKS and child.tag != "lb" for child in el.iterdescendants())
+    ]
+    dropped = 0
+    for el in blocks:
+        total = _letters(el.xpath("string()"))
+        if total == 0:
+            continue
+        in_links = sum(_letters(ref.xpath("string()")) for ref in el.iter("ref"))
+        if in_links >= MIN_LINK_SHARE * total:
+            parent = el.getparent()
+            if parent is None:
+                continue
+            if el.tail and el.tail.strip():  # keep text that follows the block
+                previous = el.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + el.tail
+                else:
+                    parent.text = (parent.text or "") + el.tail
+            parent.remove(el)
+            dropped += 1
+    return dropped
+
+
+#: Elements of trafilatura's XML that are laid out as their own lines (everything else is inline).
+_LINE_ELEMENTS = frozenset(("body", "div", "p", "head", "list", "item", "table", "row", "cell", "quote", "code", "section"))
+
+
+def _body_blocks(body) -> list[str]:  # noqa: ANN001 - lxml element (trafilatura's XML body)
+    """The text blocks of trafilatura's XML body, in order: one per paragraph, heading, list item or table cell.
+
+    A line break (``<lb/>``, from ``<br>``) also ends a block, as pages that
+    separate paragraphs with ``<br>`` mean it. (trafilatura's own text output
+    joins the paragraphs inside a table cell into one line and frames cells
+    with ``|``, which would merge a table-layout page's article into one
+    paragraph.)
+    """
+    blocks: list[str] = []
+
+    def walk(el, line: list[str]) -> None:  # noqa: ANN001
+        def flush() -> None:
+            text = _clean_line("".join(line))
+            if text:
+                blocks.append(text)
+            line.clear()
+
+        if el.text:
+            line.append(el.text)
+        for child in el:
+            if not isinstance(child.tag, str):  # comments, processing instructions
+                if child.tail:
+                    line.append(child.tail)
+                continue
+            if child.tag in _LINE_ELEMENTS:
+                flush()
+                walk(child, [])
+            elif child.tag == "lb":
+                flush()
+            else:
+                line.append(child.xpath("string()"))
+            if child.tail:
+                line.append(child.tail)
+        flush()
+
+    walk(body, [])
+    return blocks
 
 
 def _clean_line(line: str) -> str:
@@ -188,7 +275,9 @@ def extract_page(html: str, *, url: str | None = None, path: str = "<html>") -> 
     -----
     The body comes from ``trafilatura.bare_extraction`` (comments left out,
     tables kept, no deduplication of repeated lines, so that a repeated
-    sentence of the article stays). Metadata: the title is the page's
+    sentence of the article stays), less the blocks that are almost all
+    link text (``MIN_LINK_SHARE``: menus, related links, sidebars that a
+    table-layout page's layout cells bring in). Metadata: the title is the page's
     ``ArticleTitle``/``og:title`` meta, else trafilatura's title (which reads
     ``<h1>``/``<title>``); the date is the first of ``PubDate``-style meta and
     trafilatura's (htmldate, without searching the article text, so that a
@@ -227,6 +316,7 @@ def extract_page(html: str, *, url: str | None = None, path: str = "<html>") -> 
             include_tables=True,
             include_images=False,
             include_formatting=False,
+            include_links=True,
             deduplicate=False,
             with_metadata=True,
             date_extraction_params={
@@ -239,8 +329,10 @@ def extract_page(html: str, *, url: str | None = None, path: str = "<html>") -> 
         )
     except (ValueError, TypeError) as exc:  # lxml cannot parse the document at all
         raise InputError(path, f"the HTML page cannot be parsed ({exc}).") from None
-    body = (getattr(result, "text", None) or "") if result is not None else ""
-    blocks = [line for line in (_clean_line(x) for x in body.split("\n")) if line]
+    blocks: list[str] = []
+    if result is not None and result.body is not None:
+        _drop_link_blocks(result.body)
+        blocks = _body_blocks(result.body)
     if not blocks:
         raise InputError(
             path,
