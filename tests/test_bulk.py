@@ -112,3 +112,10 @@ def test_clean_corpus_reads_a_jsonl_file_given_as_raw_dir(collection, tmp_path):
     ]
     assert set(skipped["path"]) == {"scrape.jsonl"} and set(skipped["stage"]) == {"read"}
     assert corpus.summary_line(cleaned, see="skipped.csv") == "6 reports read, 3 skipped: see skipped.csv"
+
+
+def test_a_record_naming_only_its_place_gets_level_city_and_province_from_the_text(collection):
+    docs = {d.doc_id: d for d in ingest.iter_documents([collection], on_error="skip") if isinstance(d, ingest.Document)}
+    doc = clean.clean_document(docs["t1"])
+    assert (doc.place, doc.admin_level, doc.city, doc.province) == ("召陵区", "district", "漯河市", "河南省")
+    assert doc.metadata_source["place"] == "jsonl record"

@@ -1806,6 +1806,11 @@ def _metadata(
         guess = places.detect_place(head, body)
     if document.place:
         source["place"] = document.metadata_origin.get("place", "manifest")
+        if guess is not None and guess.place == document.place:
+            # a place given without its level/city/province (a JSON Lines record, a short manifest row)
+            for key, value in guess.as_metadata().items():
+                if out.get(key) is None:
+                    out[key] = value
         if guess is not None and guess.place != document.place:
             warnings.append(
                 f"{METADATA_CONFLICT}: the manifest gives place {document.place!r} but the text is about {guess.place!r} "

@@ -470,8 +470,7 @@ def read_manifest(path: str | Path) -> dict[str, ManifestRow]:
         doc_id = values["doc_id"]
         if doc_id is None:
             raise InputError(path, "empty doc_id.", line=line)
-        if doc_id.lower().endswith(".txt"):
-            doc_id = doc_id[:-4]
+        doc_id = doc_id_of(doc_id) if doc_id.lower().endswith((".txt", *webtext.HTML_SUFFIXES)) else doc_id
         if doc_id in rows:
             raise InputError(path, f"doc_id {doc_id!r} is listed twice (first on line {rows[doc_id].line}).", line=line)
         level = values["admin_level"]
