@@ -119,3 +119,34 @@ def test_a_record_naming_only_its_place_gets_level_city_and_province_from_the_te
     doc = clean.clean_document(docs["t1"])
     assert (doc.place, doc.admin_level, doc.city, doc.province) == ("召陵区", "district", "漯河市", "河南省")
     assert doc.metadata_source["place"] == "jsonl record"
+
+
+def _peak_reading(path) -> tuple[int, int]:
+    """(documents read, peak traced memory) while streaming ``path``."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        n = 0
+        for document in ingest.iter_documents([path]):
+            assert document.input_format == "html" and len(document.raw_text) < 20_000
+            n += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return n, peak
+
+
+def test_a_large_collection_is_not_held_in_memory(tmp_path):
+    """Pages of 300 KB each: the peak memory of reading 60 of them (18 MB) is that of reading 8, not 7 times more."""
+    padding = "<script>var cfg = '" + "x" * 300_000 + "';</script>"
+    page = html_pages.build_page(_text(1), "gov", place="中原区").html.replace("</body>", padding + "</body>")
+    line = json.dumps({"doc_id": "ID", "html": page}, ensure_ascii=False)
+    peaks = {}
+    for n in (8, 60):
+        path = tmp_path / f"large_{n}.jsonl"
+        path.write_text("".join(line.replace('"ID"', f'"r{i:03d}"') + "\n" for i in range(n)), "utf-8")
+        n_read, peaks[n] = _peak_reading(path)
+        assert n_read == n
+    assert (tmp_path / "large_60.jsonl").stat().st_size > 18_000_000
+    assert peaks[60] < 1.5 * peaks[8], f"peak {peaks[60] / 1e6:.1f} MB for 60 pages, {peaks[8] / 1e6:.1f} MB for 8"
