@@ -8,8 +8,7 @@ segmentation), ``topics`` (TF-IDF clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
 and place profiles), ``figures`` and ``pipeline`` (papermill run and HTML
-export; ``kernelserver`` forks its notebook kernels, ``webfont`` cuts the font
-each page embeds). Support: ``paths``, ``errors``, ``records``, ``storage``,
+export; ``webfont`` cuts the font each page embeds). Support: ``paths``, ``errors``, ``records``, ``storage``,
 ``fonts`` (where the shipped CJK font is).
 
 Modules are loaded on first use, so ``import analysis`` is cheap and call sites
@@ -26,7 +25,6 @@ __version__ = "0.1.0"
 _MODULES = (
     "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "corpus", "places", "tokens", "topics",
     "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
-    "kernelserver",
 )
 __all__ = [*_MODULES, "__version__"]
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {clean,metrics,corpus,run,kernel,fonts} ...``.
+"""Command line: ``python -m analysis {clean,metrics,corpus,run,kernel} ...``.
 
 - ``clean FILE... --format json`` prints each file's cleaned version in the
   schema of ``../shared/gold/clean/*.json``.
@@ -8,8 +8,6 @@
 - ``corpus`` cleans ``data/raw`` and writes the corpus tables to ``data/processed``.
 - ``run`` executes the notebooks with papermill and exports the HTML reports.
 - ``kernel`` registers the project's Jupyter kernel in the virtualenv.
-- ``fonts`` cuts the CJK font to GB 2312 once, so that each report page's
-  embedded font is cut from it quickly (:mod:`analysis.webfont`).
 
 Bad input ends with a one-line message naming the file and the problem
 (exit code 2), never with a bare traceback.
@@ -137,14 +135,6 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_fonts(args: argparse.Namespace) -> int:
-    from . import webfont
-
-    path = webfont.build_base_font()
-    print(f"base font for the report pages: {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``.
 
@@ -200,66 +190,22 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("kernel", help="register the project's Jupyter kernel in this virtualenv")
     p.set_defaults(func=_cmd_kernel)
-
-    p = sub.add_parser("fonts", help="cut the CJK font to GB 2312 once, for faster HTML export")
-    p.set_defaults(func=_cmd_fonts)
     return parser
-
-
-def _early_kernel_server(argv: Sequence[str]):  # noqa: ANN202 - KernelServer | None
-    """For ``run``: the kernel server, started before the pipeline's imports (2-4 s) so that both proceed at once."""
-    if not argv or argv[0] != "run" or any(a in ("-h", "--help", "--no-fork-kernels") for a in argv):
-        return None
-    from . import kernelserver, paths
-
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--kernel", default=kernelserver.PROJECT_KERNEL_NAME)
-    early.add_argument("--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR)
-    known, _ = early.parse_known_args(argv[1:])
-    if not known.notebooks_dir.is_dir():
-        return None  # the run reports it
-    return kernelserver.start_for_kernelspec(known.kernel, known.notebooks_dir.resolve())
-
-
-#: Optional imports that the ``run`` command never uses and leaves out of its process.
-#: ``rfc3987_syntax``: jsonschema imports it, if installed, to check the "iri" and
-#: "iri-reference" string formats; it compiles a grammar at import (1.7 s of CPU).
-#: nbformat imports jsonschema but its notebook schema uses no string format, and no
-#: format checker runs in this process. (jupyterlab's jupyter_events needs the package,
-#: so it stays installed.)
-SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
-
-
-def _skip_optional_imports() -> None:
-    """Make the imports of :data:`SKIPPED_OPTIONAL_IMPORTS` fail, as if not installed; loaded ones stay."""
-    for name in SKIPPED_OPTIONAL_IMPORTS:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type] - None in sys.modules: ImportError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    server = _early_kernel_server(argv)
-    if argv and argv[0] == "run":
-        _skip_optional_imports()  # after the server's start: its process and the kernels import as usual
-    try:
-        return _main(argv, server)
-    finally:
-        if server is not None:
-            server.close()  # the run stops it; this covers exits before the run
-
-
-def _main(argv: list[str], server) -> int:  # noqa: ANN001 - KernelServer | None
     from .errors import InputError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    if server is not None:
-        args.kernel_server = server
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # fontTools logs every table it subsets at INFO; a reader asking for -v wants the study's progress.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (InputError, FileNotFoundError, ValueError) as exc:

@@ -2,53 +2,50 @@
 
 The last step of the flow: ``notebooks/NN_*.ipynb`` -> executed copies in
 ``reports/executed/`` -> ``reports/NN_name.html`` (reader version, no code)
-and ``reports/NN_name.full.html`` (with code) -> ``reports/index.html``.
+and ``reports/NN_name.full.html`` (with code) -> ``reports/index.html``, which
+opens with each notebook's headline findings (the Markdown output of its cell
+tagged ``findings``).
 
-Notes
------
-Each notebook runs in a kernel of its own, forked from a process that has
-already imported the libraries (:mod:`analysis.kernelserver`; a new
-interpreter per notebook with ``fork_kernels=False``), and its pages are
-exported while later notebooks run. A notebook starts once the notebooks it
-reads from (``metadata.analysis.needs``, :func:`notebook_needs`; all earlier
-ones if it does not say) have run, up to ``jobs`` at a time; a cell can list
-further notebooks in its own metadata, and waits for them (:func:`cell_needs`).
+Each notebook runs with plain papermill in a stock kernel of its own. A
+notebook starts once the notebooks it reads from (``metadata.analysis.needs``,
+:func:`notebook_needs`; all earlier ones if it does not say) have run; up to
+``jobs`` notebooks run side by side, each in a worker process of its own
+(started with the portable ``spawn`` method), which also exports its pages.
 
-Parameters are merged in this order, later winning: the YAML parameters file
-(``params.yml`` at the project root by default), then ``params`` (the CLI's
-``-p key value``). Each notebook receives only the parameters its
-``parameters`` cell declares; a parameter that no selected notebook declares
-is reported with a warning, since it has no effect.
+Parameters are merged in this order, later winning: the YAML parameters file,
+then ``params`` (the CLI's ``-p key value``). Each notebook receives only the
+parameters its ``parameters`` cell declares.
 
 The HTML uses nbconvert's ``lab`` template with every network load removed
-(``resources/report_templates/offline``): no require.js, MathJax, Mermaid or
-widget scripts from a CDN, CSS inlined, figures embedded as data URIs. Each
-exported page is checked: a script, style, image or frame loaded from a
-network address is an error. Text from the corpus is escaped: pandas escapes
-DataFrame HTML by default; Markdown display outputs (prose formatted from the
-data) have every HTML tag start escaped, so ``<script>`` in a report shows as
-text; an HTML output that still contains a script, a frame or an inline event
-handler, or a JavaScript output, fails the export.
+(``resources/report_templates/offline``), figures embedded as data URIs and the
+CJK font cut down to the page's characters (:mod:`analysis.webfont`). Each page
+is checked: a script, style, image or frame loaded from a network address is an
+error. Markdown outputs (prose formatted from the data) have every tag start
+escaped, so ``<script>`` in a report shows as text; an HTML output with a
+script, a frame or an inline event handler, or a JavaScript output, fails the export.
+
+A complete run records the hashes of its inputs (notebooks, the package and
+its resources, the raw files, the parameters) in ``reports/.inputs.json``;
+``--if-changed`` (used by ``make report``) reruns only when one of them changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import concurrent.futures
-import contextlib
 import datetime as dt
-import functools
+import hashlib
 import html
 import json
 import logging
+import multiprocessing
+import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -57,146 +54,65 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-from . import kernelserver, paths, webfont
+from . import paths, webfont
 from .errors import InputError
 from .storage import atomic_write, read_yaml, write_json
-from .webfont import REPORT_CJK_FAMILY
 
 __all__ = [
-    "PROJECT_KERNEL_NAME",
-    "DEFAULT_PARAMS_FILE",
-    "TEMPLATES_DIR",
-    "NotebookError",
-    "ReportSafetyError",
-    "NotebookRun",
-    "discover_notebooks",
-    "select_notebooks",
-    "load_params",
-    "notebook_parameters",
-    "cell_needs",
-    "notebook_needs",
-    "ensure_kernel",
-    "execute_notebook",
-    "export_html",
-    "check_offline_html",
-    "write_index",
-    "run_notebooks",
-    "add_run_arguments",
-    "run_from_args",
-    "main",
+    "PROJECT_KERNEL_NAME", "DEFAULT_PARAMS_FILE", "NotebookError", "ReportSafetyError", "NotebookRun",
+    "discover_notebooks", "select_notebooks", "load_params", "notebook_parameters", "notebook_needs",
+    "ensure_kernel", "execute_notebook", "export_html", "check_offline_html", "notebook_findings",
+    "write_index", "input_digests", "run_notebooks", "add_run_arguments", "run_from_args",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Name of the project's Jupyter kernel (installed into the venv by :func:`ensure_kernel`).
-PROJECT_KERNEL_NAME = kernelserver.PROJECT_KERNEL_NAME
-PROJECT_KERNEL_DISPLAY_NAME = "Python (analysis)"
-#: Environment the project kernel runs with: fixed str hashing, so set order is reproducible.
+PROJECT_KERNEL_NAME = "analysis"
+#: Environment of the project kernel: fixed str hashing, so that set order is reproducible.
 PROJECT_KERNEL_ENV = {"PYTHONHASHSEED": "0"}
-#: Run parameters used when no other file is given.
 DEFAULT_PARAMS_FILE = paths.PROJECT_ROOT / "params.yml"
-#: Folder of the custom nbconvert templates.
 TEMPLATES_DIR = paths.RESOURCES_DIR / "report_templates"
-OFFLINE_TEMPLATE_NAME = "offline"
 EXECUTED_DIR_NAME = "executed"
 INDEX_NAME = "index.html"
-READER_SUFFIX = ".html"
-FULL_SUFFIX = ".full.html"
-RUN_RECORD_SUFFIX = ".run.json"
+INPUTS_NAME = ".inputs.json"
+READER_SUFFIX, FULL_SUFFIX, RUN_RECORD_SUFFIX = ".html", ".full.html", ".run.json"
+FINDINGS_TAG = "findings"
+NEEDS_KEY = "needs"
 KERNEL_START_TIMEOUT_S = 120
-#: Deterministic cell id given to papermill's injected-parameters cell (papermill draws a random one).
-INJECTED_CELL_ID = "papermill-injected-parameters"
-INJECTED_TAG = "injected-parameters"
 
-_RE_NOTEBOOK_NAME = re.compile(r"^(?P<number>\d{2})_[^/\\]+\.ipynb$")
+_RE_NOTEBOOK_NAME = re.compile(r"^\d{2}_[^/\\]+\.ipynb$")
 _RE_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _RE_UNSAFE_HTML = re.compile(
-    r"<\s*(?:script|iframe|object|embed|frame|frameset|base)\b|<[^>]*\son[a-z]+\s*=|javascript:",
-    re.IGNORECASE,
+    r"<\s*(?:script|iframe|object|embed|frame|frameset|base)\b|<[^>]*\son[a-z]+\s*=|javascript:", re.IGNORECASE
 )
 _RE_CSS_NETWORK = re.compile(r"(?:@import\s+|url\(\s*)['\"]?\s*(?:https?:)?//", re.IGNORECASE)
 _RE_NETWORK_URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 _RE_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
-# Elements nbconvert's HTMLExporter makes keyboard-focusable, and images without alternative text.
-_RE_FOCUSABLE = re.compile(
-    r'(<div\b[^>]*?\bclass="(?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?")(?![^>]*\btabindex=)'
-)
-_RE_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
 _UNSAFE_MIME_TYPES = ("application/javascript", "text/javascript")
 #: (tag, attribute) pairs that make a browser fetch a resource when the page loads.
 _LOADING_ATTRIBUTES = {
-    ("script", "src"),
-    ("link", "href"),
-    ("img", "src"),
-    ("iframe", "src"),
-    ("frame", "src"),
-    ("embed", "src"),
-    ("object", "data"),
-    ("source", "src"),
-    ("video", "src"),
-    ("video", "poster"),
-    ("audio", "src"),
-    ("track", "src"),
-    ("input", "src"),
+    ("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("frame", "src"),
+    ("embed", "src"), ("object", "data"), ("source", "src"), ("video", "src"), ("video", "poster"),
+    ("audio", "src"), ("track", "src"), ("input", "src"),
 }
 
 
 class NotebookError(RuntimeError):
-    """A notebook of the run failed; the message names the notebook and the cell.
+    """A notebook of the run failed; the message names the notebook and the cell."""
 
-    Attributes
-    ----------
-    notebook : Path
-        The source notebook.
-    executed_path : Path or None
-        The executed copy (with the traceback), when papermill wrote one.
-    cell_index : int or None
-        0-based index of the failing cell in the executed copy.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        notebook: Path,
-        executed_path: Path | None = None,
-        cell_index: int | None = None,
-    ):
+    def __init__(self, message: str, *, notebook: Path, executed_path: Path | None = None,
+                 cell_index: int | None = None):
         super().__init__(message)
-        self.notebook = notebook
-        self.executed_path = executed_path
-        self.cell_index = cell_index
+        self.notebook, self.executed_path, self.cell_index = notebook, executed_path, cell_index
 
 
 class ReportSafetyError(ValueError):
     """An exported report would load from the network or run unescaped markup."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NotebookRun:
-    """What happened to one notebook in a run.
-
-    Parameters
-    ----------
-    notebook : str
-        File name of the source notebook (``02_topics.ipynb``).
-    status : str
-        ``"ok"`` or ``"failed"``.
-    started : str
-        Start time, ISO 8601 UTC (run metadata).
-    duration_s : float
-        Wall time of execution and export, in seconds.
-    git_commit : str
-        Commit of the project the run used (``"unknown"`` outside git).
-    parameters : dict
-        The parameters injected into the notebook.
-    executed : str
-        Executed copy, relative to the reports folder.
-    reader_html, full_html : str or None
-        Exported pages, relative to the reports folder (None if not exported).
-    error : str or None
-        The failure message.
-    """
+    """What happened to one notebook: ``status`` is ``"ok"`` or ``"failed"``; paths relative to the reports folder."""
 
     notebook: str
     status: str
@@ -208,39 +124,18 @@ class NotebookRun:
     reader_html: str | None = None
     full_html: str | None = None
     error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Fields as a plain dict (for the JSON run record)."""
-        return {name: getattr(self, name) for name in self.__slots__}
+    cell_index: int | None = None
 
 
 # ---------------------------------------------------------------- notebooks and parameters
 
 
 def discover_notebooks(notebooks_dir: str | Path = paths.NOTEBOOKS_DIR) -> list[Path]:
-    """The notebooks the pipeline runs: ``NN_*.ipynb`` in name order.
-
-    Names starting with ``_`` (scratch) or without a two-digit prefix are not
-    run.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``notebooks_dir`` does not exist.
-    ValueError
-        If it holds no ``NN_*.ipynb`` notebook.
-    """
+    """The notebooks the pipeline runs: ``NN_*.ipynb`` in name order (scratch ``_*`` and unnumbered ones are not run)."""
     folder = Path(notebooks_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"`notebooks_dir` {str(folder)!r} is not a directory.")
     notebooks = sorted(p for p in folder.iterdir() if p.is_file() and _RE_NOTEBOOK_NAME.match(p.name))
-    skipped = sorted(
-        p.name
-        for p in folder.glob("*.ipynb")
-        if not _RE_NOTEBOOK_NAME.match(p.name) and not p.name.startswith(("_", "."))
-    )
-    if skipped:
-        logger.info("not run (no NN_ prefix): %s", ", ".join(skipped))
     if not notebooks:
         raise ValueError(f"no NN_*.ipynb notebook in {folder}; name notebooks like 01_corpus.ipynb.")
     return notebooks
@@ -251,32 +146,10 @@ def _matches(notebook: Path, key: str) -> bool:
     return key in (notebook.name, notebook.stem) or notebook.name.startswith(f"{key}_")
 
 
-def select_notebooks(
-    notebooks: Sequence[Path],
-    *,
-    only: Iterable[str] | None = None,
-    from_: str | None = None,
-) -> list[Path]:
-    """Restrict the run to some notebooks.
+def select_notebooks(notebooks: Sequence[Path], *, only: Iterable[str] | None = None,
+                     from_: str | None = None) -> list[Path]:
+    """Restrict the run to ``only`` these notebooks (number, stem or file name) or to ``from_`` one on.
 
-    Parameters
-    ----------
-    notebooks : sequence of Path
-        All notebooks, in run order.
-    only : iterable of str or None
-        Run just these, given by number (``"02"``), stem or file name; the
-        run order is kept.
-    from_ : str or None
-        Run this notebook and every later one.
-
-    Raises
-    ------
-    ValueError
-        If both options are given, or a key matches no notebook.
-
-    Examples
-    --------
-    >>> from pathlib import Path
     >>> nbs = [Path("01_corpus.ipynb"), Path("02_topics.ipynb"), Path("03_metrics.ipynb")]
     >>> [p.name for p in select_notebooks(nbs, only=["03", "01_corpus"])]
     ['01_corpus.ipynb', '03_metrics.ipynb']
@@ -284,37 +157,24 @@ def select_notebooks(
     ['02_topics.ipynb', '03_metrics.ipynb']
     """
     notebooks = list(notebooks)
-    if only is not None and isinstance(only, str):
-        only = [only]
-    only = None if only is None else list(only)
+    only = [only] if isinstance(only, str) else (None if only is None else list(only))
     if only is not None and from_ is not None:
         raise ValueError("`only` and `from_` (--only / --from) are mutually exclusive; give one of them.")
     names = [p.name for p in notebooks]
+    for key in (only or []) + ([from_] if from_ is not None else []):
+        if not any(_matches(p, key) for p in notebooks):
+            raise ValueError(f"notebook {key!r} (--only/--from) matches no notebook; available: {names}.")
     if only is not None:
         if not only:
             raise ValueError("`only` is empty; give at least one notebook number such as '02'.")
-        for key in only:
-            if not any(_matches(p, key) for p in notebooks):
-                raise ValueError(f"`only` value {key!r} matches no notebook; available: {names}.")
         return [p for p in notebooks if any(_matches(p, key) for key in only)]
     if from_ is not None:
-        hits = [i for i, p in enumerate(notebooks) if _matches(p, from_)]
-        if not hits:
-            raise ValueError(f"`from_` value {from_!r} matches no notebook; available: {names}.")
-        return notebooks[hits[0] :]
+        return notebooks[next(i for i, p in enumerate(notebooks) if _matches(p, from_)):]
     return notebooks
 
 
 def load_params(path: str | Path) -> dict[str, Any]:
-    """Read run parameters from a YAML mapping of name -> value.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    InputError
-        If it is not valid YAML or not a mapping with identifier keys.
-    """
+    """Run parameters from a YAML mapping of name -> value; :class:`InputError` names the file and the problem."""
     path = Path(path)
     data = read_yaml(path, what="parameters file")
     if data is None:
@@ -327,63 +187,26 @@ def load_params(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
-def notebook_parameters(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:
-    """Names declared in a notebook's ``parameters`` cell, with their default as written.
+def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
+    """Names declared in a notebook's ``parameters`` cell with their default (papermill's inspection)."""
+    import papermill
 
-    Raises
-    ------
-    InputError
-        If the notebook has more than one cell tagged ``parameters``.
-    """
-    from papermill.inspection import _infer_parameters  # papermill's own parser of the cell
-
-    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
-    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = nbformat.read(notebook, as_version=4).cells
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) > 1:
-        raise InputError(
-            None if isinstance(notebook, nbformat.NotebookNode) else notebook,
-            f"{len(tagged)} cells are tagged 'parameters' (cells {tagged}); keep exactly one.",
-        )
-    nb = nbformat.from_dict(nb)  # a copy: papermill's parser expects `tags` on every cell
-    for cell in nb.cells:
-        cell.setdefault("metadata", {}).setdefault("tags", [])
-    return {p.name: p.default for p in _infer_parameters(nb, language="python")}
-
-
-#: Notebook metadata key (``metadata.analysis.needs``) listing the notebooks one reads from.
-NEEDS_KEY = "needs"
+        raise InputError(notebook, f"{len(tagged)} cells are tagged 'parameters' (cells {tagged}); keep exactly one.")
+    return {name: p["default"] for name, p in papermill.inspect_notebook(str(notebook)).items()}
 
 
 def notebook_needs(notebooks: Sequence[Path]) -> dict[Path, list[Path]]:
-    """The earlier notebooks each notebook must wait for, from its metadata.
+    """The earlier notebooks each notebook waits for, from ``metadata.analysis.needs`` (default: all earlier ones).
 
-    A notebook lists the notebooks whose outputs it reads in its metadata,
-    ``{"analysis": {"needs": ["01_corpus"]}}`` (number, stem or file name),
-    and may then run alongside the others. A notebook without that entry needs
-    every earlier notebook, so a new notebook runs after all the others.
-
-    Parameters
-    ----------
-    notebooks : sequence of Path
-        All notebooks, in run order.
-
-    Raises
-    ------
-    InputError
-        If an entry is not a list of strings, names no notebook, names a later
-        notebook (or the notebook itself), or matches several notebooks.
-
-    Examples
-    --------
-    >>> import nbformat, tempfile
-    >>> from pathlib import Path
+    >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name, meta in [("01_a", {}), ("02_b", {"analysis": {"needs": ["01"]}}),
-    ...                    ("03_c", {"analysis": {"needs": ["01"]}}), ("04_d", {})]:
+    >>> for name, meta in [("01_a", {}), ("02_b", {"analysis": {"needs": ["01"]}}), ("03_c", {})]:
     ...     nbformat.write(nbformat.v4.new_notebook(metadata=meta), folder / f"{name}.ipynb")
-    >>> needs = notebook_needs(sorted(folder.glob("*.ipynb")))
-    >>> {nb.stem: [p.stem for p in before] for nb, before in needs.items()}
-    {'01_a': [], '02_b': ['01_a'], '03_c': ['01_a'], '04_d': ['01_a', '02_b', '03_c']}
+    >>> {nb.stem: [p.stem for p in ps] for nb, ps in notebook_needs(sorted(folder.glob("*.ipynb"))).items()}
+    {'01_a': [], '02_b': ['01_a'], '03_c': ['01_a', '02_b']}
     """
     notebooks = list(notebooks)
     needs: dict[Path, list[Path]] = {}
@@ -392,139 +215,44 @@ def notebook_needs(notebooks: Sequence[Path]) -> dict[Path, list[Path]]:
         if not isinstance(meta, Mapping) or NEEDS_KEY not in meta:
             needs[notebook] = notebooks[:position]
             continue
-        needs[notebook] = _resolve_needs(meta[NEEDS_KEY], notebooks, position, where="metadata")
+        keys = meta[NEEDS_KEY]
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise InputError(notebook, f"metadata analysis.needs must be a list of notebook names, not {keys!r}.")
+        earlier = []
+        for key in keys:
+            hits = [p for p in notebooks if _matches(p, key)]
+            if len(hits) != 1:
+                found = "no notebook" if not hits else f"{len(hits)} notebooks"
+                raise InputError(notebook, f"metadata analysis.needs entry {key!r} matches {found}.")
+            if notebooks.index(hits[0]) >= position:
+                raise InputError(notebook, f"metadata analysis.needs entry {key!r} is not an earlier notebook; "
+                                           "a notebook can only read what runs before it.")
+            earlier.append(hits[0])
+        needs[notebook] = sorted(set(earlier), key=notebooks.index)
     return needs
 
 
-def _resolve_needs(keys: Any, notebooks: list[Path], position: int, *, where: str) -> list[Path]:
-    """The earlier notebooks named by a ``needs`` entry of ``notebooks[position]``, in run order."""
-    notebook = notebooks[position]
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise InputError(notebook, f"{where} analysis.{NEEDS_KEY} must be a list of notebook names, not {keys!r}.")
-    earlier = []
-    for key in keys:
-        hits = [p for p in notebooks if _matches(p, key)]
-        if len(hits) != 1:
-            found = "no notebook" if not hits else f"{len(hits)} notebooks"
-            raise InputError(notebook, f"{where} analysis.{NEEDS_KEY} entry {key!r} matches {found}.")
-        if notebooks.index(hits[0]) >= position:
-            raise InputError(
-                notebook, f"{where} analysis.{NEEDS_KEY} entry {key!r} is not an earlier notebook; "
-                "a notebook can only read what runs before it."
-            )
-        earlier.append(hits[0])
-    return sorted(set(earlier), key=notebooks.index)
-
-
-def _needs_of_cell(cell: Mapping[str, Any]) -> Any:
-    meta = cell.get("metadata", {}).get("analysis", {})
-    return meta.get(NEEDS_KEY) if isinstance(meta, Mapping) else None
-
-
-def cell_needs(notebooks: Sequence[Path]) -> dict[Path, dict[int, list[Path]]]:
-    """The earlier notebooks single cells wait for, from the cells' metadata.
-
-    A notebook that reads the outputs of some notebooks only from a later cell
-    on can start before they have run: it names them at notebook level only
-    for what its first cells read, and lists the others in the metadata of the
-    first cell that reads them, ``{"analysis": {"needs": ["02_topics"]}}``.
-    The pipeline holds that cell (and so every later one) until they have run;
-    if one of them fails, the notebook stops there. Jupyter ignores the entry.
-
-    Returns
-    -------
-    dict
-        For each notebook (in run order), the code cells (index among all
-        cells of the committed notebook) that wait, each with the notebooks
-        it waits for. Notebooks without such cells map to ``{}``.
-
-    Raises
-    ------
-    InputError
-        As :func:`notebook_needs`, naming the notebook and the cell.
-
-    Examples
-    --------
-    >>> import nbformat, tempfile
-    >>> from pathlib import Path
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> late = nbformat.v4.new_code_cell("read what 02 wrote", metadata={"analysis": {"needs": ["02"]}})
-    >>> for name, cells in [("01_a", []), ("02_b", []), ("03_c", [nbformat.v4.new_code_cell("x = 1"), late])]:
-    ...     nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / f"{name}.ipynb")
-    >>> {nb.stem: {i: [p.stem for p in ps] for i, ps in cells.items()}
-    ...  for nb, cells in cell_needs(sorted(folder.glob("*.ipynb"))).items()}
-    {'01_a': {}, '02_b': {}, '03_c': {1: ['02_b']}}
-    """
-    notebooks = list(notebooks)
-    out: dict[Path, dict[int, list[Path]]] = {}
-    for position, notebook in enumerate(notebooks):
-        cells = nbformat.read(notebook, as_version=4).cells
-        out[notebook] = {
-            index: _resolve_needs(keys, notebooks, position, where=f"cell {index}")
-            for index, cell in enumerate(cells)
-            if (keys := _needs_of_cell(cell)) is not None
-        }
-    return out
-
-
-# ---------------------------------------------------------------- kernel
-
-
-def _kernel_dir(prefix: str | Path, kernel_name: str) -> Path:
-    return Path(prefix) / "share" / "jupyter" / "kernels" / kernel_name
+# ---------------------------------------------------------------- kernel and execution
 
 
 def ensure_kernel(*, kernel_name: str = PROJECT_KERNEL_NAME, prefix: str | Path | None = None) -> Path:
-    """Install the project kernel for this interpreter into the environment, if missing.
+    """Install the kernelspec running this interpreter into ``<prefix>/share/jupyter/kernels`` (default: the venv).
 
-    The kernelspec goes to ``<sys.prefix>/share/jupyter/kernels/<kernel_name>``
-    (the venv, not the user's home), runs ``sys.executable`` and sets
-    ``PYTHONHASHSEED=0``. An existing spec that runs another interpreter is
-    replaced.
-
-    Parameters
-    ----------
-    kernel_name : str, default="analysis"
-        Name of the kernelspec.
-    prefix : str or Path or None, default=None
-        Install prefix; default ``sys.prefix``.
-
-    Returns
-    -------
-    Path
-        The kernelspec folder.
-
-    Raises
-    ------
-    RuntimeError
-        If another kernelspec with the same name (e.g. in the user's Jupyter
-        folder) takes precedence over the installed one.
+    Raises :class:`RuntimeError` if another kernelspec of that name (e.g. in
+    the user's Jupyter folder) would be used instead.
     """
     from ipykernel.kernelspec import install
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     prefix = sys.prefix if prefix is None else str(prefix)
-    target = _kernel_dir(prefix, kernel_name)
-    spec_file = target / "kernel.json"
-    current = None
-    if spec_file.is_file():
-        try:
-            current = json.loads(spec_file.read_text(encoding="utf-8"))
-        except ValueError:
-            current = None
-    up_to_date = (
-        current is not None
-        and current.get("argv", [None])[0] == sys.executable
-        and all(current.get("env", {}).get(k) == v for k, v in PROJECT_KERNEL_ENV.items())
-    )
-    if not up_to_date:
-        install(
-            user=False,
-            prefix=prefix,
-            kernel_name=kernel_name,
-            display_name=PROJECT_KERNEL_DISPLAY_NAME,
-            env=dict(PROJECT_KERNEL_ENV),
-        )
+    target = Path(prefix) / "share" / "jupyter" / "kernels" / kernel_name
+    try:
+        current = json.loads((target / "kernel.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    if current.get("argv", [None])[0] != sys.executable or current.get("env") != PROJECT_KERNEL_ENV:
+        install(user=False, prefix=prefix, kernel_name=kernel_name, display_name="Python (analysis)",
+                env=dict(PROJECT_KERNEL_ENV))
         logger.info("installed Jupyter kernel %r for %s in %s", kernel_name, sys.executable, target)
     if Path(prefix).resolve() == Path(sys.prefix).resolve():
         try:
@@ -532,302 +260,110 @@ def ensure_kernel(*, kernel_name: str = PROJECT_KERNEL_NAME, prefix: str | Path 
         except NoSuchKernel:
             found = None
         if found != target.resolve():
-            raise RuntimeError(
-                f"the kernel {kernel_name!r} resolves to {found}, not to the project's {target}; "
-                f"remove or rename that kernelspec folder so the project kernel is used."
-            )
+            raise RuntimeError(f"the kernel {kernel_name!r} resolves to {found}, not to the project's {target}; "
+                               "remove or rename that kernelspec folder so the project kernel is used.")
     return target
 
 
-# ---------------------------------------------------------------- execution
+def _kernel_config():  # noqa: ANN202 - traitlets.config.Config
+    """jupyter_client configuration: CurveZMQ encryption of the kernel's sockets where pyzmq supports it.
+
+    Without it every ipykernel warns "Kernel is running over TCP without
+    encryption"; the IPC transport would avoid it only on POSIX systems.
+    """
+    import zmq
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
 
 
-def _git_commit(root: Path = paths.PROJECT_ROOT) -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if not sha:
-        return "unknown"
-    return f"{sha} (with uncommitted changes)" if dirty else sha
+def execute_notebook(notebook: str | Path, executed_path: str | Path, *, parameters: Mapping[str, Any] | None = None,
+                     kernel_name: str = PROJECT_KERNEL_NAME, cell_timeout_s: int | None = None) -> Path:
+    """Execute one notebook with papermill into ``executed_path`` (never in place), in the notebook's folder.
 
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
-def _tidy_executed(executed_path: Path, *, project_root: Path) -> None:
-    """Make the executed copy stable across reruns: fixed injected-cell id, relative paths."""
-    nb = nbformat.read(executed_path, as_version=4)
-    for cell in nb.cells:
-        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = INJECTED_CELL_ID
-    meta = nb.metadata.get("papermill", {})
-    for key in ("input_path", "output_path"):
-        if meta.get(key):
-            meta[key] = _relative(Path(meta[key]), project_root)
-    text = nbformat.writes(nb)
-    atomic_write(executed_path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
-
-
-#: Options for each notebook's IPython kernel on top of its kernelspec (the project kernel or a
-#: forked one; other kernels may not know them): input history kept in memory, not on disk.
-KERNEL_EXTRA_ARGUMENTS: tuple[str, ...] = ("--HistoryManager.enabled=False",)
-
-
-class UpstreamNotebookError(RuntimeError):
-    """A cell waited for a notebook (its ``needs``) that failed; raised by a ``cell_gate``."""
-
-
-#: papermill engine name of :func:`_gated_engine`.
-GATED_ENGINE_NAME = "analysis-gated"
-
-
-@functools.lru_cache(maxsize=1)
-def _gated_engine() -> str:
-    """Register (once) papermill's nbclient engine with a hook before each cell; return its name."""
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    class GatedEngine(NBClientEngine):
-        """papermill's nbclient engine calling ``cell_gate(cell)`` before each cell starts."""
-
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, cell_gate=None, **kwargs):  # noqa: ANN001, ANN206
-            if cell_gate is not None:
-                start = nb_man.cell_start
-
-                def cell_start(cell, cell_index=None, **more):  # noqa: ANN001, ANN202
-                    cell_gate(cell)  # blocks until the cell may run, or raises
-                    return start(cell, cell_index, **more)
-
-                nb_man.cell_start = cell_start
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-    papermill_engines.register(GATED_ENGINE_NAME, GatedEngine)
-    return GATED_ENGINE_NAME
-
-
-def execute_notebook(
-    notebook: str | Path,
-    executed_path: str | Path,
-    *,
-    parameters: Mapping[str, Any] | None = None,
-    kernel_name: str = PROJECT_KERNEL_NAME,
-    cell_timeout_s: int | None = None,
-    kernel_manager_class: type | None = None,
-    cell_gate: Callable[[Mapping[str, Any]], None] | None = None,
-) -> Path:
-    """Execute one notebook with papermill into ``executed_path`` (never in place).
-
-    The kernel runs in the notebook's own folder, as in JupyterLab, so
-    relative paths in the ``parameters`` cell mean the same in both.
-    ``kernel_manager_class`` (e.g. :meth:`analysis.kernelserver.KernelServer.
-    kernel_manager_class`) replaces jupyter_client's default kernel manager.
-    ``cell_gate(cell)`` is called before each cell starts: it may wait (the
-    kernel idles), or raise :class:`UpstreamNotebookError` to stop the
-    notebook before that cell.
-
-    Raises
-    ------
-    ValueError
-        If ``executed_path`` is the notebook itself.
-    NotebookError
-        If a cell fails, the kernel dies or times out; the message names the
-        notebook, the cell (index, execution count, first source line) and the
-        error, and points at the executed copy holding the traceback.
+    Raises :class:`NotebookError` naming the notebook, the cell (index,
+    execution count, first source line) and the error, and pointing at the
+    executed copy holding the traceback.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    notebook = Path(notebook)
-    executed_path = Path(executed_path)
+    notebook, executed_path = Path(notebook), Path(executed_path)
     if executed_path.resolve() == notebook.resolve():
         raise ValueError(f"`executed_path` {str(executed_path)!r} is the source notebook; never execute in place.")
     executed_path.parent.mkdir(parents=True, exist_ok=True)
-    # The kernel starts in the notebook's folder through nbclient's `resources`, not papermill's
-    # `cwd`: that one changes the working directory of the whole process while the notebook
-    # runs, and notebooks run side by side in threads of one process (a kernel started while
-    # another thread had changed it back started in the wrong folder).
-    engine_options: dict[str, Any] = {"resources": {"metadata": {"path": str(notebook.resolve().parent)}}}
-    if kernel_manager_class is not None or kernel_name == PROJECT_KERNEL_NAME:  # an IPython kernel
-        # A batch run has no use for IPython's input history in ~/.ipython: writing it costs
-        # each kernel 20-30 ms at start, and kernels side by side share that database.
-        engine_options["extra_arguments"] = list(KERNEL_EXTRA_ARGUMENTS)
-    if kernel_manager_class is not None:
-        engine_options["kernel_manager_class"] = kernel_manager_class
-    if cell_gate is not None:
-        engine_options.update(engine_name=_gated_engine(), cell_gate=cell_gate)
     try:
         papermill.execute_notebook(
-            str(notebook),
-            str(executed_path),
-            parameters=dict(parameters or {}),
-            kernel_name=kernel_name,
-            language="python",
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-            start_timeout=KERNEL_START_TIMEOUT_S,
-            execution_timeout=cell_timeout_s,
-            **engine_options,
+            str(notebook), str(executed_path), parameters=dict(parameters or {}), kernel_name=kernel_name,
+            language="python", progress_bar=False, cwd=str(notebook.resolve().parent),
+            start_timeout=KERNEL_START_TIMEOUT_S, execution_timeout=cell_timeout_s, config=_kernel_config(),
         )
     except PapermillExecutionError as exc:
-        first_line = next((ln for ln in (exc.source or "").splitlines() if ln.strip()), "")
-        message = (
-            f"notebook {notebook.name} failed in cell {exc.cell_index} (In [{exc.exec_count}]: "
-            f"{first_line.strip()!r}): {exc.ename}: {exc.evalue}\n"
-            f"The executed copy with the full traceback is {executed_path}."
-        )
+        first_line = next((ln for ln in (exc.source or "").splitlines() if ln.strip()), "").strip()
         raise NotebookError(
-            message, notebook=notebook, executed_path=executed_path, cell_index=exc.cell_index
-        ) from None
-    except UpstreamNotebookError as exc:
-        raise NotebookError(
-            f"notebook {notebook.name} stopped before it finished: {exc}",
-            notebook=notebook,
-            executed_path=executed_path if executed_path.exists() else None,
+            f"notebook {notebook.name} failed in cell {exc.cell_index} (In [{exc.exec_count}]: {first_line!r}): "
+            f"{exc.ename}: {exc.evalue}\nThe executed copy with the full traceback is {executed_path}.",
+            notebook=notebook, executed_path=executed_path, cell_index=exc.cell_index,
         ) from None
     except Exception as exc:  # kernel start failure, dead kernel, timeout, bad notebook JSON
-        raise NotebookError(
-            f"notebook {notebook.name} could not be executed: {type(exc).__name__}: {exc}",
-            notebook=notebook,
-            executed_path=executed_path if executed_path.exists() else None,
-        ) from exc
-    _tidy_executed(executed_path, project_root=paths.PROJECT_ROOT)
+        raise NotebookError(f"notebook {notebook.name} could not be executed: {type(exc).__name__}: {exc}",
+                            notebook=notebook, executed_path=executed_path if executed_path.exists() else None) from exc
     return executed_path
 
 
 # ---------------------------------------------------------------- HTML export
 
 
-def _make_escape_preprocessor():
+def _escape_preprocessor():  # noqa: ANN202 - an nbconvert Preprocessor
     from nbconvert.preprocessors import Preprocessor
 
     class EscapeOutputs(Preprocessor):
-        """Escape HTML in Markdown outputs; refuse scripts in HTML and JavaScript outputs."""
+        """Escape HTML in Markdown outputs; refuse scripts in HTML outputs and JavaScript outputs."""
 
-        def preprocess_cell(self, cell, resources, index):
-            if cell.get("cell_type") != "code":
-                return cell, resources
+        def preprocess_cell(self, cell, resources, index):  # noqa: ANN001, ANN201
             for output in cell.get("outputs", []):
-                data = output.get("data")
-                if not data:
-                    continue
-                for mime in _UNSAFE_MIME_TYPES:
-                    if mime in data:
-                        raise ReportSafetyError(
-                            f"{resources.get('_source_name')}: cell {index} has a {mime} output; "
-                            f"reports may not run JavaScript. Remove that display call."
-                        )
+                data = output.get("data") or {}
+                unsafe = next((m for m in _UNSAFE_MIME_TYPES if m in data), None)
+                if unsafe:
+                    raise ReportSafetyError(f"cell {index} has a {unsafe} output; reports may not run JavaScript.")
                 if "text/markdown" in data:
                     data["text/markdown"] = _RE_TAG_START.sub("&lt;", data["text/markdown"])
-                if "text/html" in data:
-                    match = _RE_UNSAFE_HTML.search(data["text/html"])
-                    if match:
-                        raise ReportSafetyError(
-                            f"{resources.get('_source_name')}: cell {index} displays HTML containing "
-                            f"{match.group(0)[:40]!r}, unescaped. Display DataFrames directly (pandas "
-                            f"escapes them) or use Styler.format(escape='html')."
-                        )
+                match = _RE_UNSAFE_HTML.search(data.get("text/html", ""))
+                if match:
+                    raise ReportSafetyError(
+                        f"cell {index} displays HTML containing {match.group(0)[:40]!r}, unescaped; display "
+                        "DataFrames directly (pandas escapes them) or use Styler.format(escape='html')."
+                    )
             return cell, resources
 
     return EscapeOutputs()
 
 
-@functools.lru_cache(maxsize=4096)
-def _clean_html(text: str) -> str:
-    """nbconvert's ``clean_html`` (bleach), once per distinct text: the reader and full pages share outputs."""
-    from nbconvert.filters.strings import clean_html
-
-    return clean_html(text)
-
-
-def add_accessibility_attributes(page: str) -> str:
-    """What nbconvert's HTMLExporter adds after rendering, without re-parsing the page.
-
-    Inputs and outputs become keyboard-focusable (``tabindex="0"``), and an
-    image without alternative text gets nbconvert's placeholder. nbconvert
-    does this with BeautifulSoup, which parses and re-serialises the whole
-    page (about half of an export's time for pages with tables).
-
-    >>> add_accessibility_attributes('<div class="jp-Cell-inputWrapper"><img src="x.png">')
-    '<div class="jp-Cell-inputWrapper" tabindex="0"><img alt="No description has been provided for this image" src="x.png">'
-    """
-    page = _RE_FOCUSABLE.sub(r'\1 tabindex="0"', page)
-    return _RE_IMG_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', page)
-
-
-@functools.lru_cache(maxsize=2)
-def _exporter(*, reader: bool):
-    """The HTML exporter (built once per process: compiling the templates is the slow part)."""
+def _exporter(*, reader: bool):  # noqa: ANN202 - nbconvert.HTMLExporter
     from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    class ReportExporter(HTMLExporter):
-        """HTMLExporter with its BeautifulSoup post-pass replaced by :func:`add_accessibility_attributes`."""
-
-        def from_notebook_node(self, nb, resources=None, **kw):
-            # As HTMLExporter.from_notebook_node (nbconvert 7), minus the re-parse.
-            langinfo = nb.metadata.get("language_info", {})
-            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-            highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
-            resources = self._init_resources(resources)
-            filter_data_type = WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources
-            )
-            self.register_filter("highlight_code", highlight_code)
-            self.register_filter("filter_data_type", filter_data_type)
-            self.register_filter("clean_html", _clean_html)
-            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            return add_accessibility_attributes(page), resources
-
-    exporter = ReportExporter(
-        template_name=OFFLINE_TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATES_DIR)],
-        exclude_input=reader,
-        exclude_input_prompt=reader,
-        exclude_output_prompt=reader,
-        embed_images=True,
-        optimistic_validation=True,  # validate once after the preprocessors, not after each of them
-        require_js_url="",
-        mathjax_url="",
-        jupyter_widgets_base_url="",
+    exporter = HTMLExporter(
+        template_name="offline", extra_template_basedirs=[str(TEMPLATES_DIR)], embed_images=True,
+        exclude_input=reader, exclude_input_prompt=reader, exclude_output_prompt=reader,
+        require_js_url="", mathjax_url="", jupyter_widgets_base_url="",
     )
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(
-            remove_cell_tags={"remove-cell"},
-            remove_all_outputs_tags={"remove-output"},
-            remove_input_tags={"remove-input"},
-            enabled=True,
-        ),
-        enabled=True,
-    )
-    exporter.register_preprocessor(_make_escape_preprocessor(), enabled=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(
+        remove_cell_tags={"remove-cell"}, remove_all_outputs_tags={"remove-output"},
+        remove_input_tags={"remove-input"}, enabled=True), enabled=True)
+    exporter.register_preprocessor(_escape_preprocessor(), enabled=True)
     return exporter
 
 
 class _LoadCollector(HTMLParser):
+    """Every resource a browser would load from the network when opening the page."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.network: list[str] = []
         self._in_style = False
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201
         self._in_style = tag == "style"
         for name, value in attrs:
             if (tag, name) in _LOADING_ATTRIBUTES and value and _RE_NETWORK_URL.match(value):
@@ -837,250 +373,198 @@ class _LoadCollector(HTMLParser):
             if tag == "img" and name == "srcset" and value and "//" in value:
                 self.network.append(f"<img srcset={value[:80]!r}>")
 
-    def handle_endtag(self, tag):
-        if tag == "style":
-            self._in_style = False
+    def handle_endtag(self, tag):  # noqa: ANN001, ANN201
+        self._in_style = False if tag == "style" else self._in_style
 
-    def handle_data(self, data):
-        if self._in_style:
-            match = _RE_CSS_NETWORK.search(data)
-            if match:
-                self.network.append(f"<style> {data[match.start() : match.start() + 80]!r}")
+    def handle_data(self, data):  # noqa: ANN001, ANN201
+        match = _RE_CSS_NETWORK.search(data) if self._in_style else None
+        if match:
+            self.network.append(f"<style> {data[match.start():match.start() + 80]!r}")
 
 
 def check_offline_html(text: str, *, source: str = "HTML") -> None:
-    """Raise if a page would load a script, style, image or frame from the network.
-
-    Parameters
-    ----------
-    text : str
-        The HTML page.
-    source : str, default="HTML"
-        Name used in the error message.
-
-    Raises
-    ------
-    ReportSafetyError
-        Listing every network load found.
-    """
+    """Raise :class:`ReportSafetyError` listing every script, style, image or frame the page loads from the network."""
     parser = _LoadCollector()
     parser.feed(text)
     parser.close()
     if parser.network:
-        raise ReportSafetyError(
-            f"{source} would load from the network, which breaks offline reading: " + "; ".join(parser.network)
-        )
+        raise ReportSafetyError(f"{source} would load from the network, which breaks offline reading: "
+                                + "; ".join(parser.network))
+
+
+def _write_page(page: str, target: Path, *, font_text: str | None = None) -> Path:
+    """Embed the CJK font cut to the characters of ``font_text`` (default: the page), check, write atomically."""
+    font_face = webfont.font_face(page if font_text is None else font_text)
+    page = page.replace("</head>", font_face + "</head>", 1) if font_face else page
+    check_offline_html(page, source=target.name)
+    return atomic_write(target, lambda p: p.write_text(page, encoding="utf-8"))
 
 
 def export_html(executed_path: str | Path, *, reports_dir: str | Path = paths.REPORTS_DIR) -> tuple[Path, Path]:
-    """Export an executed notebook to a reader page (no code) and a full page.
-
-    Writes ``<reports_dir>/<stem>.html`` and ``<reports_dir>/<stem>.full.html``
-    atomically, after checking each with :func:`check_offline_html`.
-
-    Returns
-    -------
-    tuple of Path
-        (reader page, full page).
-
-    Raises
-    ------
-    ReportSafetyError
-        If an output would run unescaped markup or a page loads from the network.
-    """
-    executed_path = Path(executed_path)
-    reports_dir = Path(reports_dir)
+    """Export an executed notebook to ``<stem>.html`` (no code) and ``<stem>.full.html``; return both paths."""
+    executed_path, reports_dir = Path(executed_path), Path(reports_dir)
     nb = nbformat.read(executed_path, as_version=4)
     pages = []
     for reader, suffix in ((True, READER_SUFFIX), (False, FULL_SUFFIX)):
-        resources = {"metadata": {"name": executed_path.stem}, "_source_name": executed_path.name}
-        body, _ = _exporter(reader=reader).from_notebook_node(nbformat.from_dict(nb), resources=resources)
+        try:
+            body, _ = _exporter(reader=reader).from_notebook_node(
+                nbformat.from_dict(nb), resources={"metadata": {"name": executed_path.stem}})
+        except ReportSafetyError as exc:
+            raise ReportSafetyError(f"{executed_path.name}: {exc}") from None
         pages.append((reports_dir / f"{executed_path.stem}{suffix}", body))
-    font_face = cjk_font_face("".join(body for _, body in pages))
-    written = []
-    for target, body in pages:
-        body = body.replace("</head>", font_face + "</head>", 1) if font_face else body
-        check_offline_html(body, source=target.name)
-        written.append(atomic_write(target, lambda p, body=body: p.write_text(body, encoding="utf-8")))
-    return written[0], written[1]
+    both = "".join(body for _, body in pages)  # one font cut serves both pages
+    reader_page, full_page = (_write_page(body, target, font_text=both) for target, body in pages)
+    return reader_page, full_page
 
 
-#: A valid 1 x 1 PNG (for :func:`warm_up_export`).
-_ONE_PIXEL_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
+# ---------------------------------------------------------------- findings and index page
 
 
-def _warm_up_notebook() -> nbformat.NotebookNode:
-    """A small notebook with the kinds of cell and output the study's notebooks have."""
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
-    png = base64.b64encode(_ONE_PIXEL_PNG).decode("ascii")
-    code = new_code_cell(
-        'display(Markdown("学党史"))\ntable = pd.DataFrame({"地区": ["甲"], "n": [1]})',
-        outputs=[
-            new_output("stream", name="stdout", text="办实事\n"),
-            new_output("display_data", data={"text/markdown": "**开新局** 1", "text/plain": "<Markdown>"}),
-            new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
-            new_output("execute_result", data={"text/html": "<table><tr><td>甲</td></tr></table>",
-                                               "text/plain": "  地区"}, execution_count=1),
-        ],
-        execution_count=1,
-    )
-    nb = new_notebook(cells=[new_markdown_cell("# 党史学习教育\n\n| a | b |\n|---|---|\n| 1 | 2 |"), code])
-    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
-    return nb
+def notebook_findings(executed_path: str | Path) -> list[str]:
+    """The headline findings of an executed notebook: the Markdown lines its ``findings`` cell displayed."""
+    try:
+        cells = nbformat.read(executed_path, as_version=4).cells
+    except (OSError, ValueError):
+        return []
+    lines = []
+    for cell in cells:
+        if FINDINGS_TAG in cell.get("metadata", {}).get("tags", []):
+            for output in cell.get("outputs", []):
+                text = (output.get("data") or {}).get("text/markdown", "")
+                lines += [ln.strip().removeprefix("- ").removeprefix("* ") for ln in text.splitlines() if ln.strip()]
+    return lines
 
 
-def warm_up_export() -> None:
-    """Do once what the first export would do: compile both templates, load the highlighters and the page font.
-
-    The pipeline calls it when its export thread starts, while the kernel
-    server is still importing, so that the first real export is as quick as
-    the others (0.2 s instead of 0.77 s for 01's pages).
-    """
-    nb = _warm_up_notebook()
-    bodies = [_exporter(reader=reader).from_notebook_node(nbformat.from_dict(nb))[0] for reader in (True, False)]
-    cjk_font_face("".join(bodies))
+def _inline_markdown(text: str) -> str:
+    """HTML of one line of Markdown with only bold and code spans (everything else escaped)."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
-def cjk_font_face(text: str) -> str:
-    """A ``<style>`` embedding the CJK font cut down to the characters of ``text`` (:func:`analysis.webfont.font_face`)."""
-    return webfont.font_face(text)
-
-
-# ---------------------------------------------------------------- index page
+def plain_text(markdown_line: str) -> str:
+    """A findings line for the terminal (bold and code marks removed)."""
+    return re.sub(r"\*\*(.+?)\*\*|`(.+?)`", lambda m: m.group(1) or m.group(2), markdown_line)
 
 
 def _notebook_title(notebook: Path) -> str:
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception:  # noqa: BLE001 - a title is cosmetic; the run reports real errors
-        return notebook.stem
-    for cell in nb.cells:
-        if cell.get("cell_type") == "markdown":
-            match = _RE_HEADING.search(cell.get("source", ""))
-            if match:
-                return match.group(1).strip()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        match = _RE_HEADING.search(cell.get("source", "")) if cell.get("cell_type") == "markdown" else None
+        if match:
+            return match.group(1).strip()
     return notebook.stem
 
 
-def _format_params(params: Mapping[str, Any]) -> str:
-    if not params:
-        return "(defaults of the notebook)"
+def _link(href: str | None, label: str) -> str:
+    return f'<a href="{html.escape(quote(href), quote=True)}">{html.escape(label)}</a>' if href else "—"
+
+
+def _params_text(params: Mapping[str, Any]) -> str:
     return "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False, default=str)}" for k, v in sorted(params.items()))
 
 
-def _link(href: str | None, label: str) -> str:
-    if not href:
-        return "—"
-    return f'<a href="{html.escape(quote(href), quote=True)}">{html.escape(label)}</a>'
+def _read_record(reports_dir: Path, notebook: Path) -> dict[str, Any]:
+    path = reports_dir / EXECUTED_DIR_NAME / f"{notebook.stem}{RUN_RECORD_SUFFIX}"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        logger.warning("unreadable run record %s; listing the notebook without it", path)
+        return {}
 
 
-def write_index(
-    notebooks: Sequence[Path],
-    *,
-    reports_dir: str | Path = paths.REPORTS_DIR,
-    run_started: str,
-    git_commit: str,
-    parameters: Mapping[str, Any],
-) -> Path:
-    """Write ``reports/index.html`` listing every notebook's reports and how they were made.
+def write_index(notebooks: Sequence[Path], *, reports_dir: str | Path = paths.REPORTS_DIR, run_started: str,
+                git_commit: str, parameters: Mapping[str, Any]) -> Path:
+    """Write ``reports/index.html``: the findings of each notebook first, then every report and how it was made.
 
-    Each row comes from the notebook's run record
-    (``reports/executed/<stem>.run.json``), so notebooks not rerun in this run
-    (``--only``/``--from``, or after a failure) show the date, commit and
-    parameters of the run that made their pages. Everything is HTML-escaped.
-
-    Parameters
-    ----------
-    notebooks : sequence of Path
-        All pipeline notebooks, in order.
-    reports_dir : str or Path
-        The reports folder.
-    run_started : str
-        Start of this run (ISO 8601).
-    git_commit : str
-        Commit of this run.
-    parameters : mapping
-        The merged run parameters of this run.
-
-    Returns
-    -------
-    Path
-        The index page.
+    Each row comes from the notebook's run record, so notebooks not rerun in
+    this run (``--only``/``--from``, or after a failure) show the run that
+    made their pages. Everything from the notebooks is HTML-escaped.
     """
     reports_dir = Path(reports_dir)
-    rows = []
+    findings, rows = [], []
     for notebook in notebooks:
-        record_path = reports_dir / EXECUTED_DIR_NAME / f"{notebook.stem}{RUN_RECORD_SUFFIX}"
-        record: dict[str, Any] = {}
-        if record_path.is_file():
-            try:
-                record = json.loads(record_path.read_text(encoding="utf-8"))
-            except ValueError:
-                logger.warning("unreadable run record %s; listing the notebook without it", record_path)
+        record = _read_record(reports_dir, notebook)
         status = record.get("status", "not run")
+        title = html.escape(_notebook_title(notebook))
         reader = record.get("reader_html") if status == "ok" else None
-        full = record.get("full_html") if status == "ok" else None
+        lines = notebook_findings(reports_dir / EXECUTED_DIR_NAME / notebook.name) if status == "ok" else []
+        if lines:
+            items = "".join(f"<li>{_inline_markdown(line)}</li>" for line in lines)
+            findings.append(f"<h3>{_link(reader, _notebook_title(notebook))}</h3><ul>{items}</ul>")
         error = record.get("error")
         rows.append(
-            "<tr>"
-            f"<td>{html.escape(notebook.stem)}</td>"
-            f"<td>{html.escape(_notebook_title(notebook))}</td>"
-            f"<td>{_link(reader, 'report')}</td>"
-            f"<td>{_link(full, 'with code')}</td>"
-            f'<td class="{html.escape(status.replace(" ", "-"))}">{html.escape(status)}'
-            + (f"<pre>{html.escape(error)}</pre>" if error else "")
-            + "</td>"
+            f"<tr><td>{title}</td><td>{_link(reader, 'report')}</td>"
+            f"<td>{_link(record.get('full_html') if status == 'ok' else None, 'with code')}</td>"
+            f'<td class="{status.replace(" ", "-")}">{html.escape(status)}'
+            + (f"<pre>{html.escape(error)}</pre>" if error else "") + "</td>"
             f"<td>{html.escape(str(record.get('started', '—')))}</td>"
-            f"<td><code>{html.escape(str(record.get('git_commit', '—')))}</code></td>"
-            f"<td><pre>{html.escape(_format_params(record.get('parameters', {})))}</pre></td>"
-            "</tr>"
+            f"<td>{html.escape(str(record.get('duration_s', '—')))}</td>"
+            f"<td><pre>{html.escape(_params_text(record.get('parameters', {})))}</pre></td></tr>"
         )
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Reports: local reporting of the 2021 Party-history learning campaign</title>
+<title>Local reporting of the 2021 Party-history learning campaign: findings and reports</title>
 <style>
-body {{ font-family: "{REPORT_CJK_FAMILY}", system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
-pre {{ font-family: "{REPORT_CJK_FAMILY}", ui-monospace, monospace; }}
+body {{ font-family: "{webfont.REPORT_CJK_FAMILY}", system-ui, sans-serif; margin: 2em auto; max-width: 70em;
+  color: #222; line-height: 1.5; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border: 1px solid #ccc; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }}
-th {{ background: #f3f3f3; }}
-pre {{ margin: 0; white-space: pre-wrap; font-size: 0.85em; }}
+th {{ background: #f3f3f3; }} pre {{ margin: 0; white-space: pre-wrap; font-size: 0.85em; font-family: inherit; }}
 td.ok {{ color: #1a7f37; }} td.failed {{ color: #b42318; }} td.not-run {{ color: #777; }}
-dl {{ display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }}
-dt {{ font-weight: bold; }} dd {{ margin: 0; }}
 </style>
 </head>
 <body>
-<h1>Reports</h1>
-<p>Each notebook of the study as a report to read (figures and tables, no code) and in full (with code).
-Rows show the run that produced each page.</p>
-<h2>Latest run</h2>
-<dl>
-<dt>Date (UTC)</dt><dd>{html.escape(run_started)}</dd>
-<dt>Git commit</dt><dd><code>{html.escape(git_commit)}</code></dd>
-<dt>Parameters</dt><dd><pre>{html.escape(_format_params(parameters))}</pre></dd>
-</dl>
-<h2>Notebooks</h2>
+<h1>党史学习教育 2021: how local governments reported their campaign</h1>
+<h2>Findings</h2>
+{chr(10).join(findings) or "<p>No findings yet: no notebook has run successfully.</p>"}
+<h2>Reports</h2>
+<p>Each notebook as a report to read (figures and tables, no code) and in full (with code).</p>
 <table>
-<thead><tr><th>Notebook</th><th>Title</th><th>Report</th><th>Full</th><th>Status</th><th>Run date (UTC)</th>
-<th>Git commit</th><th>Parameters</th></tr></thead>
+<thead><tr><th>Notebook</th><th>Report</th><th>Full</th><th>Status</th><th>Run (UTC)</th><th>Seconds</th>
+<th>Parameters</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>
+<h2>Latest run</h2>
+<p>Started {html.escape(run_started)} (UTC), git commit <code>{html.escape(git_commit)}</code>.</p>
+<pre>{html.escape(_params_text(parameters))}</pre>
 </body>
 </html>
 """
-    font_face = cjk_font_face(page)
-    page = page.replace("</head>", font_face + "</head>", 1) if font_face else page
-    check_offline_html(page, source=INDEX_NAME)
-    return atomic_write(reports_dir / INDEX_NAME, lambda p: p.write_text(page, encoding="utf-8"))
+    return _write_page(page, reports_dir / INDEX_NAME)
+
+
+# ---------------------------------------------------------------- inputs of a run
+
+
+def _file_digests(root: Path, prefix: str) -> dict[str, str]:
+    if root.is_file():
+        return {prefix: hashlib.sha256(root.read_bytes()).hexdigest()}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if root.is_dir() else []
+    return {f"{prefix}/{p.relative_to(root).as_posix()}": hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def input_digests(notebooks_dir: Path, parameters: Mapping[str, Any]) -> dict[str, str]:
+    """SHA-256 of everything a run reads: notebooks, the package and its resources, raw files, corrections, parameters.
+
+    A deleted, replaced or added raw file changes the result, whatever the
+    files' times. ``raw_dir`` is read from the parameters (relative to the notebooks' folder).
+    """
+    digests = {**_file_digests(Path(notebooks_dir), "notebooks"), **_file_digests(paths.PACKAGE_DIR, "package")}
+    raw_dir = parameters.get("raw_dir")
+    if raw_dir is not None:
+        digests.update(_file_digests((Path(notebooks_dir) / str(raw_dir)).resolve(), "raw"))
+    digests.update(_file_digests(paths.CORRECTIONS_PATH, "corrections"))
+    digests.update(_file_digests(paths.PROJECT_ROOT / "requirements.lock", "requirements.lock"))
+    text = json.dumps(dict(parameters), sort_keys=True, ensure_ascii=False, default=str)
+    digests["parameters"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digests
 
 
 # ---------------------------------------------------------------- the run
@@ -1090,357 +574,165 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def run_notebooks(
-    *,
-    notebooks_dir: str | Path = paths.NOTEBOOKS_DIR,
-    reports_dir: str | Path = paths.REPORTS_DIR,
-    params: Mapping[str, Any] | None = None,
-    params_file: str | Path | None = DEFAULT_PARAMS_FILE,
-    only: Iterable[str] | None = None,
-    from_: str | None = None,
-    kernel_name: str = PROJECT_KERNEL_NAME,
-    cell_timeout_s: int | None = None,
-    fork_kernels: bool = True,
-    jobs: int | None = None,
-    kernel_server: Any = None,
-) -> list[NotebookRun]:
-    """Execute the notebooks in order and export their HTML reports and the index.
+def _git_commit(root: Path = paths.PROJECT_ROOT) -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+    try:
+        sha, dirty = git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{sha} (with uncommitted changes)" if sha and dirty else (sha or "unknown")
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _execute_and_export(notebook: Path, executed_dir: Path, reports_dir: Path, injected: dict[str, Any],
+                        kernel_name: str, cell_timeout_s: int | None, commit: str) -> NotebookRun:
+    """Run one notebook and export its pages (in a worker process); the outcome, never an exception."""
+    started, t0 = _now(), time.perf_counter()
+    executed = executed_dir / notebook.name
+    for stale in (reports_dir / f"{notebook.stem}{READER_SUFFIX}", reports_dir / f"{notebook.stem}{FULL_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+    outcome: dict[str, Any] = {"status": "ok"}
+    try:
+        execute_notebook(notebook, executed, parameters=injected, kernel_name=kernel_name,
+                         cell_timeout_s=cell_timeout_s)
+        reader, full = export_html(executed, reports_dir=reports_dir)
+        outcome.update(reader_html=_relative(reader, reports_dir), full_html=_relative(full, reports_dir))
+    except NotebookError as exc:
+        outcome.update(status="failed", error=str(exc), cell_index=exc.cell_index)
+    except (ReportSafetyError, OSError) as exc:
+        outcome.update(status="failed", error=f"notebook {notebook.name} could not be exported: {exc}")
+    run = NotebookRun(notebook=notebook.name, started=started, duration_s=round(time.perf_counter() - t0, 1),
+                      git_commit=commit, parameters=injected, executed=_relative(executed, reports_dir), **outcome)
+    write_json(asdict(run), executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}")
+    return run
+
+
+def _merged_params(params_file: str | Path | None, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    if params_file is not None and (Path(params_file).is_file() or Path(params_file) != DEFAULT_PARAMS_FILE):
+        merged.update(load_params(params_file))
+    bad = [k for k in (params or {}) if not isinstance(k, str) or not k.isidentifier()]
+    if bad:
+        raise ValueError(f"`params` names must be Python identifiers; bad names: {bad}.")
+    return {**merged, **(params or {})}
+
+
+def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_dir: str | Path = paths.REPORTS_DIR,
+                  params: Mapping[str, Any] | None = None, params_file: str | Path | None = DEFAULT_PARAMS_FILE,
+                  only: Iterable[str] | None = None, from_: str | None = None,
+                  kernel_name: str = PROJECT_KERNEL_NAME, cell_timeout_s: int | None = None,
+                  jobs: int | None = None, if_changed: bool = False,
+                  progress: Callable[[str], None] | None = None) -> list[NotebookRun] | None:
+    """Execute the notebooks and export their HTML reports and the index page.
 
     Parameters
     ----------
-    notebooks_dir : str or Path, default=paths.NOTEBOOKS_DIR
-        Folder of the ``NN_*.ipynb`` notebooks.
-    reports_dir : str or Path, default=paths.REPORTS_DIR
-        Output folder: executed copies go to ``<reports_dir>/executed/``,
-        pages to ``<reports_dir>/``.
-    params : mapping or None, default=None
-        Parameters overriding those of ``params_file``.
-    params_file : str or Path or None, default=DEFAULT_PARAMS_FILE
-        YAML parameters file; None for none. The default ``params.yml`` is
-        skipped when absent; any other missing file is an error.
-    only, from_ : see :func:`select_notebooks`.
-    kernel_name : str, default="analysis"
-        Jupyter kernel; the project kernel is installed first if missing
-        (:func:`ensure_kernel`).
-    cell_timeout_s : int or None, default=None
-        Time limit per cell in seconds (None: no limit).
-    fork_kernels : bool, default=True
-        Fork each notebook's kernel from one process that has already
-        imported the libraries (:mod:`analysis.kernelserver`), instead of
-        starting a new interpreter per notebook. Each notebook still runs in
-        a process and namespace of its own; the tables are the same either
-        way (a test compares them). Ordinary kernels are used where forking
-        is unavailable.
+    params, params_file
+        Parameters (``params`` win over the YAML file; the default
+        ``params.yml`` is skipped when absent, any other missing file is an error).
+    only, from_
+        See :func:`select_notebooks`.
     jobs : int or None, default=None
-        How many notebooks may execute at once; None for the number of CPUs
-        this process may use. A notebook starts, in run order, once the
-        notebooks it needs (:func:`notebook_needs`) have run; 1 runs them
-        one after another. The outputs are the same either way (a test
-        compares them).
-    kernel_server : analysis.kernelserver.KernelServer or None, default=None
-        A kernel server already started for ``kernel_name`` (the command line
-        starts it before its own imports, so that both run at once). The run
-        uses it if ``fork_kernels``, and stops it in any case.
-
-    Returns
-    -------
-    list of NotebookRun
-        One per executed notebook, in order.
+        Notebooks that may run at once, each in a process of its own, once the
+        notebooks it needs have run; None for the number of CPUs, 1 runs them
+        one after another in this process. The tables are the same either way.
+    if_changed : bool, default=False
+        Run nothing (and return None) when the last complete run had exactly
+        the same inputs (:func:`input_digests`).
+    progress : callable or None
+        Called with a line of text as notebooks start and finish.
 
     Raises
     ------
     NotebookError
-        At the first failing notebook (no notebook starts after a failure;
-        those already running finish; the outputs, pages and records of
-        every notebook that ran, and the index, are kept and written). If
-        several fail, the earliest in run order.
+        For the first failing notebook in run order, after the index is written.
+        No notebook starts after a failure; those running finish.
     ValueError, FileNotFoundError, InputError
-        For bad options or notebook metadata, before anything runs.
+        For bad options, parameters or notebook metadata, before anything runs.
     """
-    # Absolute, so that nothing depends on the working directory while threads run notebooks.
-    notebooks_dir = Path(notebooks_dir).resolve()
-    reports_dir = Path(reports_dir).resolve()
-    if jobs is None:
-        jobs = _available_cpus()
-    elif not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+    notebooks_dir, reports_dir = Path(notebooks_dir).resolve(), Path(reports_dir).resolve()
+    jobs = os.cpu_count() or 1 if jobs is None else jobs
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"`jobs` must be a positive integer or None, not {jobs!r}.")
+    say = progress or (lambda line: logger.info("%s", line))
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only=only, from_=from_)
     needs = notebook_needs(all_notebooks)
-    waits = cell_needs(all_notebooks)
-    merged: dict[str, Any] = {}
-    if params_file is not None:
-        params_path = Path(params_file)
-        if params_path.is_file() or params_path != DEFAULT_PARAMS_FILE:
-            merged.update(load_params(params_path))
-    if params:
-        bad = [k for k in params if not isinstance(k, str) or not k.isidentifier()]
-        if bad:
-            raise ValueError(f"`params` names must be Python identifiers; bad names: {bad}.")
-        merged.update(params)
-    declared = {nb: notebook_parameters(nb) for nb in selected}
-    # A name from the parameters file may belong to a notebook not selected this
-    # time (--only/--from); it is ineffective only if no notebook declares it.
-    # A name given on the command line must be declared by a selected notebook.
-    known_all = set().union(*(set(notebook_parameters(nb)) for nb in all_notebooks))
-    known_selected = set().union(*(set(d) for d in declared.values()))
-    unused = sorted(
-        name for name in merged
-        if name not in known_selected and (name in (params or {}) or name not in known_all)
-    )
+    merged = _merged_params(params_file, params)
+    declared = {nb: notebook_parameters(nb) for nb in all_notebooks}
+    unused = sorted(set(merged) - set().union(*declared.values()))
     if unused:
-        logger.warning(
-            "parameters %s are declared by no selected notebook's parameters cell and have no effect",
-            unused,
-        )
+        logger.warning("parameters %s are declared by no notebook's parameters cell and have no effect", unused)
+    inputs_file = reports_dir / INPUTS_NAME
+    digests = input_digests(notebooks_dir, merged)
+    if if_changed and inputs_file.is_file():
+        last = json.loads(inputs_file.read_text(encoding="utf-8"))
+        if last.get("inputs") == digests and all(_read_record(reports_dir, nb).get("status") == "ok"
+                                                 for nb in all_notebooks):
+            say(f"reports are up to date: no input changed since the run of {last.get('finished')}")
+            return None
+    inputs_file.unlink(missing_ok=True)  # a failed or partial run leaves no record of complete inputs
     if kernel_name == PROJECT_KERNEL_NAME:
         ensure_kernel(kernel_name=kernel_name)
-    run_started = _now()
-    executed_dir = reports_dir / EXECUTED_DIR_NAME
-    with contextlib.ExitStack() as stack:
-        if kernel_server is not None:
-            stack.enter_context(kernel_server)
-        # First, so that the server imports while the rest is set up.
-        server = (kernel_server or _start_kernel_server(kernel_name, notebooks_dir)) if fork_kernels else None
-        if server is not None and server is not kernel_server:
-            stack.enter_context(server)
-        commit = _git_commit()
-        runs, failure = _run_each(
-            selected, merged, declared, needs, jobs=jobs, cell_waits=waits,
-            resolve_cell_needs=lambda nb, keys: _resolve_needs(
-                keys, all_notebooks, all_notebooks.index(nb), where="cell"
-            ),
-            reports_dir=reports_dir, executed_dir=executed_dir, commit=commit,
-            kernel_name=kernel_name, cell_timeout_s=cell_timeout_s,
-            kernel_managers=None if server is None else _kernel_managers(server, selected),
-        )
-    write_index(all_notebooks, reports_dir=reports_dir, run_started=run_started, git_commit=commit, parameters=merged)
-    if failure is not None:
-        raise failure
-    return runs
-
-
-def _available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the system has one)."""
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _start_kernel_server(kernel_name: str, notebooks_dir: Path):  # noqa: ANN202 - KernelServer | None
-    """A kernel server for this kernelspec's interpreter, or None (with a logged reason) if it cannot run."""
-    from . import kernelserver
-
-    return kernelserver.start_for_kernelspec(kernel_name, notebooks_dir)
-
-
-#: Niceness of the thread that exports HTML pages (Linux), see ``_lower_thread_priority``.
-EXPORT_THREAD_NICENESS = 10
-
-
-def _lower_thread_priority() -> None:
-    """Lower the CPU priority of the calling thread (Linux only; elsewhere nothing).
-
-    The export thread's work is needed only at the end of the run, while the
-    kernels and the kernel server's imports hold up the next notebooks: on a
-    machine with fewer free cores than busy processes, the exports wait.
-    """
-    if not sys.platform.startswith("linux"):
-        return  # elsewhere PRIO_PROCESS with a thread id would renice the whole process
-    import os
-    import threading
-
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EXPORT_THREAD_NICENESS)
-
-
-def _kernel_managers(server: Any, notebooks: Sequence[Path]) -> dict[Path, type]:
-    """A kernel manager class per notebook that tells the server what the notebook imports."""
-    from .kernelserver import notebook_imports
-
-    managers = {}
-    for notebook in notebooks:
-        cells = nbformat.read(notebook, as_version=4).cells
-        imports = notebook_imports(c.source for c in cells if c.get("cell_type") == "code")
-        managers[notebook] = server.kernel_manager_class(imports=imports)
-    return managers
-
-
-def _export_timed(executed_path: Path, reports_dir: Path) -> tuple[Path, Path, float]:
-    t0 = time.perf_counter()
-    reader, full = export_html(executed_path, reports_dir=reports_dir)
-    return reader, full, time.perf_counter() - t0
-
-
-def _run_each(
-    selected: Sequence[Path],
-    merged: Mapping[str, Any],
-    declared: Mapping[Path, Mapping[str, Any]],
-    needs: Mapping[Path, Sequence[Path]],
-    *,
-    jobs: int,
-    reports_dir: Path,
-    executed_dir: Path,
-    commit: str,
-    kernel_name: str,
-    cell_timeout_s: int | None,
-    kernel_managers: Mapping[Path, type] | None,
-    cell_waits: Mapping[Path, Mapping[int, Sequence[Path]]] | None = None,
-    resolve_cell_needs: Callable[[Path, Any], list[Path]] | None = None,
-) -> tuple[list[NotebookRun], NotebookError | None]:
-    """Execute the selected notebooks, each once the notebooks it needs have run; export each one's pages.
-
-    Up to ``jobs`` notebooks execute at once (each in its kernel's process),
-    started in run order as soon as every selected notebook they need has
-    executed successfully. A notebook with cells that wait for other
-    notebooks (``cell_waits``, :func:`cell_needs`) starts only once those have
-    started: after a failure no notebook starts, and a cell must never wait for
-    one that will not run. Each such cell is held until they have executed, and
-    the notebook stops there if one of them failed. Pages are exported in one background thread while later notebooks
-    execute. After the first failure (a notebook's cell or its export) no
-    notebook starts; those already running finish and are recorded. The error
-    returned is the failure of the earliest notebook in run order.
-    """
-    order = {notebook: i for i, notebook in enumerate(selected)}
+    run_started, commit, executed_dir = _now(), _git_commit(), reports_dir / EXECUTED_DIR_NAME
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    order = {nb: i for i, nb in enumerate(selected)}
     runs: dict[Path, NotebookRun] = {}
-    failures: dict[Path, NotebookError] = {}
-    cell_waits = cell_waits or {}
-    waited_for = {nb: {p for ps in cell_waits.get(nb, {}).values() for p in ps if p in order} for nb in selected}
-    finished = threading.Condition()  # guards `executed_ok` and `executed_failed`
-    executed_ok: set[Path] = set()
-    executed_failed: set[Path] = set()
-
-    def gate_for(notebook: Path) -> Callable[[Mapping[str, Any]], None] | None:
-        if not waited_for[notebook] or resolve_cell_needs is None:
-            return None
-
-        def gate(cell: Mapping[str, Any]) -> None:
-            keys = _needs_of_cell(cell)
-            if keys is None:
-                return
-            wanted = [p for p in resolve_cell_needs(notebook, keys) if p in order]
-            with finished:
-                finished.wait_for(lambda: all(p in executed_ok or p in executed_failed for p in wanted))
-                failed = [p.name for p in wanted if p in executed_failed]
-            if failed:
-                first_line = next((ln for ln in str(cell.get("source", "")).splitlines() if ln.strip()), "")
-                raise UpstreamNotebookError(
-                    f"the cell {first_line.strip()!r} needs {', '.join(failed)}, which failed"
-                )
-
-        return gate
-
-    def record(notebook: Path, run: NotebookRun) -> None:
-        write_json(run.to_dict(), executed_dir / f"{notebook.stem}{RUN_RECORD_SUFFIX}")
-        runs[notebook] = run
-        logger.info("%s %s in %.1f s", run.notebook, run.status, run.duration_s)
-
-    def execute(notebook: Path, injected: dict[str, Any]) -> float:
-        t0 = time.perf_counter()
-        try:
-            execute_notebook(
-                notebook, executed_dir / notebook.name, parameters=injected, kernel_name=kernel_name,
-                cell_timeout_s=cell_timeout_s,
-                kernel_manager_class=None if kernel_managers is None else kernel_managers[notebook],
-                cell_gate=gate_for(notebook),
-            )
-        except BaseException:
-            with finished:
-                executed_failed.add(notebook)
-                finished.notify_all()
-            raise
-        with finished:
-            executed_ok.add(notebook)
-            finished.notify_all()
-        return time.perf_counter() - t0
-
-    pending = list(selected)
-    succeeded: set[Path] = set()
-    started: dict[Path, tuple[str, float, dict[str, Any]]] = {}
-    executing: dict[concurrent.futures.Future, Path] = {}
-    exporting: dict[concurrent.futures.Future, tuple[Path, float]] = {}
-    with (
-        concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as runner,
-        concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-export") as exporter,
-    ):
-        exporter.submit(_lower_thread_priority)  # exports yield the CPU to notebooks and kernel server
-        exporter.submit(warm_up_export)  # while the kernel server imports and the first notebook runs
-        while True:
-            while not failures and len(executing) < jobs:
-                ready = next(
-                    (
-                        nb for nb in pending
-                        if all(p in succeeded or p not in order for p in needs[nb])
-                        and all(p in started for p in waited_for[nb])
-                    ),
-                    None,
-                )
-                if ready is None:
-                    break
-                pending.remove(ready)
-                injected = {k: v for k, v in sorted(merged.items()) if k in declared[ready]}
-                for stale in (reports_dir / f"{ready.stem}{READER_SUFFIX}", reports_dir / f"{ready.stem}{FULL_SUFFIX}"):
-                    stale.unlink(missing_ok=True)
-                started[ready] = (_now(), time.perf_counter(), injected)
-                logger.info("running %s", ready.name)
-                executing[runner.submit(execute, ready, injected)] = ready
-            if not executing and not exporting:
-                break
-            done, _ = concurrent.futures.wait([*executing, *exporting], return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: order[executing.get(f) or exporting[f][0]]):
-                if future in executing:
-                    notebook = executing.pop(future)
-                    when, t0, injected = started[notebook]
-                    try:
-                        execution_s = future.result()
-                    except NotebookError as exc:
-                        failures[notebook] = exc
-                        record(notebook, NotebookRun(
-                            notebook=notebook.name, status="failed", started=when,
-                            duration_s=round(time.perf_counter() - t0, 3), git_commit=commit, parameters=injected,
-                            executed=_relative(executed_dir / notebook.name, reports_dir), error=str(exc),
-                        ))
-                        continue
-                    succeeded.add(notebook)
-                    exporting[exporter.submit(_export_timed, executed_dir / notebook.name, reports_dir)] = (
-                        notebook, execution_s,
-                    )
+    pending, running = list(selected), {}
+    pool = None if jobs == 1 else concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(jobs, len(selected)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        while pending or running:
+            failed = any(r.status != "ok" for r in runs.values())
+            ready = [nb for nb in pending if not failed and all(p in runs or p not in order for p in needs[nb])
+                     and all(runs[p].status == "ok" for p in needs[nb] if p in runs)]
+            for notebook in ready[: max(0, (1 if pool is None else jobs) - len(running))]:
+                pending.remove(notebook)
+                injected = {k: v for k, v in sorted(merged.items()) if k in declared[notebook]}
+                args = (notebook, executed_dir, reports_dir, injected, kernel_name, cell_timeout_s, commit)
+                say(f"running {notebook.stem}")
+                if pool is None:
+                    future: concurrent.futures.Future = concurrent.futures.Future()
+                    future.set_result(_execute_and_export(*args))
                 else:
-                    notebook, execution_s = exporting.pop(future)
-                    when, _, injected = started[notebook]
-                    reader_page = full_page = None
-                    export_s = 0.0
-                    error = None
-                    try:
-                        reader_page, full_page, export_s = future.result()
-                    except ReportSafetyError as exc:
-                        error = f"notebook {notebook.name} could not be exported safely: {exc}"
-                    except OSError as exc:
-                        error = f"notebook {notebook.name} could not be exported: {exc}"
-                    if error is not None:
-                        failures[notebook] = NotebookError(
-                            error, notebook=notebook, executed_path=executed_dir / notebook.name
-                        )
-                    record(notebook, NotebookRun(
-                        notebook=notebook.name, status="failed" if error else "ok", started=when,
-                        duration_s=round(execution_s + export_s, 3), git_commit=commit, parameters=injected,
-                        executed=_relative(executed_dir / notebook.name, reports_dir),
-                        reader_html=None if reader_page is None else _relative(reader_page, reports_dir),
-                        full_html=None if full_page is None else _relative(full_page, reports_dir),
-                        error=error,
-                    ))
-    first_failure = failures[min(failures, key=order.__getitem__)] if failures else None
-    return [runs[nb] for nb in sorted(runs, key=order.__getitem__)], first_failure
+                    future = pool.submit(_execute_and_export, *args)
+                running[future] = notebook
+            if not running:
+                break  # after a failure, or nothing left that can start
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: order[running[f]]):
+                notebook = running.pop(future)
+                runs[notebook] = run = future.result()
+                say(f"{notebook.stem} {run.status} in {run.duration_s:.1f} s")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    write_index(all_notebooks, reports_dir=reports_dir, run_started=run_started, git_commit=commit,
+                parameters=merged)
+    failures = [runs[nb] for nb in selected if nb in runs and runs[nb].status != "ok"]
+    if failures:
+        first = failures[0]
+        notebook = next(nb for nb in selected if nb.name == first.notebook)
+        raise NotebookError(first.error or f"notebook {first.notebook} failed", notebook=notebook,
+                            executed_path=executed_dir / notebook.name, cell_index=first.cell_index)
+    if selected == all_notebooks:
+        write_json({"finished": _now(), "inputs": digests}, inputs_file)
+    return [runs[nb] for nb in selected]
 
 
 # ---------------------------------------------------------------- command line
 
 
 def _parse_value(text: str) -> Any:
-    """A ``-p`` value: YAML scalar (``5`` -> int, ``true`` -> bool, ``0.9`` -> float), else the string."""
+    """A ``-p`` value read as YAML (``5`` -> int, ``true`` -> bool), else the string."""
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -1451,91 +743,48 @@ def _parse_value(text: str) -> Any:
 def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the options of ``python -m analysis run`` to ``parser``."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--only", nargs="+", action="extend", metavar="NN", help="run only these notebooks (number, stem or file name)"
-    )
+    group.add_argument("--only", nargs="+", action="extend", metavar="NN",
+                       help="run only these notebooks (number, stem or file name)")
     group.add_argument("--from", dest="from_", metavar="NN", help="run this notebook and all later ones")
-    parser.add_argument(
-        "-p",
-        "--param",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        default=[],
-        help="set a parameter (VALUE is read as YAML: 5, 0.9, true, text); overrides the file",
-    )
-    parser.add_argument(
-        "-f",
-        "--params-file",
-        type=Path,
-        default=DEFAULT_PARAMS_FILE,
-        help=f"YAML file of parameters (default: {DEFAULT_PARAMS_FILE.name} at the project root, if present)",
-    )
+    parser.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="set a parameter (VALUE read as YAML: 5, 0.9, true, text); overrides the file")
+    parser.add_argument("-f", "--params-file", type=Path, default=DEFAULT_PARAMS_FILE,
+                        help="YAML file of parameters (default: params.yml at the project root, if present)")
     parser.add_argument("--notebooks-dir", type=Path, default=paths.NOTEBOOKS_DIR, help="folder of NN_*.ipynb")
     parser.add_argument("--reports-dir", type=Path, default=paths.REPORTS_DIR, help="output folder for reports")
     parser.add_argument("--kernel", default=PROJECT_KERNEL_NAME, help="Jupyter kernel name (default: %(default)s)")
     parser.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS", help="time limit per cell")
-    parser.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="notebooks that may execute at once, each once the notebooks it needs have run "
-        "(default: the number of CPUs; 1 runs them one after another)",
-    )
-    parser.add_argument(
-        "--no-fork-kernels",
-        dest="fork_kernels",
-        action="store_false",
-        help="start a new interpreter for each notebook's kernel instead of forking it from one that has "
-        "already imported the libraries (slower; same results)",
-    )
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                        help="notebooks that may run at once (default: the number of CPUs; 1: one after another)")
+    parser.add_argument("--if-changed", action="store_true",
+                        help="do nothing when no input changed since the last complete run (make report)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return parser
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run the pipeline from parsed arguments; return the process exit code.
-
-    0 on success; 1 if a notebook failed (the message naming the notebook and
-    cell goes to stderr); 2 for bad options or parameter files.
-    """
-    params = {name: _parse_value(value) for name, value in args.param}
+    """Run the pipeline from parsed arguments: 0 on success, 1 if a notebook failed, 2 for bad options."""
+    say = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
     try:
         runs = run_notebooks(
-            notebooks_dir=args.notebooks_dir,
-            reports_dir=args.reports_dir,
-            params=params,
-            params_file=args.params_file,
-            only=args.only,
-            from_=args.from_,
-            kernel_name=args.kernel,
-            cell_timeout_s=args.cell_timeout,
-            fork_kernels=args.fork_kernels,
-            jobs=args.jobs,
-            kernel_server=getattr(args, "kernel_server", None),
+            notebooks_dir=args.notebooks_dir, reports_dir=args.reports_dir,
+            params={name: _parse_value(value) for name, value in args.param}, params_file=args.params_file,
+            only=args.only, from_=args.from_, kernel_name=args.kernel, cell_timeout_s=args.cell_timeout,
+            jobs=args.jobs, if_changed=args.if_changed, progress=say,
         )
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        print("Earlier notebooks' outputs and reports are kept; see reports/index.html.", file=sys.stderr)
+        print(f"Earlier notebooks' outputs and reports are kept; see {Path(args.reports_dir) / INDEX_NAME}.",
+              file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     index = Path(args.reports_dir) / INDEX_NAME
-    print(f"{len(runs)} notebook(s) executed; reports: {index}")
+    if runs is not None:
+        say(f"\n{len(runs)} notebook(s) ran. Headline findings (all of them on the index page):")
+        for run in runs:
+            for line in notebook_findings(Path(args.reports_dir) / run.executed)[:2]:
+                say(f"  {Path(run.notebook).stem[:2]}  {plain_text(line)}")
+    say(f"Reports: {index.resolve()}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m analysis.pipeline``."""
-    parser = add_run_arguments(argparse.ArgumentParser(prog="analysis run", description=__doc__.splitlines()[0]))
-    args = parser.parse_args(argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-        logging.getLogger("papermill").setLevel(logging.WARNING)
-    return run_from_args(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

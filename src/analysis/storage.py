@@ -56,7 +56,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename the temp file onto ``path``.
 
     A crash or an exception leaves any earlier ``path`` untouched and no
-    half-written file behind.
+    half-written file behind. The file gets the permissions of a file created
+    with ``open()`` under the user's umask (``mkstemp`` alone would make it
+    private, mode 0600, which blocks sharing a results folder).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,11 +67,19 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_current_umask())
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _current_umask() -> int:
+    """The process umask (read by setting it and restoring it at once: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
