@@ -3,7 +3,7 @@
 Modules, in data-flow order: ``ingest`` (raw files -> Document; ``webtext``
 extracts the article of a web page, ``bulk`` reads JSON Lines collections),
 ``clean`` (Document -> CleanDocument with paragraphs and an audit log),
-``corpus`` (corpus tables; ``duplicates`` finds repeated reports), ``places`` (place detection), ``tokens`` (jieba
+``corpus`` (corpus tables; ``duplicates`` finds repeated reports; ``parallel`` maps the per-document steps over processes or Dask), ``places`` (place detection), ``tokens`` (jieba
 segmentation), ``topics`` (TF-IDF clustering, keyness, similarity),
 ``numerals`` and ``metrics`` (quantitative claims), ``tabulate`` (metric
 tables), ``formulaic`` (slogans, formulations, reuse), ``compare`` (geography
@@ -23,7 +23,7 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _MODULES = (
-    "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "corpus", "places", "tokens", "topics",
+    "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "corpus", "parallel", "places", "tokens", "topics",
     "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
 )
 __all__ = [*_MODULES, "__version__"]

@@ -79,25 +79,82 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return 1 if skipped and not docs else 0
 
 
+def _measure_files(args: argparse.Namespace, what: str):
+    """Read, clean and measure the raw files of ``metrics`` over ``--jobs`` processes or ``--dask``.
+
+    Returns (per-document results in input order, number of documents with
+    paragraphs, skipped). Reading stays in this process (it checks that
+    doc_ids are unique); cleaning and extraction run in the workers. Errors as
+    in :func:`_clean_files`.
+    """
+    import contextlib
+    import functools
+
+    from . import bulk, clean, ingest, parallel
+    from .errors import InputError
+
+    on_error = "skip" if args.keep_going else "raise"
+    files = ingest.list_raw_files(args.inputs)
+    total = None if any(f.suffix.lower() in bulk.BULK_SUFFIXES for f in files) else len(files)
+    skipped: list = []
+    read: list = []
+
+    def documents():
+        for item in ingest.iter_documents(files, on_error=on_error):
+            if isinstance(item, ingest.SkippedFile):
+                skipped.append(item)
+                continue
+            read.append(item)
+            yield item
+
+    task = functools.partial(parallel.clean_and_measure, rules=clean.load_rules(), what=what)
+    results = parallel.map_ordered(
+        task, documents(), jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
+        progress=parallel.progress_enabled(args.quiet), total=total, desc="reports measured",
+    )
+    out, n_docs = [], 0
+    with contextlib.closing(results):
+        for k, (n_paragraphs, result) in enumerate(results):
+            item = read[k]
+            read[k] = None  # keep memory bounded: only the pending documents are held
+            if not n_paragraphs:
+                where = item.source_path + (f", line {item.record}" if item.record else "")
+                exc = InputError(
+                    where,
+                    f"no paragraphs left after cleaning ({item.input_format}); check its encoding, "
+                    "whether it is an article page, or whether the cleaning rules remove its body.",
+                )
+                if not args.keep_going:
+                    raise exc
+                logger.warning("skipped %s", exc)
+                skipped.append(ingest.SkippedFile(path=item.source_path, reason=exc.message, record=item.record, doc_id=item.doc_id))
+                continue
+            n_docs += 1
+            out.append(result)
+    if skipped:
+        print(f"{n_docs + len(skipped)} reports read, {len(skipped)} skipped: see the warnings above", file=sys.stderr)
+    return out, n_docs, skipped
+
+
 def _cmd_metrics(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from . import metrics
 
-    docs, skipped = _clean_files(args.inputs, keep_going=args.keep_going)
+    what = "excluded" if args.excluded else "explain" if args.explain else "mentions"
+    results, n_docs, skipped = _measure_files(args, what)
     if args.excluded:
-        excluded = metrics.excluded_to_frame(x for doc in docs for x in metrics.excluded_from_document(doc))
+        excluded = metrics.excluded_to_frame(x for found in results for x in found)
         columns = ["doc_id", "start", "end", "surface", "reason"] + (["para_id", "sentence"] if args.all_columns else [])
         if args.format == "csv":
             sys.stdout.write(excluded[columns].to_csv(index=False, lineterminator="\n"))
         else:
             sys.stdout.write(excluded[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
-        return 1 if skipped and not docs else 0
+        return 1 if skipped and not n_docs else 0
     if args.explain:  # the rules that chose each mention's category and counted object
-        frames = [metrics.explain_document(doc) for doc in docs]
-        frame = pd.concat(frames, ignore_index=True) if frames else metrics.explain_document_empty()
+        frame = pd.concat(results, ignore_index=True) if results else metrics.explain_document_empty()
     else:
-        frame = metrics.mentions_to_frame(m for doc in docs for m in metrics.mentions_from_document(doc))
+        frame = metrics.mentions_to_frame(m for found in results for m in found)
     columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
     if args.explain and not args.all_columns:
         columns += list(metrics.EXPLAIN_COLUMNS)
@@ -107,14 +164,20 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
     else:
         sys.stdout.write(frame[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
-    return 1 if skipped and not docs else 0
+    return 1 if skipped and not n_docs else 0
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
-    from . import corpus
+    from . import corpus, parallel
 
     cleaned = corpus.clean_corpus(
-        args.raw_dir, on_error="skip" if args.keep_going else "raise", keep_duplicates=args.keep_duplicates
+        args.raw_dir,
+        on_error="skip" if args.keep_going else "raise",
+        keep_duplicates=args.keep_duplicates,
+        jobs=args.jobs,
+        dask=args.dask,
+        batch_size=args.batch_size,
+        progress=parallel.progress_enabled(args.quiet),
     )
     frames = corpus.write_corpus_tables(cleaned, args.processed_dir)
     docs = frames["documents"]
@@ -133,6 +196,38 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     kernel_dir = pipeline.ensure_kernel()
     print(f"Jupyter kernel {pipeline.PROJECT_KERNEL_NAME!r} is registered for {sys.executable} ({kernel_dir})")
     return 0
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give at least 1 process")
+    return jobs
+
+
+def _add_scale_arguments(p: argparse.ArgumentParser) -> None:
+    """``--jobs``, ``--dask``, ``--batch-size`` and ``--quiet`` of ``corpus`` and ``metrics``."""
+    import os
+
+    from .parallel import DEFAULT_BATCH_SIZE
+
+    cores = os.cpu_count() or 1
+    p.add_argument(
+        "--jobs", "-j", type=_jobs, default=cores, metavar="N",
+        help=f"clean the reports in N local processes (default: all cores, {cores}; 1: in this process); "
+        "outputs are the same for any N",
+    )
+    p.add_argument(
+        "--dask", metavar="ADDRESS", default=None,
+        help="clean the reports on this Dask distributed scheduler (e.g. tcp://host:8786) instead; "
+        "'local' starts a LocalCluster of --jobs workers for the run",
+    )
+    p.add_argument("--batch-size", type=_jobs, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"reports per task sent to a worker (default: {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (there is none either when stderr is not a terminal or CI is set)")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -168,6 +263,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="list the numbers that are not metrics instead, with the reason (date, ordinal, formulation ...)",
     )
     p.add_argument("--keep-going", action="store_true", help="skip unreadable files with a warning")
+    _add_scale_arguments(p)
     p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("corpus", help="clean data/raw and write the corpus tables")
@@ -179,6 +275,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--keep-duplicates", action="store_true", help="keep reports that repeat another in the tables (listed in duplicates.csv either way)"
     )
+    _add_scale_arguments(p)
     p.set_defaults(func=_cmd_corpus)
 
     p = sub.add_parser("run", help="execute the notebooks with papermill and export HTML reports")

@@ -1,0 +1,111 @@
+"""Processing at scale: the same bytes with 1 job, 2 local processes or a Dask LocalCluster (issue 13)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis import corpus, parallel, paths
+from analysis.__main__ import main
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture()
+def raw(tmp_path: Path) -> Path:
+    target = tmp_path / "raw"
+    shutil.copytree(paths.PROJECT_ROOT / "data" / "raw", target)
+    return target
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    assert files, f"{folder} is empty"
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def _add_bad_files(raw: Path) -> None:
+    (raw / "zz_empty.txt").write_bytes(b"")  # unreadable: skipped when read
+    (raw / "zz_footer.txt").write_text("ICP备12345号\n", encoding="utf-8")  # no paragraphs: skipped when cleaned
+
+
+def test_corpus_tables_identical_for_1_job_2_jobs_and_dask(raw: Path, tmp_path: Path, dask_cluster) -> None:
+    outputs = {}
+    with distributed.Client(dask_cluster) as client:
+        for name, kwargs in {"jobs1": {"jobs": 1}, "jobs2": {"jobs": 2}, "dask": {"dask": client}}.items():
+            cleaned = corpus.clean_corpus(raw, batch_size=1, **kwargs)
+            corpus.write_corpus_tables(cleaned, tmp_path / name)
+            outputs[name] = _hashes(tmp_path / name)
+    assert len(cleaned.documents) == 5
+    assert "documents.parquet" in outputs["jobs1"] and "paragraphs.csv" in outputs["jobs1"]
+    assert outputs["jobs2"] == outputs["jobs1"]
+    assert outputs["dask"] == outputs["jobs1"]
+
+
+def test_metrics_csv_same_for_1_and_2_jobs(raw: Path, capsys) -> None:
+    out = {}
+    for jobs in ("1", "2"):
+        assert main(["metrics", str(raw), "--format", "csv", "--jobs", jobs, "--batch-size", "1"]) == 0
+        out[jobs] = capsys.readouterr().out
+    assert out["1"].startswith("doc_id,") and out["1"].count("\n") > 50
+    assert out["2"] == out["1"]
+
+
+def test_bad_files_skipped_identically_in_every_mode(raw: Path, tmp_path: Path, dask_cluster, capsys) -> None:
+    _add_bad_files(raw)
+    modes = {
+        "jobs1": ["--jobs", "1"],
+        "jobs2": ["--jobs", "2", "--batch-size", "1"],
+        "dask": ["--dask", dask_cluster.scheduler_address, "--batch-size", "1"],
+    }
+    outputs, terminal = {}, {}
+    for name, options in modes.items():
+        code = main(["corpus", "--raw-dir", str(raw), "--processed-dir", str(tmp_path / name), "--keep-going", *options])
+        assert code == 0
+        terminal[name] = capsys.readouterr().out.replace(str(tmp_path / name), "<processed>")
+        outputs[name] = _hashes(tmp_path / name)
+    assert outputs["jobs2"] == outputs["jobs1"] and outputs["dask"] == outputs["jobs1"]
+    assert terminal["jobs2"] == terminal["jobs1"] == terminal["dask"]
+    assert "7 reports read, 2 skipped" in terminal["jobs1"]
+    skipped = (tmp_path / "jobs1" / "skipped.csv").read_text("utf-8")
+    assert "zz_empty.txt" in skipped and "zz_footer.txt" in skipped and ",clean," in skipped and ",read," in skipped
+
+    metrics_out = {}
+    for jobs in ("1", "2"):
+        assert main(["metrics", str(raw), "--keep-going", "--jobs", jobs, "--batch-size", "1"]) == 0
+        captured = capsys.readouterr()
+        metrics_out[jobs] = captured.out
+        assert "7 reports read, 2 skipped" in captured.err
+    assert metrics_out["2"] == metrics_out["1"]
+
+
+def test_a_bad_file_in_a_worker_stops_the_run_naming_it(raw: Path, tmp_path: Path, capsys) -> None:
+    (raw / "zz_footer.txt").write_text("ICP备12345号\n", encoding="utf-8")
+    code = main(["corpus", "--raw-dir", str(raw), "--processed-dir", str(tmp_path / "p"), "--jobs", "2", "--batch-size", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "zz_footer.txt" in err and "no paragraphs left after cleaning" in err
+    with pytest.raises(ValueError, match=r"zz_footer\.txt.*no paragraphs left after cleaning"):
+        corpus.clean_corpus(raw, jobs=2, batch_size=1)
+
+
+def test_map_ordered_keeps_input_order_with_a_bounded_window() -> None:
+    items = list(range(-40, 0))
+    assert list(parallel.map_ordered(abs, items, jobs=2, batch_size=3, window=2)) == [abs(i) for i in items]
+    assert list(parallel.map_ordered(abs, [], jobs=2)) == []
+    assert parallel.resolve_jobs(None) >= 1 and parallel.resolve_jobs(3) == 3
+    with pytest.raises(ValueError, match="jobs"):
+        parallel.resolve_jobs(-1)
+    assert parallel.progress_enabled(quiet=True) is False
