@@ -1,0 +1,198 @@
+"""Throughput, peak memory and speed-up of `corpus` and `metrics` on synthetic corpora (issue 13).
+
+Builds a corpus of N reports from the five bundled ones: each synthetic report
+keeps a bundled report's title lines and takes a random sample of body
+paragraphs from all five, in a random order, with the place names replaced by
+one drawn from the gazetteer (``src/analysis/resources/gazetteer.csv``) and
+every count (a digit run that is not a year) scaled, so the reports are not
+near-duplicates of each other (the duplicate detector runs as usual and the
+script prints how many it flagged). A manifest.csv gives each report its place.
+
+Each measurement runs in a fresh process (so ``ru_maxrss`` is that run's
+peak), for the stages
+
+- ``read+clean``: ``corpus.clean_corpus`` (read in the parent, clean in the
+  workers, duplicate detection in the parent), then ``write_corpus_tables``
+  (timed on its own);
+- ``metrics``: ``python -m analysis metrics DIR --format csv`` (read, clean,
+  extract the mentions), in-process with stdout to a file,
+
+with 1 job, 2 jobs (spawn process pool) and a Dask LocalCluster of 2 workers
+(``processes=True, threads_per_worker=1``; the cluster's start is timed
+apart and not counted in the stage). Peak memory is ``ru_maxrss`` of the
+measuring process and the largest of its children (pool processes, Dask
+nanny/workers). The outputs of the three modes are hashed and must agree.
+
+    .venv/bin/python benchmarks/bench_scale.py               # N = 1,000
+    .venv/bin/python benchmarks/bench_scale.py --sizes 1000 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import hashlib
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+GAZETTEER = ROOT / "src" / "analysis" / "resources" / "gazetteer.csv"
+MODES = ("jobs1", "jobs2", "dask2")
+_RE_COUNT = re.compile(r"(?<![0-9.])[0-9]+(?![0-9]*年)")
+
+
+def _split_report(text: str) -> tuple[list[str], list[str]]:
+    """(head lines up to the first body paragraph, body paragraphs) of a bundled report."""
+    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    head_n = next((k for k, b in enumerate(blocks) if len(b) > 60), 1)
+    return blocks[: head_n + 1], blocks[head_n + 1 :]
+
+
+def build_corpus(n: int, folder: Path, seed: int = 0) -> None:
+    """Write ``n`` synthetic reports and their manifest.csv to ``folder``."""
+    rng = random.Random(seed)
+    with (RAW / "manifest.csv").open(encoding="utf-8") as fh:
+        manifest = {row["doc_id"]: row for row in csv.DictReader(fh)}
+    reports = []
+    for path in sorted(RAW.glob("*.txt")):
+        head, body = _split_report(path.read_text("utf-8"))
+        reports.append((path.stem, head, body))
+    pool = [p for _, _, body in reports for p in body]
+    places_of_bundle = sorted({r[k] for r in manifest.values() for k in ("place", "city") if r[k]}, key=len, reverse=True)
+    with GAZETTEER.open(encoding="utf-8") as fh:
+        gazetteer = [row for row in csv.DictReader(fh) if row["admin_level"] in ("district", "county", "city")]
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        base_id, head, body = reports[i % len(reports)]
+        place = gazetteer[rng.randrange(len(gazetteer))]
+        k = max(6, int(len(body) * rng.uniform(0.5, 0.9)))
+        paragraphs = rng.sample(pool, min(k, len(pool)))
+        factor = rng.uniform(0.5, 3.0)
+        text = "\n\n".join([*head, *paragraphs]) + "\n"
+        text = _RE_COUNT.sub(lambda m, f=factor: str(max(1, round(int(m.group()) * f))), text)
+        for name in places_of_bundle:
+            text = text.replace(name, place["name"])
+        doc_id = f"syn{i:06d}_{base_id[:3]}"
+        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        rows.append([doc_id, place["name"], place["admin_level"], place["city"], place["province"], "", f"synthetic from {base_id}"])
+    with (folder / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["doc_id", "place", "admin_level", "city", "province", "date", "source"])
+        writer.writerows(rows)
+
+
+def _hash_dir(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for p in sorted(q for q in folder.rglob("*") if q.is_file()):
+        digest.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes())
+    return digest.hexdigest()
+
+
+def _measure(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> dict:
+    """One stage in one mode, in this (fresh) process."""
+    import logging
+
+    from analysis import corpus
+    from analysis.__main__ import main
+
+    logging.basicConfig(level=logging.ERROR)
+    result: dict = {"stage": stage, "mode": mode}
+    cluster = None
+    dask = None
+    jobs = 1 if mode == "jobs1" else 2
+    if mode == "dask2":
+        import distributed
+
+        t0 = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        dask = cluster.scheduler_address
+        result["cluster_start_s"] = time.perf_counter() - t0
+    try:
+        if stage == "read+clean":
+            t0 = time.perf_counter()
+            cleaned = corpus.clean_corpus(raw, jobs=jobs, dask=dask, batch_size=batch_size)
+            result["seconds"] = time.perf_counter() - t0
+            result["n_docs"] = len(cleaned.corpus.documents)
+            result["n_duplicates"] = len(cleaned.duplicates)
+            t0 = time.perf_counter()
+            corpus.write_corpus_tables(cleaned, out)
+            result["write_s"] = time.perf_counter() - t0
+            result["hash"] = _hash_dir(out)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            argv = ["metrics", str(raw), "--format", "csv", "--quiet", "--batch-size", str(batch_size)]
+            argv += ["--dask", dask] if dask else ["--jobs", str(jobs)]
+            t0 = time.perf_counter()
+            with (out / "metrics.csv").open("w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
+                code = main(argv)
+            result["seconds"] = time.perf_counter() - t0
+            if code != 0:
+                raise SystemExit(f"metrics exited with {code}")
+            result["n_docs"] = len(list(raw.glob("*.txt")))
+            result["hash"] = _hash_dir(out)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    result["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return result
+
+
+def _run_one(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> dict:
+    cmd = [sys.executable, __file__, "--measure", stage, mode, str(raw), str(out), "--batch-size", str(batch_size)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{stage} {mode} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--measure", nargs=4, metavar=("STAGE", "MODE", "RAW", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        stage, mode, raw, out = args.measure
+        print(json.dumps(_measure(stage, mode, Path(raw), Path(out), args.batch_size)))
+        return
+    print(f"batch size {args.batch_size}; each figure from one fresh process; peak = max(parent, largest child) ru_maxrss")
+    header = f"{'N':>7} {'stage':<11} {'mode':<6} {'seconds':>8} {'docs/s':>8} {'speed-up':>8} {'peak MB':>8} {'parent MB':>9} {'child MB':>8}  notes"
+    print(header)
+    with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+        for n in args.sizes:
+            raw = Path(tmp) / f"raw{n}"
+            t0 = time.perf_counter()
+            build_corpus(n, raw)
+            print(f"# N={n}: synthetic corpus built in {time.perf_counter() - t0:.1f} s", flush=True)
+            for stage in ("read+clean", "metrics"):
+                results = {m: _run_one(stage, m, raw, Path(tmp) / f"out{n}_{stage}_{m}", args.batch_size) for m in MODES}
+                base = results["jobs1"]["seconds"]
+                hashes = {r["hash"] for r in results.values()}
+                for mode, r in results.items():
+                    peak = max(r["maxrss_self_mb"], r["maxrss_children_mb"])
+                    notes = []
+                    if "write_s" in r:
+                        notes.append(f"write tables {r['write_s']:.1f} s; {r['n_duplicates']} duplicates flagged")
+                    if "cluster_start_s" in r:
+                        notes.append(f"cluster start {r['cluster_start_s']:.1f} s not counted")
+                    print(
+                        f"{n:>7} {stage:<11} {mode:<6} {r['seconds']:>8.2f} {n / r['seconds']:>8.0f} {base / r['seconds']:>7.2f}x "
+                        f"{peak:>8.0f} {r['maxrss_self_mb']:>9.0f} {r['maxrss_children_mb']:>8.0f}  {'; '.join(notes)}",
+                        flush=True,
+                    )
+                print(f"# {stage}: outputs of the three modes {'identical' if len(hashes) == 1 else 'DIFFER'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
