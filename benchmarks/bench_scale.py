@@ -127,6 +127,12 @@ def _measure(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> di
             t0 = time.perf_counter()
             corpus.write_corpus_tables(cleaned, out)
             result["write_s"] = time.perf_counter() - t0
+            if mode == "jobs1":  # how much of the stage is duplicate detection, which stays in the parent
+                from analysis import duplicates
+
+                t0 = time.perf_counter()
+                duplicates.find_duplicates((d.doc_id, duplicates.document_text(d)) for d in cleaned.documents)
+                result["duplicates_s"] = time.perf_counter() - t0
             result["hash"] = _hash_dir(out)
         else:
             out.mkdir(parents=True, exist_ok=True)
@@ -148,6 +154,32 @@ def _measure(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> di
     return result
 
 
+def _burn(n: int) -> float:
+    """Pure-Python arithmetic: the control for what 2 processes can gain on this machine right now."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - t0
+
+
+def control_speedup(n: int = 2_000_000, tasks: int = 8) -> float:
+    """Speed-up of a 2-process spawn pool over 1 process on CPU-bound work with no data to move."""
+    import concurrent.futures
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    for _ in range(tasks):
+        _burn(n)
+    serial = time.perf_counter() - t0
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_burn, [10, 10]))  # workers started
+        t0 = time.perf_counter()
+        list(pool.map(_burn, [n] * tasks))
+        parallel_s = time.perf_counter() - t0
+    return serial / parallel_s
+
+
 def _run_one(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> dict:
     cmd = [sys.executable, __file__, "--measure", stage, mode, str(raw), str(out), "--batch-size", str(batch_size)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -167,6 +199,7 @@ def main() -> None:
         print(json.dumps(_measure(stage, mode, Path(raw), Path(out), args.batch_size)))
         return
     print(f"batch size {args.batch_size}; each figure from one fresh process; peak = max(parent, largest child) ru_maxrss")
+    print(f"# control: 2 processes on pure arithmetic (no data moved): {control_speedup():.2f}x", flush=True)
     header = f"{'N':>7} {'stage':<11} {'mode':<6} {'seconds':>8} {'docs/s':>8} {'speed-up':>8} {'peak MB':>8} {'parent MB':>9} {'child MB':>8}  notes"
     print(header)
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
@@ -183,7 +216,7 @@ def main() -> None:
                     peak = max(r["maxrss_self_mb"], r["maxrss_children_mb"])
                     notes = []
                     if "write_s" in r:
-                        notes.append(f"write tables {r['write_s']:.1f} s; {r['n_duplicates']} duplicates flagged")
+                        notes.append(f"write tables {r['write_s']:.1f} s; {r['n_duplicates']} near-duplicates flagged")
                     if "cluster_start_s" in r:
                         notes.append(f"cluster start {r['cluster_start_s']:.1f} s not counted")
                     print(
@@ -192,6 +225,12 @@ def main() -> None:
                         flush=True,
                     )
                 print(f"# {stage}: outputs of the three modes {'identical' if len(hashes) == 1 else 'DIFFER'}", flush=True)
+                if "duplicates_s" in results["jobs1"]:
+                    print(
+                        f"# {stage}: duplicate detection (in the parent) takes {results['jobs1']['duplicates_s']:.1f} s "
+                        f"of the 1-job {base:.1f} s", flush=True,
+                    )
+                print(f"# control: 2 processes on pure arithmetic, right now: {control_speedup():.2f}x", flush=True)
 
 
 if __name__ == "__main__":
