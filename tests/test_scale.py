@@ -109,3 +109,18 @@ def test_map_ordered_keeps_input_order_with_a_bounded_window() -> None:
     with pytest.raises(ValueError, match="jobs"):
         parallel.resolve_jobs(-1)
     assert parallel.progress_enabled(quiet=True) is False
+
+
+def test_progress_bar_goes_to_stderr_and_dask_is_imported_only_when_asked(capsys) -> None:
+    import subprocess
+    import sys
+
+    assert list(parallel.map_ordered(abs, [-1, -2, -3], progress=True, total=3, desc="reports cleaned")) == [1, 2, 3]
+    captured = capsys.readouterr()
+    assert "reports cleaned" in captured.err and "3/3" in captured.err and captured.out == ""
+    code = (
+        "import sys; import analysis.__main__ as cli; cli.build_parser(['corpus']).parse_args(['corpus', '--jobs', '2']); "
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
