@@ -25,6 +25,7 @@ nanny/workers). The outputs of the three modes are hashed and must agree.
 
     .venv/bin/python benchmarks/bench_scale.py               # N = 1,000
     .venv/bin/python benchmarks/bench_scale.py --sizes 1000 10000
+    .venv/bin/python benchmarks/bench_scale.py --sizes 10000 --stages metrics
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--stages", nargs="+", choices=("read+clean", "metrics"), default=["read+clean", "metrics"])
     parser.add_argument("--measure", nargs=4, metavar=("STAGE", "MODE", "RAW", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -208,7 +210,7 @@ def main() -> None:
             t0 = time.perf_counter()
             build_corpus(n, raw)
             print(f"# N={n}: synthetic corpus built in {time.perf_counter() - t0:.1f} s", flush=True)
-            for stage in ("read+clean", "metrics"):
+            for stage in args.stages:
                 results = {m: _run_one(stage, m, raw, Path(tmp) / f"out{n}_{stage}_{m}", args.batch_size) for m in MODES}
                 base = results["jobs1"]["seconds"]
                 hashes = {r["hash"] for r in results.values()}
