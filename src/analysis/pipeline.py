@@ -163,7 +163,7 @@ def select_notebooks(notebooks: Sequence[Path], *, only: Iterable[str] | None = 
     names = [p.name for p in notebooks]
     for key in (only or []) + ([from_] if from_ is not None else []):
         if not any(_matches(p, key) for p in notebooks):
-            raise ValueError(f"notebook {key!r} (--only/--from) matches no notebook; available: {names}.")
+            raise ValueError(f"{key!r} matches no notebook (--only/--from); available: {names}.")
     if only is not None:
         if not only:
             raise ValueError("`only` is empty; give at least one notebook number such as '02'.")
@@ -308,6 +308,14 @@ def execute_notebook(notebook: str | Path, executed_path: str | Path, *, paramet
     except Exception as exc:  # kernel start failure, dead kernel, timeout, bad notebook JSON
         raise NotebookError(f"notebook {notebook.name} could not be executed: {type(exc).__name__}: {exc}",
                             notebook=notebook, executed_path=executed_path if executed_path.exists() else None) from exc
+    # papermill gives its injected-parameters cell a random id, which the HTML repeats: fix it, so
+    # that a rerun writes the same pages.
+    nb = nbformat.read(executed_path, as_version=4)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "papermill-injected-parameters"
+    text = nbformat.writes(nb)
+    atomic_write(executed_path, lambda p: p.write_text(text, encoding="utf-8"))
     return executed_path
 
 
@@ -556,7 +564,8 @@ def input_digests(notebooks_dir: Path, parameters: Mapping[str, Any]) -> dict[st
     A deleted, replaced or added raw file changes the result, whatever the
     files' times. ``raw_dir`` is read from the parameters (relative to the notebooks' folder).
     """
-    digests = {**_file_digests(Path(notebooks_dir), "notebooks"), **_file_digests(paths.PACKAGE_DIR, "package")}
+    digests = {f"notebooks/{nb.name}": _file_digests(nb, "")[""] for nb in discover_notebooks(notebooks_dir)}
+    digests.update(_file_digests(paths.PACKAGE_DIR, "package"))
     raw_dir = parameters.get("raw_dir")
     if raw_dir is not None:
         digests.update(_file_digests((Path(notebooks_dir) / str(raw_dir)).resolve(), "raw"))
