@@ -16,11 +16,13 @@ import re
 import shutil
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
 from analysis import paths, pipeline
+
+#: The two full study runs: `make test-slow` (and CI) run them; `make test` leaves them out.
+pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "data" / "synthetic_jinshui.txt"
@@ -69,11 +71,9 @@ def two_runs(tmp_path_factory):
             "processed_dir": str(processed),
             "figures_dir": str(reports / "figures"),
         }
-        # The first run forks its kernels from the kernel server and runs 02-04 side by side,
-        # the second starts a new interpreter per notebook and runs one notebook at a time:
-        # the tables must not depend on either.
-        runs = pipeline.run_notebooks(reports_dir=reports, params=params, fork_kernels=(i == 1),
-                                      jobs=2 if i == 1 else 1)
+        # The first run has 02-04 side by side in worker processes, the second runs one
+        # notebook at a time in this process: the tables must not depend on either.
+        runs = pipeline.run_notebooks(reports_dir=reports, params=params, jobs=2 if i == 1 else 1)
         results.append((processed, reports, runs))
     return raw, results
 
@@ -94,7 +94,7 @@ def test_every_notebook_runs_and_exports(two_runs):
     assert pngs, "the notebooks write their figures to figures_dir"
 
 
-def test_reruns_write_identical_tables_with_forked_or_new_kernels_side_by_side_or_in_turn(two_runs):
+def test_reruns_write_identical_tables_side_by_side_or_in_turn(two_runs):
     _, results = two_runs
     first, second = _digests(results[0][0]), _digests(results[1][0])
     assert first, "the notebooks write tables to processed_dir"
@@ -116,19 +116,3 @@ def test_added_report_is_analysed_with_detected_metadata(two_runs):
     text = html.unescape(re.sub(r"<[^>]+>", " ", comparison))
     assert "金水区" in text
     assert str(len(documents)) in text
-
-
-def test_comparison_reads_what_02_to_04_write_only_from_its_waiting_cell_on(two_runs, tmp_path):
-    # 05 starts as soon as 01 has run; its cell that waits for 02-04 must be the first that
-    # reads their outputs. Run 01 alone, then 05 alone: 05 must fail exactly at that cell.
-    raw, _ = two_runs
-    processed = tmp_path / "processed"
-    params = {"raw_dir": str(raw), "processed_dir": str(processed), "figures_dir": str(tmp_path / "figures")}
-    pipeline.run_notebooks(reports_dir=tmp_path / "r1", params=params, only=["01"])
-    with pytest.raises(pipeline.NotebookError) as info:
-        pipeline.run_notebooks(reports_dir=tmp_path / "r5", params=params, only=["05"])
-    assert info.value.notebook.name == "05_comparison.ipynb"
-    executed = nbformat.read(tmp_path / "r5" / "executed" / "05_comparison.ipynb", as_version=4)
-    failed = [c for c in executed.cells if c.get("metadata", {}).get("papermill", {}).get("status") == "failed"]
-    assert len(failed) == 1 and failed[0].metadata.get("analysis", {}).get("needs"), failed
-    assert "FileNotFoundError" in str(info.value) or "No such file" in str(info.value)

@@ -38,6 +38,7 @@ from sklearn.decomposition import NMF, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 from . import paths, storage
 from . import tokens as tokens_mod
@@ -352,9 +353,9 @@ def cluster_tfidf(
     usually, but not always, start with the same term.
 
     Same inputs and seed give the same labels. scikit-learn's k-means adds
-    up per-thread partial sums in the order the threads finish, so with more
-    than 256 texts and more than two OpenMP threads a near-tie could, rarely,
-    end differently between runs.
+    up per-thread partial sums in the order the threads finish, so it runs
+    here with one OpenMP thread: with several, a near-tie could, rarely, end
+    differently between runs.
     """
     n_texts = tfidf.matrix.shape[0]
     k = _check_k(k, n_texts)
@@ -364,7 +365,12 @@ def cluster_tfidf(
         X = embedding if embedding is not None else embed_tfidf(
             tfidf, n_components=n_components, random_state=random_state
         )
-        labels = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state).fit_predict(X)
+        # One OpenMP thread: the labels then never depend on the order in which threads finish
+        # (see Notes), and on a loaded 2-core machine 02's k scan took 16.9 s with the default
+        # threads against 2.4 s with one (benchmarks/pipeline.md).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            labels = KMeans(n_clusters=k, init="k-means++", n_init=n_init,
+                            random_state=random_state).fit_predict(X)
     else:
         if embedding is not None:
             logger.warning("`embedding` has no effect with model='nmf'; NMF runs on the TF-IDF matrix.")
