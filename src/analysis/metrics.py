@@ -562,9 +562,9 @@ def _formulation_before(lead: str, lex: MetricLexicon) -> bool:
 @functools.lru_cache(maxsize=1)
 def _pos_tokenizer() -> Any:
     """jieba's part-of-speech tokenizer over the project's segmenter (domain dictionary), built on first use."""
-    import jieba.posseg  # noqa: PLC0415 - loaded only when a counted object is read
+    from . import tokens  # noqa: I001 - first: it imports jieba with its packaging warning silenced
 
-    from . import tokens  # noqa: PLC0415
+    import jieba.posseg  # loaded only when a counted object is read
 
     return jieba.posseg.POSTokenizer(tokens.get_segmenter().tokenizer)
 
