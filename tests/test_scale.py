@@ -124,3 +124,11 @@ def test_progress_bar_goes_to_stderr_and_dask_is_imported_only_when_asked(capsys
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_an_error_raised_in_a_worker_comes_back_with_its_message() -> None:
+    from analysis import ingest
+
+    items = [b"\xe5\x85\x9a", b"", b"\xe5\x85\x9a"]
+    with pytest.raises(ValueError, match=r"<bytes>: the file is empty"):
+        list(parallel.map_ordered(ingest.decode_bytes, items, jobs=2, batch_size=1))
