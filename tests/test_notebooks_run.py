@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "data" / "synthetic_jinshui.txt"
 #: A report whose place neither the manifest nor the gazetteer knows (某县), in another layout.
 NO_PLACE = HERE / "data" / "synthetic_numbered_headings.txt"
+#: An empty raw file, which params.yml's keep_going skips.
+EMPTY = "zz_empty_report.txt"
 
 
 def _mini_corpus(root: Path) -> Path:
@@ -39,6 +41,7 @@ def _mini_corpus(root: Path) -> Path:
         shutil.copy(src, raw / src.name)
     shutil.copy(SYNTHETIC, raw / SYNTHETIC.name)
     shutil.copy(NO_PLACE, raw / NO_PLACE.name)
+    (raw / EMPTY).write_bytes(b"")  # a bad file: keep_going skips it and the run says so
     with (paths.RAW_DIR / "manifest.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["doc_id"] in {p.name[:-4] for p in chosen}]
     with (raw / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -105,7 +108,7 @@ def test_added_report_is_analysed_with_detected_metadata(two_runs):
     raw, results = two_runs
     processed, reports, _ = results[0]
     documents = pd.read_parquet(processed / "documents.parquet")
-    assert len(documents) == len(list(raw.glob("*.txt")))
+    assert len(documents) == len(list(raw.glob("*.txt"))) - 1  # all but the empty file
     added = documents.set_index("doc_id").loc[SYNTHETIC.name[:-4]]
     assert added["place"] == "金水区" and added["city"] == "郑州市"
     assert documents.set_index("doc_id").loc[NO_PLACE.name[:-4], "place"].startswith("unknown place")
@@ -116,3 +119,13 @@ def test_added_report_is_analysed_with_detected_metadata(two_runs):
     text = html.unescape(re.sub(r"<[^>]+>", " ", comparison))
     assert "金水区" in text
     assert str(len(documents)) in text
+
+
+def test_a_skipped_file_is_named_with_its_reason_in_the_findings_the_terminal_prints(two_runs):
+    _, results = two_runs
+    _, reports, runs = results[0]
+    lines = pipeline.notebook_findings(reports / runs[0].executed)
+    skipped = [line for line in lines[:2] if EMPTY in line]  # the terminal prints the first two
+    assert len(skipped) == 1 and "1 file(s) or record(s) skipped" in skipped[0] and "empty" in skipped[0]
+    index = (reports / "index.html").read_text("utf-8")
+    assert EMPTY in index
