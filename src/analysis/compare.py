@@ -70,7 +70,7 @@ _STAT_TOLERANCE = 1e-12
 #: Permutations evaluated per numpy batch.
 _BATCH_SIZE = 4096
 
-#: Shortest doc_id prefix in prose labels (``000_418f…``); longer when needed to tell two reports apart.
+#: Shortest doc_id prefix in prose labels (``017_a1b2…``); longer when needed to tell two reports apart.
 MIN_DOC_ID_CHARS = 8
 
 #: Dimensions of :func:`place_profiles`, in output order.
@@ -931,10 +931,10 @@ def document_labels(documents: pd.DataFrame, *, min_id_chars: int = MIN_DOC_ID_C
 
     Examples
     --------
-    >>> docs = pd.DataFrame({"doc_id": ["000_418f3820d632331f", "003_35e05e034bbb9e82", "x1"],
+    >>> docs = pd.DataFrame({"doc_id": ["017_a1b2c3d4e5f60718", "018_f0e1d2c3b4a59687", "x1"],
     ...                      "place": ["中原区", "中原区", None]})
     >>> document_labels(docs)
-    {'000_418f3820d632331f': '中原区 · 000_418f…', '003_35e05e034bbb9e82': '中原区 · 003_35e0…', 'x1': 'unknown place · x1'}
+    {'017_a1b2c3d4e5f60718': '中原区 · 017_a1b2…', '018_f0e1d2c3b4a59687': '中原区 · 018_f0e1…', 'x1': 'unknown place · x1'}
     """
     if not isinstance(min_id_chars, int) or min_id_chars < 1:
         raise ValueError(f"`min_id_chars` must be an integer of at least 1, got {min_id_chars!r}")
@@ -954,7 +954,7 @@ def document_labels(documents: pd.DataFrame, *, min_id_chars: int = MIN_DOC_ID_C
 
 
 def pair_text(pair: Mapping[str, Any] | pd.Series, labels: Mapping[str, str], *, value: str = "similarity") -> str:
-    """One pair of reports in prose: ``"0.19 (中原区 · 000_418f… / 中原区 · 003_35e0…)"``.
+    """One pair of reports in prose: ``"0.19 (中原区 · 017_a1b2… / 中原区 · 018_f0e1…)"``.
 
     Parameters
     ----------

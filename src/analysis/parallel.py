@@ -265,34 +265,29 @@ def _map_processes(func, batches: Iterator[list], *, jobs: int, window: int | No
     window = window or max(2, 2 * jobs)
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: deque[concurrent.futures.Future] = deque()
-        try:
-            for batch in batches:
-                pending.append(pool.submit(_apply_batch, func, batch))
-                while len(pending) >= window:
-                    yield from _drain(pending.popleft().result(), bar)
-            while pending:
-                yield from _drain(pending.popleft().result(), bar)
-        finally:
-            for future in pending:
-                future.cancel()
+        yield from _windowed(lambda batch: pool.submit(_apply_batch, func, batch), batches, window, bar)
 
 
 def _map_dask(func, batches: Iterator[list], *, dask: Any, n_workers: int | None, window: int | None, bar) -> Iterator:
     with dask_client(dask, n_workers=n_workers) as client:
         n = max(1, len(client.scheduler_info().get("workers", {})))
         window = window or max(2, 2 * n)
-        pending: deque = deque()
-        try:
-            for batch in batches:
-                pending.append(client.submit(_apply_batch, func, batch, pure=False))
-                while len(pending) >= window:
-                    yield from _drain(pending.popleft().result(), bar)
-            while pending:
+        yield from _windowed(lambda batch: client.submit(_apply_batch, func, batch, pure=False), batches, window, bar)
+
+
+def _windowed(submit, batches: Iterator[list], window: int, bar) -> Iterator:
+    """Submit batches keeping at most ``window`` pending; yield their results in submission order."""
+    pending: deque = deque()
+    try:
+        for batch in batches:
+            pending.append(submit(batch))
+            while len(pending) >= window:
                 yield from _drain(pending.popleft().result(), bar)
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield from _drain(pending.popleft().result(), bar)
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _drain(results: list, bar) -> Iterator:
