@@ -109,3 +109,41 @@ def test_keep_duplicates_keeps_them(raw_with_reposts, tmp_path):
     cleaned = corpus.clean_corpus(raw_with_reposts, keep_duplicates=True)
     frames = corpus.write_corpus_tables(cleaned, tmp_path / "out")
     assert len(frames["documents"]) == 8 and frames["duplicates"]["kept"].all() and len(frames["duplicates"]) == 3
+
+
+def test_fingerprints_give_the_same_pairs_and_texts_are_read_only_for_candidates():
+    """The worker-side fingerprints and the parent-side check agree with find_duplicates; other texts are never asked for."""
+    texts = {f"r{i}": path.read_text("utf-8") for i, path in enumerate(REPORTS)}
+    texts["r9"] = _edited(texts["r1"], 0.01, 3)
+    asked: list[str] = []
+
+    def text_of(doc_id: str) -> str:
+        asked.append(doc_id)
+        return texts[doc_id]
+
+    prints = [duplicates.fingerprint(k, v) for k, v in texts.items()]
+    pairs = duplicates.duplicates_from_fingerprints(reversed(prints), text_of)
+    assert pairs == duplicates.find_duplicates(texts.items())
+    assert [(p.doc_id, p.duplicate_of) for p in pairs] == [("r9", "r1")]
+    assert sorted(set(asked)) == ["r1", "r9"]
+
+
+def test_fingerprints_of_other_settings_are_refused():
+    text = REPORTS[0].read_text("utf-8")
+    prints = [duplicates.fingerprint("a", text), duplicates.fingerprint("b", text, shingle_chars=4)]
+    with pytest.raises(ValueError, match="different"):
+        duplicates.duplicates_from_fingerprints(prints, {"a": text, "b": text}.__getitem__)
+    with pytest.raises(ValueError, match="max_checked"):
+        duplicates.duplicates_from_fingerprints(prints[:1], {"a": text}.__getitem__, max_checked=0)
+
+
+def test_at_most_max_checked_candidates_are_compared_exactly():
+    """Many copies of one report, only 2 candidates checked each (the best estimates): every copy is still found."""
+    text = REPORTS[3].read_text("utf-8")
+    texts = {f"c{i:02d}": _edited(text, 0.02, i) for i in range(12)}
+    prints = [duplicates.fingerprint(k, v) for k, v in texts.items()]
+    pairs = duplicates.duplicates_from_fingerprints(prints, texts.__getitem__, threshold=0.5, max_checked=2)
+    assert [p.doc_id for p in pairs] == sorted(texts)[1:]
+    exhaustive = duplicates.find_duplicates(texts.items(), threshold=0.5)
+    assert [p.doc_id for p in exhaustive] == [p.doc_id for p in pairs]
+    assert all(p.similarity <= q.similarity for p, q in zip(pairs, exhaustive, strict=True))

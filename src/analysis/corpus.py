@@ -177,16 +177,22 @@ def clean_corpus(
 
     Notes
     -----
-    Reading the files, duplicate detection and the tables stay in this
-    process; cleaning, one report at a time with no shared state, is what
-    runs in parallel, and its results are collected in the reading order.
+    Reading the files, the comparison of duplicate candidates and the tables
+    stay in this process; cleaning a report and computing its MinHash
+    fingerprint (``duplicates.fingerprint``), one report at a time with no
+    shared state, is what runs in parallel, and the results are collected in
+    the reading order.
 
     Raises
     ------
     InputError
         With ``on_error="raise"``: the first unreadable file or record, or a
         report without paragraphs (the message names the file and record).
+    ValueError
+        A ``duplicate_threshold`` outside (0, 1].
     """
+    if not 0 < duplicate_threshold <= 1:
+        raise ValueError(f"`duplicate_threshold` value {duplicate_threshold!r} is invalid; it must be in (0, 1].")
     corpus = ingest.read_corpus(raw_dir, files=files, on_error=on_error)
     if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
         corrections_path = paths.CORRECTIONS_PATH
@@ -195,13 +201,14 @@ def clean_corpus(
     docs: list[CleanDocument] = []
     skipped = list(corpus.skipped)
     clean_skipped: list[str] = []
-    cleaner = functools.partial(clean.clean_document, corrections=corrections, rules=rules)
+    prints: list[duplicates.Fingerprint] = []
+    cleaner = functools.partial(parallel.clean_and_fingerprint, corrections=corrections, rules=rules)
     results = parallel.map_ordered(
         cleaner, corpus.documents, jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
         total=len(corpus.documents), desc="reports cleaned",
     )
     with contextlib.closing(results):  # stops the workers when a report without paragraphs raises
-        for document, doc in zip(corpus.documents, results, strict=True):
+        for document, (doc, print_) in zip(corpus.documents, results, strict=True):
             if not doc.paragraphs:
                 where = document.source_path + (f", line {document.record}" if document.record else "")
                 reason = (
@@ -215,12 +222,14 @@ def clean_corpus(
                 clean_skipped.append(document.doc_id)
                 continue
             docs.append(doc)
+            prints.append(print_)
     if not docs:
         raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
     if corrections:
         _check_corrections_used(corrections, docs, corrections_path)
-    pairs = duplicates.find_duplicates(
-        ((d.doc_id, duplicates.document_text(d)) for d in docs), threshold=duplicate_threshold
+    by_id = {d.doc_id: d for d in docs}
+    pairs = duplicates.duplicates_from_fingerprints(
+        prints, lambda doc_id: duplicates.document_text(by_id[doc_id]), threshold=duplicate_threshold
     )
     if pairs and not keep_duplicates:
         repeated = {p.doc_id for p in pairs}

@@ -43,6 +43,7 @@ __all__ = [
     "dask_client",
     "describe",
     "clean_and_measure",
+    "clean_and_fingerprint",
 ]
 
 T = TypeVar("T")
@@ -121,6 +122,21 @@ def clean_and_measure(document, *, rules=None, what: str = "mentions"):  # noqa:
     if what == "excluded":
         return len(doc.paragraphs), metrics.excluded_from_document(doc)
     raise ValueError(f"what must be 'mentions', 'explain' or 'excluded', got {what!r}.")
+
+
+def clean_and_fingerprint(document, *, corrections=None, rules=None):  # noqa: ANN001, ANN201 - records types
+    """Clean one report and compute its duplicate-detection fingerprint (``corpus.clean_corpus``), in a worker.
+
+    Returns ``(clean_document, fingerprint)``; the fingerprint
+    (``duplicates.fingerprint`` of ``duplicates.document_text``) is ``None``
+    for a report without paragraphs.
+    """
+    from . import clean, duplicates
+
+    doc = clean.clean_document(document, corrections=corrections, rules=rules)
+    if not doc.paragraphs:
+        return doc, None
+    return doc, duplicates.fingerprint(doc.doc_id, duplicates.document_text(doc))
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
