@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import html
 import io
 import logging
+import os
 import re
 import unicodedata
 import warnings
@@ -31,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import matplotlib
 import matplotlib.image
@@ -51,6 +54,11 @@ __all__ = [
     "CJK_FONT_PACKAGE",
     "FIGURE_DPI",
     "DISPLAY_DPI",
+    "MAX_FIGURE_HEIGHT_INCHES",
+    "MAX_ROWS_PER_FIGURE",
+    "MAX_COLUMNS_PER_FIGURE",
+    "TABLE_MAX_ROWS",
+    "TABLE_PREVIEW_ROWS",
     "MissingGlyphError",
     "GlyphProblem",
     "ReportFigure",
@@ -58,6 +66,10 @@ __all__ = [
     "setup_cjk_font",
     "fail_on_missing_glyph",
     "check_glyphs",
+    "figure_height",
+    "top_rows",
+    "cluster_order",
+    "grouping_level",
     "plot_bar",
     "plot_shares",
     "heatmap_matrix",
@@ -84,6 +96,21 @@ DISPLAY_DPI = 100
 FIGURE_SIZE_INCHES = (8.0, 4.5)
 #: Height added per bar / heatmap row, in inches, for long category lists.
 ROW_HEIGHT_INCHES = 0.32
+#: Height of a figure's title, axis labels and margins beside its rows, in inches.
+_BASE_HEIGHT_INCHES = 1.2
+#: Tallest figure, in inches: an A4 page (297 mm), i.e. 1,754 px at ``FIGURE_DPI``. No figure is taller,
+#: whatever its number of rows: rows beyond ``MAX_ROWS_PER_FIGURE`` are summarised or squeezed.
+MAX_FIGURE_HEIGHT_INCHES = 297 / 25.4
+#: Rows (bars, stacked bars, heatmap rows) a page-high figure holds at ``ROW_HEIGHT_INCHES`` each (32).
+MAX_ROWS_PER_FIGURE = int((MAX_FIGURE_HEIGHT_INCHES - _BASE_HEIGHT_INCHES) // ROW_HEIGHT_INCHES)
+#: Heatmap columns whose rotated labels stay readable across the figure's width.
+MAX_COLUMNS_PER_FIGURE = 40
+#: Label of the one row (or column) that summarises those left out; ``{n}`` is their number.
+DEFAULT_REST_LABEL = "other {n}"
+#: How the left-out rows are summarised: their sum (counts) or their mean (shares, rates, similarities).
+REST_METHODS = ("sum", "mean")
+#: Colour of a bar that summarises left-out rows (grey: not one of the data's own rows).
+_REST_COLOUR = "#A0A0A0"
 #: Heatmap cells are annotated with their value up to this many rows/columns (small font above 15) ...
 MAX_ANNOTATED_CELLS_PER_SIDE = 25
 #: ... and up to this many cells in all (15 x 15).
@@ -167,6 +194,8 @@ class ReportFigure(Figure):
         parts = [self.get_suptitle()] if self.get_suptitle() else []
         for ax in self.axes:
             parts.extend(t for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) if t)
+        if self.get_supxlabel():
+            parts.append(self.get_supxlabel())  # what was summarised or reordered (see _add_note)
         return " / ".join(parts) or "Figure"
 
 
@@ -377,10 +406,202 @@ def _check_frame(df: pd.DataFrame, columns: dict[str, str | None], *, name: str 
             )
 
 
+#: Rows up to which cluster_order also optimises the leaf order (scipy's optimal_leaf_ordering costs ~n^3).
+MAX_OPTIMAL_ORDERING_ROWS = 500
+
+
+def _check_rest(max_rows: int | None, rest: str, rest_label: str, *, name: str = "max_rows") -> int:
+    """``max_rows`` resolved (None: a page's worth) after checking the summary options."""
+    if max_rows is None:
+        max_rows = MAX_ROWS_PER_FIGURE
+    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 2:
+        raise ValueError(f"`{name}` must be an integer of at least 2 (rows shown, the last one summarising "
+                         f"the rest) or None, got {max_rows!r}.")
+    if rest not in REST_METHODS:
+        raise ValueError(f"`rest` must be one of {REST_METHODS}, got {rest!r}.")
+    if not isinstance(rest_label, str) or "{n}" not in rest_label:
+        raise ValueError(f"`rest_label` must be a str containing '{{n}}' (the number left out), got {rest_label!r}.")
+    return int(max_rows)
+
+
+def top_rows(
+    table: pd.DataFrame,
+    *,
+    max_rows: int | None = None,
+    rank_by: pd.Series | None = None,
+    rest: str = "sum",
+    rest_label: str = DEFAULT_REST_LABEL,
+) -> pd.DataFrame:
+    """The highest-ranked rows of a wide table, the others summarised in one labelled last row.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Numeric columns, one row per label (the index: place, report, term...).
+    max_rows : int or None, default=None
+        Rows in the result, the summary row included; default
+        :data:`MAX_ROWS_PER_FIGURE`, what one page-high figure holds.
+    rank_by : pandas.Series or None, default=None
+        Score of each row (same index); default the row total. Ties keep
+        the table's order.
+    rest : {"sum", "mean"}, default="sum"
+        How the left-out rows are summarised: summed (counts) or averaged
+        (shares, rates, similarities; missing values skipped).
+    rest_label : str, default="other {n}"
+        Label of the summary row, ``{n}`` being the number of rows it
+        stands for, e.g. ``"other {n} places"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` itself when it has at most ``max_rows`` rows; otherwise
+        the ``max_rows - 1`` best-ranked rows in their order in ``table``,
+        then the summary row. ``attrs["n_rows"]`` and ``attrs["n_rest"]``
+        say how many rows there were and how many were summarised.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rows`` < 2, ``rest`` is unknown, ``rest_label`` lacks
+        ``{n}`` or equals a label of ``table``, or ``rank_by`` misses rows.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [5, 1, 7, 2]}, index=["甲", "乙", "丙", "丁"])
+    >>> top_rows(t, max_rows=3, rest_label="other {n} places")["n"].to_dict()
+    {'甲': 5, '丙': 7, 'other 2 places': 3}
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"`table` must be a pandas DataFrame, got {type(table).__name__}.")
+    max_rows = _check_rest(max_rows, rest, rest_label)
+    if table.index.has_duplicates:
+        dup = sorted(map(str, table.index[table.index.duplicated()].unique()))
+        raise ValueError(f"`table` has duplicate row labels {dup}; aggregate first.")
+    if len(table) <= max_rows:
+        return table
+    values = table.apply(pd.to_numeric, errors="raise").astype(float)
+    if rank_by is None:
+        score = values.sum(axis=1, skipna=True)
+    else:
+        score = pd.Series(rank_by, dtype=float)
+        missing = table.index.difference(score.index)
+        if len(missing):
+            raise ValueError(f"`rank_by` has no score for rows {sorted(map(str, missing))[:5]}.")
+        score = score.reindex(table.index)
+    ranked = np.argsort(-score.fillna(-np.inf).to_numpy(), kind="stable")
+    keep = np.sort(ranked[: max_rows - 1])
+    left_out = np.setdiff1d(np.arange(len(table)), keep)
+    label = rest_label.format(n=len(left_out))
+    if label in set(map(str, table.index)):
+        raise ValueError(f"`rest_label` gives {label!r}, which is already a row label; choose another.")
+    summary = getattr(values.iloc[left_out], rest)(axis=0, skipna=True)
+    out = pd.concat([values.iloc[keep], summary.to_frame(label).T])
+    out.index.name = table.index.name
+    out.attrs = {"n_rows": len(table), "n_rest": len(left_out), "rest": rest}
+    return out
+
+
+def cluster_order(table: pd.DataFrame) -> list:
+    """Row labels of ``table`` in the leaf order of a hierarchical clustering of its rows.
+
+    Average linkage on Euclidean distances between the rows (missing values
+    count as 0), with scipy's optimal leaf ordering up to
+    :data:`MAX_OPTIMAL_ORDERING_ROWS` rows, so that alike rows sit together.
+    Deterministic: the same table gives the same order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [1, 9, 1.1, 9.2], "b": [0, 5, 0.1, 5.1]}, index=list("wxyz"))
+    >>> order = cluster_order(t)
+    >>> abs(order.index("w") - order.index("y")) == 1 and abs(order.index("x") - order.index("z")) == 1
+    True
+    """
+    from scipy.cluster import hierarchy
+
+    labels = list(table.index)
+    if len(labels) < 3:
+        return labels
+    values = np.nan_to_num(table.to_numpy(dtype=float), nan=0.0)
+    linkage = hierarchy.linkage(values, method="average", metric="euclidean")
+    if len(labels) <= MAX_OPTIMAL_ORDERING_ROWS:
+        linkage = hierarchy.optimal_leaf_ordering(linkage, values)
+    return [labels[i] for i in hierarchy.leaves_list(linkage)]
+
+
+def grouping_level(
+    documents: pd.DataFrame, levels: Sequence[str], *, max_groups: int = MAX_ROWS_PER_FIGURE
+) -> str:
+    """The finest of ``levels`` (e.g. ``["place", "city", "province"]``) with at most ``max_groups`` values.
+
+    For a figure or table that reads well at any corpus size: five reports are
+    shown per place, a few hundred per city or province. When even the last
+    (coarsest) level has more values, it is returned (and the figure shows its
+    top rows with the rest summarised).
+
+    Raises
+    ------
+    KeyError
+        If a level is not a column of ``documents``.
+    ValueError
+        If ``levels`` is empty.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"place": list("abcd"), "province": ["x", "x", "y", "y"]})
+    >>> grouping_level(d, ["place", "province"], max_groups=3)
+    'province'
+    """
+    if isinstance(levels, str) or not levels:
+        raise ValueError("`levels` must be a non-empty list of column names, finest first.")
+    for level in levels:
+        if level not in documents.columns:
+            raise KeyError(f"level {level!r} is not a column of `documents`; columns are {list(documents.columns)}.")
+    for level in levels:
+        if documents[level].nunique(dropna=False) <= max_groups:
+            return level
+    return levels[-1]
+
+
+def _set_ticks(ax, labels: Sequence[str], *, axis: str, limit: int, **kwargs: Any) -> None:
+    """Tick labels for every row/column, or every k-th one when there are more than ``limit``."""
+    step = max(1, -(-len(labels) // limit))
+    positions = np.arange(0, len(labels), step)
+    setter = ax.set_yticks if axis == "y" else ax.set_xticks
+    setter(positions, [labels[i] for i in positions], **kwargs)
+
+
+def _layout_note(n_rows: int, n_rest: int, rest: str, *, clustered: bool, what: str = "rows") -> str:
+    parts = []
+    if n_rest:
+        verb = "summed" if rest == "sum" else "averaged"
+        parts.append(f"{n_rows - n_rest} of {n_rows} {what} shown, the other {n_rest} {verb} in the last")
+    if clustered:
+        parts.append(f"{what} ordered by hierarchical clustering")
+    return "; ".join(parts)
+
+
+def _add_note(fig: Figure, note: str) -> None:
+    """Say on the figure itself what was summarised or reordered (small text under the plot)."""
+    if note:
+        fig.supxlabel(note, fontsize="x-small", color="#555555")
+
+
+def figure_height(n_rows: int) -> float:
+    """Height in inches of a figure with ``n_rows`` rows: grows with the rows, never beyond one page.
+
+    Examples
+    --------
+    >>> figure_height(5), figure_height(10_000) == MAX_FIGURE_HEIGHT_INCHES
+    (4.5, True)
+    """
+    height = max(FIGURE_SIZE_INCHES[1], _BASE_HEIGHT_INCHES + ROW_HEIGHT_INCHES * n_rows)
+    return min(height, MAX_FIGURE_HEIGHT_INCHES)
+
+
 def _new_figure(n_rows: int = 0) -> tuple[Figure, object]:
     _ensure_font()
-    width, height = FIGURE_SIZE_INCHES
-    height = max(height, 1.2 + ROW_HEIGHT_INCHES * n_rows)
+    width, _ = FIGURE_SIZE_INCHES
+    height = figure_height(n_rows)
     fig = ReportFigure(figsize=(width, height), dpi=DISPLAY_DPI, layout="constrained")
     ax = fig.add_subplot()
     return fig, ax
@@ -408,8 +629,11 @@ def plot_bar(
     xlabel: str | None = None,
     ylabel: str | None = None,
     sort: bool = False,
+    max_rows: int | None = None,
+    rest: str = "sum",
+    rest_label: str = DEFAULT_REST_LABEL,
 ) -> Figure:
-    """Horizontal bar chart: one bar per row of ``df``.
+    """Horizontal bar chart: one bar per row of ``df``, at most a page of them.
 
     Parameters
     ----------
@@ -424,6 +648,16 @@ def plot_bar(
     sort : bool, default=False
         Sort bars by value, largest at the top; otherwise keep row order
         (first row at the top).
+    max_rows : int or None, default=None
+        Most bars (default :data:`MAX_ROWS_PER_FIGURE`, a page). With more
+        rows, the ``max_rows - 1`` largest values are drawn and the others
+        summarised in a last bar (see :func:`top_rows`); a note under the
+        plot says so.
+    rest : {"sum", "mean"}, default="sum"
+        Summary of the left-out rows: ``"sum"`` for counts, ``"mean"`` for
+        rates or shares.
+    rest_label : str, default="other {n}"
+        Label of the summary bar, e.g. ``"other {n} places"``.
 
     Returns
     -------
@@ -434,21 +668,30 @@ def plot_bar(
     KeyError
         If a column is missing.
     ValueError
-        If ``df`` is empty, or ``category`` has duplicates.
+        If ``df`` is empty, ``category`` has duplicates, or the summary
+        options are invalid.
     """
     _check_frame(df, {"category": category, "value": value})
     if df[category].duplicated().any():
         dup = sorted(df.loc[df[category].duplicated(), category].astype(str).unique())
         raise ValueError(f"`category` column {category!r} has duplicate labels {dup}; aggregate first.")
+    max_rows = _check_rest(max_rows, rest, rest_label)
     data = df[[category, value]]
+    shown = top_rows(data.set_index(category)[[value]], max_rows=max_rows, rest=rest, rest_label=rest_label)
+    n_rest = shown.attrs["n_rest"] if len(shown) < len(data) else 0
+    if n_rest:
+        data = shown.rename_axis(category).reset_index()
     if sort:
-        data = data.sort_values(value, ascending=False, kind="mergesort")
+        body = data.iloc[: len(data) - (1 if n_rest else 0)]
+        data = pd.concat([body.sort_values(value, ascending=False, kind="mergesort"), data.iloc[len(body):]])
     labels = data[category].astype(str).tolist()
     fig, ax = _new_figure(len(labels))
     y = np.arange(len(labels))
-    ax.barh(y, data[value].to_numpy(dtype=float), color="#4C72B0")
-    ax.set_yticks(y, labels)
+    colour = ["#4C72B0"] * (len(labels) - 1) + [_REST_COLOUR] if n_rest else "#4C72B0"
+    ax.barh(y, data[value].to_numpy(dtype=float), color=colour)
+    _set_ticks(ax, labels, axis="y", limit=MAX_ROWS_PER_FIGURE)
     ax.invert_yaxis()
+    _add_note(fig, _layout_note(len(df), n_rest, rest, clustered=False))
     return _finish(fig, ax, title=title, xlabel=value if xlabel is None else xlabel, ylabel=ylabel)
 
 
@@ -462,8 +705,12 @@ def plot_shares(
     xlabel: str | None = None,
     ylabel: str | None = None,
     part_order: Sequence[str] | None = None,
+    max_rows: int | None = None,
+    rest: str = "auto",
+    rest_label: str = DEFAULT_REST_LABEL,
+    cluster: bool = False,
 ) -> Figure:
-    """Stacked horizontal bars: how each group's total divides among parts.
+    """Stacked horizontal bars: how each group's total divides among parts, at most a page of bars.
 
     E.g. topic share per place (``group="place", part="topic_label",
     share="share"``) or formulaic vs. local characters per report.
@@ -483,6 +730,23 @@ def plot_shares(
         Text of the title and axis labels.
     part_order : sequence of str or None, default=None
         Order of the segments; default: order of first appearance.
+    max_rows : int or None, default=None
+        Most bars (default :data:`MAX_ROWS_PER_FIGURE`, a page). With more
+        groups, the ``max_rows - 1`` groups of largest total are drawn (ties:
+        the first ones) and the others summarised in a last bar (see
+        :func:`top_rows`); a note under the plot says so. To show every
+        report of a large corpus, aggregate first (e.g. per city or province,
+        :func:`grouping_level`).
+    rest : {"auto", "sum", "mean"}, default="auto"
+        Summary of the left-out groups; ``"auto"`` averages them when every
+        group has the same total (shares normalised per group) and sums them
+        otherwise (counts).
+    rest_label : str, default="other {n}"
+        Label of the summary bar, e.g. ``"other {n} reports"``.
+    cluster : bool, default=False
+        Order the bars by a hierarchical clustering of their parts
+        (:func:`cluster_order`), so that alike profiles sit together; the
+        summary bar stays last.
 
     Returns
     -------
@@ -493,8 +757,8 @@ def plot_shares(
     KeyError
         If a column is missing.
     ValueError
-        If ``df`` is empty, a (group, part) pair repeats, or ``part_order``
-        misses parts present in ``df``.
+        If ``df`` is empty, a (group, part) pair repeats, ``part_order``
+        misses parts present in ``df``, or the summary options are invalid.
     """
     _check_frame(df, {"group": group, "part": part, "share": share})
     if df.duplicated([group, part]).any():
@@ -508,6 +772,17 @@ def plot_shares(
     groups = list(pd.unique(df[group]))
     table = df.pivot(index=group, columns=part, values=share).reindex(index=groups, columns=parts)
     table = table.fillna(0.0).astype(float)
+    if rest == "auto":
+        totals = table.sum(axis=1).to_numpy()
+        rest = "mean" if np.allclose(totals, totals[0], rtol=1e-9, atol=1e-12) else "sum"
+    max_rows = _check_rest(max_rows, rest, rest_label)
+    shown = top_rows(table, max_rows=max_rows, rest=rest, rest_label=rest_label)
+    n_rest = shown.attrs["n_rest"] if len(shown) < len(table) else 0
+    if cluster:
+        body = shown.iloc[: len(shown) - (1 if n_rest else 0)]
+        shown = shown.reindex([*cluster_order(body), *shown.index[len(body):]])
+    table = shown
+    groups = list(table.index)
     fig, ax = _new_figure(len(groups))
     y = np.arange(len(groups))
     left = np.zeros(len(groups))
@@ -516,24 +791,41 @@ def plot_shares(
         widths = table[name].to_numpy()
         ax.barh(y, widths, left=left, label=str(name), color=cmap(i % cmap.N))
         left += widths
-    ax.set_yticks(y, [str(g) for g in groups])
+    _set_ticks(ax, [str(g) for g in groups], axis="y", limit=MAX_ROWS_PER_FIGURE)
     ax.invert_yaxis()
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small", frameon=False)
+    _add_note(fig, _layout_note(len(df[group].unique()), n_rest, rest, clustered=cluster))
     return _finish(fig, ax, title=title, xlabel=share if xlabel is None else xlabel, ylabel=ylabel)
 
 
-def heatmap_matrix(df: pd.DataFrame, *, row: str, column: str, value: str) -> pd.DataFrame:
+def heatmap_matrix(
+    df: pd.DataFrame,
+    *,
+    row: str,
+    column: str,
+    value: str,
+    max_rows: int | None = None,
+    max_columns: int | None = None,
+    rest: str = "sum",
+    rest_label: str = DEFAULT_REST_LABEL,
+    cluster: bool | None = None,
+) -> pd.DataFrame:
     """The matrix :func:`plot_heatmap` draws from a tidy table: rows and columns in order of first appearance.
 
     Show this matrix (e.g. ``show_table(heatmap_matrix(...))``) above the
-    heatmap so the table's columns are in the heatmap's order.
+    heatmap so the table's columns are in the heatmap's order. The
+    keyword arguments after ``value`` are those of :func:`plot_heatmap`
+    (top rows and columns, the rest summarised, clustering); give the same
+    ones to both. ``attrs["layout"]`` describes what was summarised or
+    reordered (empty when nothing was).
 
     Raises
     ------
     KeyError
         If a column is missing.
     ValueError
-        If ``df`` is empty or a (row, column) pair repeats.
+        If ``df`` is empty or a (row, column) pair repeats, or the summary
+        options are invalid.
 
     Examples
     --------
@@ -545,7 +837,66 @@ def heatmap_matrix(df: pd.DataFrame, *, row: str, column: str, value: str) -> pd
     if df.duplicated([row, column]).any():
         raise ValueError(f"`df` has repeated ({row!r}, {column!r}) pairs; aggregate first.")
     matrix = df.pivot(index=row, columns=column, values=value)
-    return matrix.reindex(index=list(pd.unique(df[row])), columns=list(pd.unique(df[column])))
+    matrix = matrix.reindex(index=list(pd.unique(df[row])), columns=list(pd.unique(df[column])))
+    return _heatmap_layout(matrix, max_rows=max_rows, max_columns=max_columns, rest=rest, rest_label=rest_label,
+                           cluster=cluster)
+
+
+def _heatmap_layout(
+    matrix: pd.DataFrame, *, max_rows: int | None, max_columns: int | None, rest: str, rest_label: str,
+    cluster: bool | None,
+) -> pd.DataFrame:
+    """``matrix`` cut to its top rows and columns (rest summarised) and ordered by clustering when asked or large.
+
+    A square matrix with the same labels on both axes (a similarity matrix)
+    keeps them the same: one ranking (row totals) and one order for both.
+    ``cluster=None`` clusters an axis when it has more labels than a page holds.
+    """
+    max_rows = _check_rest(max_rows, rest, rest_label)
+    max_columns = _check_rest(MAX_COLUMNS_PER_FIGURE if max_columns is None else max_columns, rest, rest_label,
+                              name="max_columns")
+    if cluster not in (None, True, False):
+        raise ValueError(f"`cluster` must be True, False or None (cluster when large), got {cluster!r}.")
+    n_rows, n_columns = matrix.shape
+    symmetric = n_rows == n_columns and list(matrix.index) == list(matrix.columns)
+    values = matrix.astype(float)
+    rows = top_rows(values, max_rows=max_rows, rest=rest, rest_label=rest_label)
+    n_rest_rows = rows.attrs["n_rest"] if len(rows) < n_rows else 0
+    if symmetric:
+        max_columns = max_rows
+        keep = list(rows.index[: len(rows) - (1 if n_rest_rows else 0)])
+        rank = values.sum(axis=1).reindex(values.columns)
+    else:
+        rank = None
+    columns = top_rows(rows.T, max_rows=max_columns, rank_by=rank, rest=rest, rest_label=rest_label).T
+    n_rest_columns = columns.attrs.get("n_rest", 0) if columns.shape[1] < n_columns else 0
+    if symmetric and n_rest_rows:
+        # the rest row, then the rest column: the corner is summarised over the left-out block
+        block = values.loc[[r for r in values.index if r not in set(keep)], [c for c in values.columns if c not in set(keep)]]
+        corner = float(np.nansum(block.to_numpy())) if rest == "sum" else float(np.nanmean(block.to_numpy()))
+        columns.iloc[-1, -1] = corner
+    out = columns
+    cluster_rows = n_rows > MAX_ROWS_PER_FIGURE if cluster is None else cluster
+    cluster_columns = (n_columns > MAX_COLUMNS_PER_FIGURE if cluster is None else cluster) and not symmetric
+    body_rows = list(out.index[: len(out) - (1 if n_rest_rows else 0)])
+    body_columns = list(out.columns[: out.shape[1] - (1 if n_rest_columns else 0)])
+    if cluster_rows:
+        order = cluster_order(out.loc[body_rows, body_columns])
+        out = out.reindex(index=[*order, *out.index[len(body_rows):]])
+        if symmetric:
+            out = out.reindex(columns=[*order, *out.columns[len(body_columns):]])
+    if cluster_columns:
+        order = cluster_order(out.loc[body_rows, body_columns].T)
+        out = out.reindex(columns=[*order, *out.columns[len(body_columns):]])
+    if not (n_rest_rows or n_rest_columns or cluster_rows or cluster_columns):
+        return matrix
+    notes = [_layout_note(n_rows, n_rest_rows, rest, clustered=cluster_rows, what="rows")]
+    if not symmetric:
+        notes.append(_layout_note(n_columns, n_rest_columns, rest, clustered=cluster_columns, what="columns"))
+    out = out.copy()
+    out.index.name, out.columns.name = matrix.index.name, matrix.columns.name
+    out.attrs = {"layout": "; ".join(n for n in notes if n)}
+    return out
 
 
 def plot_heatmap(
@@ -560,8 +911,13 @@ def plot_heatmap(
     vmax: float | None = None,
     value_format: str = "{:.2f}",
     cmap: str = "viridis",
+    max_rows: int | None = None,
+    max_columns: int | None = None,
+    rest: str = "sum",
+    rest_label: str = DEFAULT_REST_LABEL,
+    cluster: bool | None = None,
 ) -> Figure:
-    """Heatmap of a matrix, e.g. the cosine similarity of reports.
+    """Heatmap of a matrix, e.g. the cosine similarity of reports, at most a page high.
 
     Parameters
     ----------
@@ -581,10 +937,31 @@ def plot_heatmap(
         (in a smaller font above 15), e.g. ``"{:.0%}"`` for shares.
     cmap : str, default="viridis"
         Matplotlib colormap name.
+    max_rows, max_columns : int or None, default=None
+        Most rows (default :data:`MAX_ROWS_PER_FIGURE`, a page) and columns
+        (default :data:`MAX_COLUMNS_PER_FIGURE`). With more, the rows
+        (columns) of largest total are drawn and the others summarised in one
+        last row (column) labelled ``rest_label`` (see :func:`top_rows`). A
+        square matrix with the same labels on both axes keeps the same labels
+        on both (ranked by row total), its corner summarising the block left
+        out. A larger ``max_rows`` draws more rows in a page-high figure, with
+        every k-th row labelled.
+    rest : {"sum", "mean"}, default="sum"
+        Summary of the left-out rows and columns: ``"sum"`` for counts,
+        ``"mean"`` for similarities, shares or rates.
+    rest_label : str, default="other {n}"
+        Label of the summary row and column, e.g. ``"other {n} places"``.
+    cluster : bool or None, default=None
+        Order rows (and columns) by hierarchical clustering
+        (:func:`cluster_order`) so that alike rows sit together; summary rows
+        stay last. ``None`` clusters an axis only when it has more labels
+        than fit (rows beyond ``MAX_ROWS_PER_FIGURE``, columns beyond
+        ``MAX_COLUMNS_PER_FIGURE``), so small heatmaps keep their order.
 
     Returns
     -------
     matplotlib.figure.Figure
+        A note under the plot says what was summarised or reordered.
 
     Raises
     ------
@@ -592,21 +969,27 @@ def plot_heatmap(
         If a column is missing.
     ValueError
         If only some of ``row``/``column``/``value`` are given, ``df`` is
-        empty, or a (row, column) pair repeats.
+        empty, a (row, column) pair repeats, or the summary options are
+        invalid.
     """
     given = [a is not None for a in (row, column, value)]
     if any(given) and not all(given):
         raise ValueError("give all of `row`, `column` and `value` (tidy form) or none (square matrix).")
+    layout = {"max_rows": max_rows, "max_columns": max_columns, "rest": rest, "rest_label": rest_label,
+              "cluster": cluster}
     if all(given):
-        matrix = heatmap_matrix(df, row=row, column=column, value=value)
+        matrix = heatmap_matrix(df, row=row, column=column, value=value, **layout)
     else:
         _check_frame(df, {})
-        matrix = df
+        if df.index.has_duplicates or df.columns.has_duplicates:
+            raise ValueError("the square matrix `df` has duplicate row or column labels; aggregate first.")
+        matrix = _heatmap_layout(df, **layout)
     values = matrix.to_numpy(dtype=float)
     fig, ax = _new_figure(len(matrix.index))
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(np.arange(values.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
-    ax.set_yticks(np.arange(values.shape[0]), [str(r) for r in matrix.index])
+    _set_ticks(ax, [str(c) for c in matrix.columns], axis="x", limit=MAX_COLUMNS_PER_FIGURE, rotation=45, ha="right")
+    _set_ticks(ax, [str(r) for r in matrix.index], axis="y", limit=MAX_ROWS_PER_FIGURE)
+    _add_note(fig, matrix.attrs.get("layout", ""))
     if max(values.shape) <= MAX_ANNOTATED_CELLS_PER_SIDE and values.size <= MAX_ANNOTATED_CELLS:
         mid = np.nanmean([np.nanmin(values), np.nanmax(values)]) if np.isfinite(values).any() else 0.0
         if vmin is not None or vmax is not None:
@@ -768,6 +1151,11 @@ def save_figure(fig: Figure, name: str, *, directory: str | Path | None = None) 
 
 #: Significant digits of non-integer numbers in tables shown to readers.
 TABLE_SIGNIFICANT_DIGITS = 3
+#: Tables of at most this many rows are shown whole (every table of the bundled five reports is) ...
+TABLE_MAX_ROWS = 200
+#: ... longer ones show their first this many rows, their length and a link to the full table, so that a
+#: report page stays a few MB at thousands of reports.
+TABLE_PREVIEW_ROWS = 20
 #: Numbers at least this large are shown without decimals (with thousands separators).
 TABLE_NO_DECIMALS_FROM = 1000
 #: Widest minimum width given to a text column, in em (longer text wraps).
@@ -892,15 +1280,33 @@ class ReportTable:
     so an executed notebook is the same on every run.
     """
 
-    def __init__(self, styler, data: pd.DataFrame) -> None:
+    def __init__(self, styler, data: pd.DataFrame, note: str | None = None) -> None:
         self.styler = styler
         self.data = data
+        self.note = note
 
     def _repr_html_(self) -> str:
         return self.styler.to_html()
 
     def __repr__(self) -> str:
-        return self.data.to_string(index=False)
+        text = self.data.to_string(index=False)
+        return f"{text}\n({self.note})" if self.note else text
+
+
+def _table_link(full_table: str | Path, link_from: str | Path | None) -> tuple[str, str]:
+    """The ``href`` of ``full_table`` relative to the folder of the report page, and the file's name."""
+    target = Path(full_table)
+    if not target.is_file():
+        raise FileNotFoundError(
+            f"`full_table` {str(full_table)!r} is not a file; write the table first "
+            "(e.g. storage.write_table(df, f'{processed_dir}/name')) and give the path of its .csv."
+        )
+    base = Path(paths.REPORTS_DIR if link_from is None else link_from).resolve()
+    try:
+        href = Path(os.path.relpath(target.resolve(), base)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        href = target.resolve().as_uri()
+    return quote(href, safe="/:"), target.name
 
 
 def show_table(
@@ -910,8 +1316,10 @@ def show_table(
     digits: int = TABLE_SIGNIFICANT_DIGITS,
     max_rows: int | None = None,
     numeric_text: Sequence[str] = (),
+    full_table: str | Path | None = None,
+    link_from: str | Path | None = None,
 ):
-    """A table as a reader should see it in a report: no index column, rounded numbers, no ``NaN``.
+    """A table as a reader should see it in a report: no index column, rounded numbers, no ``NaN``, bounded length.
 
     Parameters
     ----------
@@ -924,10 +1332,24 @@ def show_table(
     digits : int, default=3
         Significant digits of non-integer numbers (see :func:`format_number`).
     max_rows : int or None, default=None
-        Show at most this many rows and say how many were left out.
+        Show at most this many rows and say how many were left out. By
+        default a table of more than :data:`TABLE_MAX_ROWS` rows shows its
+        first :data:`TABLE_PREVIEW_ROWS` (a preview); shorter tables are
+        shown whole.
     numeric_text : sequence of str, default=()
         Columns that hold numbers as text (exact values such as the metric
         ``value`` and ``total``), formatted and aligned like numbers.
+    full_table : str or Path or None, default=None
+        The file holding the whole table (e.g. the ``.csv`` that
+        ``storage.write_table`` wrote to ``processed_dir``). When rows are
+        left out, the note under the table links to it: ``first 20 of
+        5,000 rows; full table: <name.csv>``.
+    link_from : str or Path or None, default=None
+        Folder of the HTML page that shows the table, so the link is
+        relative to it and works when the page is opened from the reports
+        folder; default ``paths.REPORTS_DIR``. A notebook passes the folder
+        its HTML page is exported to (``Path(figures_dir).parent`` by the
+        project's layout, ``reports/figures`` inside ``reports/``).
 
     Returns
     -------
@@ -944,6 +1366,8 @@ def show_table(
     ValueError
         If a ``numeric_text`` column holds text that is not a number, or
         ``max_rows`` / ``digits`` is out of range.
+    FileNotFoundError
+        If ``full_table`` is given and is not a file.
 
     Notes
     -----
@@ -959,7 +1383,8 @@ def show_table(
     squeezed to two characters; the table is
     laid out automatically (the report CSS otherwise fixes the layout). The
     HTML is the same on every run: the Styler's id is derived from the
-    table's content, not drawn at random.
+    table's content, not drawn at random. The note under a cut table (its
+    caption) is escaped too; only the link to ``full_table`` is markup.
     """
     from IPython.display import Markdown
 
@@ -985,10 +1410,17 @@ def show_table(
         except (ValueError, TypeError) as exc:
             raise ValueError(f"`numeric_text` column {col!r} holds text that is not a number: {exc}") from None
     n_rows = len(table)
-    note = None
+    note = caption = None
+    if max_rows is None and n_rows > TABLE_MAX_ROWS:
+        max_rows = TABLE_PREVIEW_ROWS
     if max_rows is not None and n_rows > max_rows:
         table = table.head(max_rows)
-        note = f"first {max_rows} of {n_rows} rows"
+        note = f"first {max_rows} of {n_rows:,} rows"
+        caption = html.escape(note)
+        if full_table is not None:
+            href, name = _table_link(full_table, link_from)
+            note += f"; full table: {name}"
+            caption += f'; full table: <a href="{html.escape(href, quote=True)}">{html.escape(name)}</a>'
     text = pd.DataFrame({col: _column_text(table[col], digits=digits) for col in table.columns}, columns=table.columns)
     numeric = [
         col for col in table.columns
@@ -1013,9 +1445,9 @@ def show_table(
             props = f"text-align: left; min-width: {TABLE_TEXT_MAX_MIN_WIDTH_EM:.0f}em; overflow-wrap: anywhere;"
         styles.append({"selector": f"td.col{i}", "props": props})
     styler.set_table_styles(styles, overwrite=True)
-    if note:
-        styler.set_caption(note)
-    return ReportTable(styler, text)
+    if caption:
+        styler.set_caption(caption)
+    return ReportTable(styler, text, note)
 
 
 def findings(bullets: Sequence[str]):
