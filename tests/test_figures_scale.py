@@ -259,3 +259,13 @@ def test_the_link_and_its_label_are_escaped(tmp_path):
     caption = _caption(figures.show_table(_long_table(), full_table=odd, link_from=tmp_path)._repr_html_())
     assert "<c>" not in caption and "&lt;c&gt; &amp; d.csv</a>" in caption
     assert 'href="a%20%22b%22%20%3Cc%3E%20%26%20d.csv"' in caption
+
+
+def test_short_list_names_the_first_items_and_counts_the_rest():
+    assert figures.short_list(_places(3)) == ", ".join(_places(3))
+    text = figures.short_list(_places(N_ROWS), limit=2, sep="、")
+    assert text == f"{_places(1)[0]}、{_places(2)[1]} and {N_ROWS - 2:,} more"
+    with pytest.raises(TypeError, match="one string"):
+        figures.short_list("中原区")
+    with pytest.raises(ValueError, match="limit"):
+        figures.short_list(_places(3), limit=0)

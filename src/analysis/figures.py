@@ -29,7 +29,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ __all__ = [
     "format_number",
     "ReportTable",
     "show_table",
+    "short_list",
     "findings",
 ]
 
@@ -469,7 +470,7 @@ def top_rows(
     --------
     >>> t = pd.DataFrame({"n": [5, 1, 7, 2]}, index=["甲", "乙", "丙", "丁"])
     >>> top_rows(t, max_rows=3, rest_label="other {n} places")["n"].to_dict()
-    {'甲': 5, '丙': 7, 'other 2 places': 3}
+    {'甲': 5.0, '丙': 7.0, 'other 2 places': 3.0}
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"`table` must be a pandas DataFrame, got {type(table).__name__}.")
@@ -1448,6 +1449,30 @@ def show_table(
     if caption:
         styler.set_caption(caption)
     return ReportTable(styler, text, note)
+
+
+#: Items a sentence of the narrative names before it says "and N more".
+SHORT_LIST_ITEMS = 10
+
+
+def short_list(items: Iterable[Any], *, limit: int = SHORT_LIST_ITEMS, sep: str = ", ",
+               more: str = " and {n} more") -> str:
+    """The first ``limit`` items joined with ``sep``, then how many more there are: prose that stays short at any N.
+
+    Examples
+    --------
+    >>> short_list(["中原区", "召陵区"])
+    '中原区, 召陵区'
+    >>> short_list(range(1, 2001), limit=3)
+    '1, 2, 3 and 1,997 more'
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"`limit` must be a positive integer, got {limit!r}.")
+    if isinstance(items, str):
+        raise TypeError("`items` must be a sequence of items, not one string; wrap it in a list.")
+    items = [str(i) for i in items]
+    shown = sep.join(items[:limit])
+    return shown + more.format(n=f"{len(items) - limit:,}") if len(items) > limit else shown
 
 
 def findings(bullets: Sequence[str]):
