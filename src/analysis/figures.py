@@ -59,6 +59,7 @@ __all__ = [
     "MAX_COLUMNS_PER_FIGURE",
     "TABLE_MAX_ROWS",
     "TABLE_PREVIEW_ROWS",
+    "TABLE_MAX_COLUMNS",
     "MissingGlyphError",
     "GlyphProblem",
     "ReportFigure",
@@ -1157,6 +1158,8 @@ TABLE_MAX_ROWS = 200
 #: ... longer ones show their first this many rows, their length and a link to the full table, so that a
 #: report page stays a few MB at thousands of reports.
 TABLE_PREVIEW_ROWS = 20
+#: Widest table a report shows, in columns; a pivot with one column per place beyond this is summarised instead.
+TABLE_MAX_COLUMNS = 12
 #: Numbers at least this large are shown without decimals (with thousands separators).
 TABLE_NO_DECIMALS_FROM = 1000
 #: Widest minimum width given to a text column, in em (longer text wraps).
