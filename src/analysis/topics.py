@@ -33,7 +33,7 @@ import scipy.sparse as sp
 import sklearn
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import NMF, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, silhouette_score
@@ -49,6 +49,7 @@ __all__ = [
     "build_tfidf",
     "embed_tfidf",
     "cluster_tfidf",
+    "clustering_settings",
     "cluster_texts",
     "k_scores",
     "choose_k",
@@ -71,12 +72,18 @@ __all__ = [
     "DEFAULT_N_INIT",
     "DEFAULT_MIN_STABILITY_ARI",
     "DEFAULT_MIN_KEYNESS_COUNT",
+    "MINIBATCH_MIN_TEXTS",
+    "MINIBATCH_BATCH_SIZE",
+    "MINIBATCH_N_INIT",
+    "SILHOUETTE_SAMPLE_SIZE",
 ]
 
 logger = logging.getLogger(__name__)
 
 Model = Literal["kmeans", "nmf"]
 _MODELS = ("kmeans", "nmf")
+Method = Literal["auto", "kmeans", "minibatch"]
+_METHODS = ("auto", "kmeans", "minibatch")
 
 #: k of :func:`cluster_texts` (the interface used on labelled data).
 DEFAULT_K = 10
@@ -93,6 +100,23 @@ DEFAULT_LSA_COMPONENTS = 50
 TEXTS_PER_LSA_COMPONENT = 10
 #: k-means restarts; the run with the lowest inertia is kept.
 DEFAULT_N_INIT = 50
+#: With ``method="auto"``, k-means on more texts (paragraphs) than this runs as scikit-learn's
+#: :class:`~sklearn.cluster.MiniBatchKMeans`; up to it, as :class:`~sklearn.cluster.KMeans` with
+#: ``DEFAULT_N_INIT`` restarts. KMeans with 50 restarts costs about 5 s per run on 22,000 paragraphs
+#: and 175 s on 400,000, and 02's k scan makes some 50 runs (benchmarks/topics.md).
+MINIBATCH_MIN_TEXTS = 10_000
+#: Paragraphs per mini-batch of MiniBatchKMeans (scikit-learn's default is 1,024; larger
+#: batches give steadier centres across seeds at the same cost per epoch).
+MINIBATCH_BATCH_SIZE = 4096
+#: Initialisations MiniBatchKMeans tries (each on a sample of ``3 * batch_size`` texts); the best is run.
+MINIBATCH_N_INIT = 3
+#: Silhouette is computed on all texts up to this many, above it on a fixed-seed random sample
+#: of this size (the same sample for every k and seed): exact silhouette costs O(n²).
+SILHOUETTE_SAMPLE_SIZE = 5_000
+#: Seed of the silhouette sample (fixed, so every k and seed is scored on the same texts).
+SILHOUETTE_SAMPLE_SEED = 0
+#: Rows of the document x document product computed at a time by ``similarity_matrix(form="pairs")``.
+SIMILARITY_BLOCK_ROWS = 1000
 #: Minimum mean pairwise ARI across seeds for a k to count as stable in :func:`choose_k`.
 DEFAULT_MIN_STABILITY_ARI = 0.8
 #: Minimum total count of a term (target + reference) for :func:`keyness`.
@@ -307,6 +331,74 @@ def _renumber(labels: np.ndarray, tfidf: TfidfResult) -> np.ndarray:
     return np.array([mapping[x] for x in labels], dtype=np.int64)
 
 
+def clustering_settings(
+    n_texts: int,
+    *,
+    model: Model = "kmeans",
+    method: Method = "auto",
+    n_init: int | None = None,
+    minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
+) -> dict[str, Any]:
+    """The clustering algorithm and settings used for ``n_texts`` texts (recorded with every result).
+
+    Parameters
+    ----------
+    n_texts : int
+        Number of texts (paragraphs) clustered.
+    model : {"kmeans", "nmf"}, default="kmeans"
+    method : {"auto", "kmeans", "minibatch"}, default="auto"
+        k-means implementation. ``"auto"``: :class:`~sklearn.cluster.KMeans`
+        up to ``minibatch_min_texts`` texts, :class:`~sklearn.cluster.MiniBatchKMeans`
+        above. Ignored (and recorded as such) with ``model="nmf"``.
+    n_init : int or None, default=None
+        Restarts (KMeans) or initialisations (MiniBatchKMeans); ``None``:
+        ``DEFAULT_N_INIT`` or ``MINIBATCH_N_INIT``.
+    minibatch_min_texts : int, default=MINIBATCH_MIN_TEXTS
+
+    Returns
+    -------
+    dict
+        ``clustering_method`` ("KMeans", "MiniBatchKMeans" or "NMF"),
+        ``method`` (as asked), ``n_texts``, ``n_init``, ``batch_size``
+        (``None`` unless mini-batch), ``minibatch_min_texts``.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` or ``method`` is unknown, or ``n_init`` / ``minibatch_min_texts`` is not a positive int.
+
+    Examples
+    --------
+    >>> clustering_settings(120)["clustering_method"]
+    'KMeans'
+    >>> clustering_settings(120_000)["clustering_method"]
+    'MiniBatchKMeans'
+    """
+    if model not in _MODELS:
+        raise ValueError(value_invalid_msg("model", model, _MODELS))
+    if method not in _METHODS:
+        raise ValueError(value_invalid_msg("method", method, _METHODS))
+    for name, value in (("n_init", n_init), ("minibatch_min_texts", minibatch_min_texts)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    if model == "nmf":
+        name = "NMF"
+    elif method == "minibatch" or (method == "auto" and n_texts > minibatch_min_texts):
+        name = "MiniBatchKMeans"
+    else:
+        name = "KMeans"
+    if n_init is None:
+        n_init = MINIBATCH_N_INIT if name == "MiniBatchKMeans" else DEFAULT_N_INIT
+    return {
+        "clustering_method": name,
+        "method": method,
+        "n_texts": int(n_texts),
+        "n_init": int(n_init) if name != "NMF" else None,
+        "batch_size": MINIBATCH_BATCH_SIZE if name == "MiniBatchKMeans" else None,
+        "minibatch_min_texts": int(minibatch_min_texts),
+    }
+
+
 def cluster_tfidf(
     tfidf: TfidfResult,
     *,
@@ -314,14 +406,20 @@ def cluster_tfidf(
     random_state: int = 0,
     model: Model = "kmeans",
     n_components: int | Literal["auto"] | None = "auto",
-    n_init: int = DEFAULT_N_INIT,
+    n_init: int | None = None,
     embedding: np.ndarray | None = None,
+    method: Method = "auto",
+    minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
 ) -> np.ndarray:
     """Cluster the rows of a TF-IDF matrix into topics numbered by size, then by top term.
 
     ``model="kmeans"``: scikit-learn's :class:`~sklearn.cluster.KMeans`
     (k-means++, ``n_init`` restarts, the one of lowest inertia kept, seeded
-    with ``random_state``) on the LSA embedding (:func:`embed_tfidf`).
+    with ``random_state``) on the LSA embedding (:func:`embed_tfidf`); above
+    ``minibatch_min_texts`` rows (``method="auto"``) or with
+    ``method="minibatch"``, :class:`~sklearn.cluster.MiniBatchKMeans`
+    (k-means++ on ``n_init`` samples, batches of ``MINIBATCH_BATCH_SIZE``,
+    seeded the same way; see :func:`clustering_settings`).
     ``model="nmf"``: NMF with ``k`` components on the TF-IDF matrix, each
     text assigned to its heaviest component (texts with no term go to the
     first). ``embedding`` reuses a precomputed :func:`embed_tfidf` result
@@ -356,21 +454,34 @@ def cluster_tfidf(
     up per-thread partial sums in the order the threads finish, so it runs
     here with one OpenMP thread: with several, a near-tie could, rarely, end
     differently between runs.
+
+    Why mini-batch above a threshold: full k-means with 50 restarts is
+    linear in n but its constant (restarts x iterations) makes 02's k scan
+    take hours at 10^5-10^6 paragraphs; MiniBatchKMeans updates the centres
+    from batches and stops when the batch inertia stops improving, at a
+    small loss of inertia (measured in benchmarks/topics.md).
     """
     n_texts = tfidf.matrix.shape[0]
     k = _check_k(k, n_texts)
-    if model not in _MODELS:
-        raise ValueError(value_invalid_msg("model", model, _MODELS))
+    settings = clustering_settings(n_texts, model=model, method=method, n_init=n_init,
+                                   minibatch_min_texts=minibatch_min_texts)
     if model == "kmeans":
         X = embedding if embedding is not None else embed_tfidf(
             tfidf, n_components=n_components, random_state=random_state
         )
+        if X.shape[0] != n_texts:
+            raise ValueError(f"`embedding` has {X.shape[0]} rows but the TF-IDF matrix has {n_texts}.")
+        if settings["clustering_method"] == "MiniBatchKMeans":
+            estimator = MiniBatchKMeans(n_clusters=k, init="k-means++", n_init=settings["n_init"],
+                                        batch_size=settings["batch_size"], random_state=random_state)
+        else:
+            estimator = KMeans(n_clusters=k, init="k-means++", n_init=settings["n_init"],
+                               random_state=random_state)
         # One OpenMP thread: the labels then never depend on the order in which threads finish
         # (see Notes), and on a loaded 2-core machine 02's k scan took 16.9 s with the default
         # threads against 2.4 s with one (benchmarks/pipeline.md).
         with threadpool_limits(limits=1, user_api="openmp"):
-            labels = KMeans(n_clusters=k, init="k-means++", n_init=n_init,
-                            random_state=random_state).fit_predict(X)
+            labels = estimator.fit_predict(X)
     else:
         if embedding is not None:
             logger.warning("`embedding` has no effect with model='nmf'; NMF runs on the TF-IDF matrix.")
@@ -388,8 +499,9 @@ def cluster_texts(
     min_df: int | float = DEFAULT_MIN_DF,
     max_df: int | float = DEFAULT_MAX_DF,
     n_components: int | Literal["auto"] | None = "auto",
-    n_init: int = DEFAULT_N_INIT,
+    n_init: int | None = None,
     segmenter: tokens_mod.Segmenter | None = None,
+    method: Method = "auto",
 ) -> list[int]:
     """Cluster any list of Chinese texts with the project's segmentation, TF-IDF and clustering.
 
@@ -404,8 +516,12 @@ def cluster_texts(
         Vocabulary limits of :func:`build_tfidf`.
     n_components : int, "auto" or None, default="auto"
         LSA dimensions before k-means (``None``: k-means on TF-IDF rows).
-    n_init : int, default=DEFAULT_N_INIT
+    n_init : int or None, default=None
+        ``None``: ``DEFAULT_N_INIT`` (KMeans) or ``MINIBATCH_N_INIT`` (MiniBatchKMeans).
     segmenter : Segmenter or None, default=None
+    method : {"auto", "kmeans", "minibatch"}, default="auto"
+        k-means implementation (:func:`clustering_settings`): mini-batch above
+        ``MINIBATCH_MIN_TEXTS`` texts.
 
     Returns
     -------
@@ -430,9 +546,21 @@ def cluster_texts(
         raise ValueError(value_invalid_msg("model", model, _MODELS))
     tfidf = build_tfidf(texts, min_df=min_df, max_df=max_df, segmenter=segmenter)
     labels = cluster_tfidf(
-        tfidf, k=k, random_state=random_state, model=model, n_components=n_components, n_init=n_init
+        tfidf, k=k, random_state=random_state, model=model, n_components=n_components, n_init=n_init,
+        method=method,
     )
     return [int(x) for x in labels]
+
+
+def _silhouette(embedding: np.ndarray, labels: np.ndarray, sample_size: int | None) -> float:
+    """Cosine silhouette of ``labels``; on a fixed-seed sample when there are more than ``sample_size`` texts."""
+    n_texts = len(labels)
+    if not 1 < len(set(labels.tolist())) < n_texts:
+        return np.nan
+    if sample_size is None or n_texts <= sample_size:
+        return float(silhouette_score(embedding, labels, metric="cosine"))
+    return float(silhouette_score(embedding, labels, metric="cosine", sample_size=sample_size,
+                                  random_state=SILHOUETTE_SAMPLE_SEED))
 
 
 def k_scores(
@@ -442,10 +570,26 @@ def k_scores(
     *,
     model: Model = "kmeans",
     n_components: int | Literal["auto"] | None = "auto",
-    n_init: int = DEFAULT_N_INIT,
+    n_init: int | None = None,
+    method: Method = "auto",
+    minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
+    silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
     **tfidf_options: Any,
 ) -> pd.DataFrame:
     """Scores for choosing k: silhouette and stability across seeds.
+
+    Parameters
+    ----------
+    texts_or_tfidf : iterable of str or TfidfResult
+    ks : iterable of int
+    seeds : iterable of int, default=range(5)
+    model, n_components, n_init, method, minibatch_min_texts
+        As in :func:`cluster_tfidf`.
+    silhouette_sample_size : int or None, default=SILHOUETTE_SAMPLE_SIZE
+        Above this many texts, silhouette is computed on a fixed-seed sample of
+        this size (the same texts for every k and seed); ``None``: always on all.
+    **tfidf_options
+        Passed to :func:`build_tfidf` when texts are given.
 
     Returns
     -------
@@ -455,7 +599,9 @@ def k_scores(
         of the labels on the LSA embedding); ``stability_ari`` and
         ``stability_ari_std`` (mean and std of the adjusted Rand index over all
         pairs of seeds); ``min_cluster_size`` (smallest cluster, mean over
-        seeds); ``n_seeds``.
+        seeds); ``n_seeds``. ``attrs["provenance"]`` records the clustering
+        settings (:func:`clustering_settings`), the silhouette sample and
+        whether the LSA embedding was computed per seed.
 
     Raises
     ------
@@ -466,7 +612,11 @@ def k_scores(
     -----
     Stability follows the usual resampling-free check: the same data clustered
     with different seeds (SVD and k-means initialisation) should give the same
-    partition; ARI 1 means identical partitions, 0 chance agreement.
+    partition; ARI 1 means identical partitions, 0 chance agreement. With
+    MiniBatchKMeans (many texts) one LSA embedding serves every seed: ARPACK's
+    truncated SVD is exact up to the sign of each dimension, which the cosine
+    geometry does not see, so the seed changes only the initialisation and
+    the batches (five SVDs of 400,000 paragraphs would cost a minute).
     """
     if isinstance(texts_or_tfidf, TfidfResult):
         tfidf = texts_or_tfidf
@@ -480,21 +630,31 @@ def k_scores(
         raise ValueError("`ks` is empty; give the numbers of clusters to score.")
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"`seeds` must hold at least 2 distinct seeds (5 or more advised), got {seeds}.")
+    if silhouette_sample_size is not None and (
+        isinstance(silhouette_sample_size, bool) or not isinstance(silhouette_sample_size, int)
+        or silhouette_sample_size < 2
+    ):
+        raise ValueError(f"`silhouette_sample_size` must be an int >= 2 or None, got {silhouette_sample_size!r}.")
     n_texts = tfidf.matrix.shape[0]
     for k in ks:
         _check_k(k, n_texts)
-    embeddings = {s: embed_tfidf(tfidf, n_components=n_components, random_state=s) for s in seeds}
+    settings = clustering_settings(n_texts, model=model, method=method, n_init=n_init,
+                                   minibatch_min_texts=minibatch_min_texts)
+    one_embedding = settings["clustering_method"] == "MiniBatchKMeans"
+    if one_embedding:
+        shared = embed_tfidf(tfidf, n_components=n_components, random_state=seeds[0])
+        embeddings = dict.fromkeys(seeds, shared)
+    else:
+        embeddings = {s: embed_tfidf(tfidf, n_components=n_components, random_state=s) for s in seeds}
     rows = []
     for k in ks:
         runs = [
-            cluster_tfidf(tfidf, k=k, random_state=s, model=model, n_init=n_init,
+            cluster_tfidf(tfidf, k=k, random_state=s, model=model, n_init=n_init, method=method,
+                          minibatch_min_texts=minibatch_min_texts,
                           embedding=embeddings[s] if model == "kmeans" else None)
             for s in seeds
         ]
-        sil = [
-            silhouette_score(embeddings[s], lab, metric="cosine") if 1 < len(set(lab)) < n_texts else np.nan
-            for s, lab in zip(seeds, runs, strict=True)
-        ]
+        sil = [_silhouette(embeddings[s], lab, silhouette_sample_size) for s, lab in zip(seeds, runs, strict=True)]
         aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
         rows.append({
             "k": k,
@@ -506,8 +666,12 @@ def k_scores(
             "n_seeds": len(seeds),
         })
     out = pd.DataFrame(rows)
+    n_silhouette = n_texts if silhouette_sample_size is None else min(n_texts, silhouette_sample_size)
     out.attrs["provenance"] = {**tfidf.params, "model": model, "n_components": n_components,
-                               "n_init": n_init, "seeds": seeds}
+                               **settings, "seeds": seeds,
+                               "silhouette_n_texts": n_silhouette,
+                               "silhouette_sample_seed": SILHOUETTE_SAMPLE_SEED if n_silhouette < n_texts else None,
+                               "embedding_per_seed": not one_embedding}
     return out
 
 
@@ -537,7 +701,9 @@ def seed_agreement(
     reference_seed: int = 0,
     model: Model = "kmeans",
     n_components: int | Literal["auto"] | None = "auto",
-    n_init: int = DEFAULT_N_INIT,
+    n_init: int | None = None,
+    method: Method = "auto",
+    minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
 ) -> pd.DataFrame:
     """How much the clustering at one ``k`` changes with the seed: each seed against a reference run.
 
@@ -551,8 +717,9 @@ def seed_agreement(
         Seeds to compare with the reference; ``reference_seed`` itself is skipped.
     reference_seed : int, default=0
         Seed of the reported solution (the notebook's ``random_state``).
-    model, n_components, n_init
-        As in :func:`cluster_tfidf`.
+    model, n_components, n_init, method, minibatch_min_texts
+        As in :func:`cluster_tfidf` (with MiniBatchKMeans, one LSA embedding
+        serves every seed, as in :func:`k_scores`).
 
     Returns
     -------
@@ -583,8 +750,15 @@ def seed_agreement(
             f"`seeds` must hold at least one seed other than reference_seed={reference_seed}; got none."
         )
 
+    settings = clustering_settings(n_texts, model=model, method=method, n_init=n_init,
+                                   minibatch_min_texts=minibatch_min_texts)
+    shared = None
+    if settings["clustering_method"] == "MiniBatchKMeans":
+        shared = embed_tfidf(tfidf, n_components=n_components, random_state=int(reference_seed))
+
     def run(seed: int) -> np.ndarray:
-        return cluster_tfidf(tfidf, k=k, random_state=seed, model=model, n_components=n_components, n_init=n_init)
+        return cluster_tfidf(tfidf, k=k, random_state=seed, model=model, n_components=n_components, n_init=n_init,
+                             method=method, minibatch_min_texts=minibatch_min_texts, embedding=shared)
 
     reference = run(int(reference_seed))
     rows = []
@@ -605,7 +779,8 @@ def seed_agreement(
         })
     out = pd.DataFrame(rows, columns=["seed", "ari", "n_moved", "share_same", "min_cluster_size", "max_cluster_size"])
     out.attrs["provenance"] = {**tfidf.params, "k": k, "reference_seed": int(reference_seed), "model": model,
-                               "n_components": n_components, "n_init": n_init}
+                               "n_components": n_components, **settings,
+                               "embedding_per_seed": shared is None}
     return out
 
 
@@ -633,9 +808,12 @@ def cluster_paragraphs(
     min_df: int | float = DEFAULT_MIN_DF,
     max_df: int | float = DEFAULT_MAX_DF,
     n_components: int | Literal["auto"] | None = "auto",
-    n_init: int = DEFAULT_N_INIT,
+    n_init: int | None = None,
     drop_generic: bool = True,
     segmenter: tokens_mod.Segmenter | None = None,
+    method: Method = "auto",
+    minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
+    tfidf: TfidfResult | None = None,
 ) -> pd.DataFrame:
     """Assign each paragraph a topic (TF-IDF + clustering, as :func:`cluster_texts`).
 
@@ -643,6 +821,19 @@ def cluster_paragraphs(
     ----------
     paragraphs : pandas.DataFrame
         Columns ``doc_id``, ``para_id``, ``text`` (and ``place``, optional).
+    method, minibatch_min_texts
+        k-means implementation (:func:`clustering_settings`), recorded in
+        ``attrs["provenance"]``.
+    tfidf : TfidfResult or None, default=None
+        A :func:`build_tfidf` result of these paragraphs (rows = ``para_id`` in
+        sorted order) to reuse instead of segmenting them again (at 10^5
+        paragraphs a pass costs minutes); ``min_df``, ``max_df`` and
+        ``drop_generic`` are then taken from it.
+
+    Raises
+    ------
+    ValueError
+        If ``tfidf`` rows are not the sorted ``para_id`` of ``paragraphs``.
 
     Returns
     -------
@@ -653,10 +844,16 @@ def cluster_paragraphs(
         holds the parameters, seed and lexicon hash.
     """
     paragraphs = _check_paragraphs(paragraphs)
-    tfidf = build_tfidf(paragraphs["text"].tolist(), row_ids=paragraphs["para_id"].tolist(), min_df=min_df,
-                        max_df=max_df, drop_generic=drop_generic, segmenter=segmenter)
+    if tfidf is None:
+        tfidf = build_tfidf(paragraphs["text"].tolist(), row_ids=paragraphs["para_id"].tolist(), min_df=min_df,
+                            max_df=max_df, drop_generic=drop_generic, segmenter=segmenter)
+    elif list(tfidf.row_ids) != paragraphs["para_id"].astype(str).tolist():
+        raise ValueError("`tfidf` rows are not the paragraphs' para_id in sorted order; build it with "
+                         "build_tfidf(texts, row_ids=para_ids) on the paragraphs sorted by para_id, or pass tfidf=None.")
     labels = cluster_tfidf(tfidf, k=k, random_state=random_state, model=model, n_components=n_components,
-                           n_init=n_init)
+                           n_init=n_init, method=method, minibatch_min_texts=minibatch_min_texts)
+    settings = clustering_settings(len(paragraphs), model=model, method=method, n_init=n_init,
+                                   minibatch_min_texts=minibatch_min_texts)
     place = paragraphs["place"] if "place" in paragraphs.columns else pd.Series([None] * len(paragraphs))
     out = pd.DataFrame({
         "para_id": paragraphs["para_id"].astype(str),
@@ -666,7 +863,7 @@ def cluster_paragraphs(
         "n_chars": paragraphs["text"].str.len().astype(np.int64),
     })
     out.attrs["provenance"] = {**tfidf.params, "k": k, "random_state": random_state, "model": model,
-                               "n_components": n_components, "n_init": n_init}
+                               "n_components": n_components, **settings}
     return out
 
 
@@ -772,8 +969,19 @@ def topic_table(
     n_terms: int = 10,
     n_representative: int = 3,
     segmenter: tokens_mod.Segmenter | None = None,
+    terms: pd.DataFrame | None = None,
+    representatives: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per topic: label, size, top terms and representative paragraphs.
+
+    Parameters
+    ----------
+    paragraph_topics, paragraphs : pandas.DataFrame
+    n_terms, n_representative : int
+        Used only when ``terms`` / ``representatives`` are not given.
+    terms, representatives : pandas.DataFrame or None, default=None
+        Results of :func:`topic_terms` and :func:`representative_paragraphs`
+        for the same topics, reused instead of segmenting every paragraph again.
 
     Returns
     -------
@@ -784,8 +992,17 @@ def topic_table(
         (space-separated, 4 decimals); ``representative_para_ids``
         (space-separated, most typical first). Sorted by topic.
     """
-    terms = topic_terms(paragraph_topics, paragraphs, n_terms=n_terms, segmenter=segmenter)
-    reps = representative_paragraphs(paragraph_topics, paragraphs, n=n_representative, segmenter=segmenter)
+    if terms is None:
+        terms = topic_terms(paragraph_topics, paragraphs, n_terms=n_terms, segmenter=segmenter)
+    reps = representatives
+    if reps is None:
+        reps = representative_paragraphs(paragraph_topics, paragraphs, n=n_representative, segmenter=segmenter)
+    for name, df, cols in (("terms", terms, ["topic", "term", "weight"]),
+                           ("representatives", reps, ["topic", "para_id"])):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"`{name}` lacks column(s) {missing}; pass the result of "
+                             f"{'topic_terms' if name == 'terms' else 'representative_paragraphs'}.")
     merged = _join_topics(paragraph_topics, paragraphs)
     rows = []
     for topic in sorted(merged["topic"].unique()):
@@ -899,6 +1116,7 @@ def keyness(
     min_count: int = DEFAULT_MIN_KEYNESS_COUNT,
     drop_generic: bool = False,
     segmenter: tokens_mod.Segmenter | None = None,
+    max_terms: int | None = None,
 ) -> pd.DataFrame:
     """Terms each group (place) uses more or less than the rest of the corpus.
 
@@ -913,6 +1131,10 @@ def keyness(
     drop_generic : bool, default=False
         Keyness itself separates shared from local words, so generic terms are
         kept by default (their under-use by a place is a finding too).
+    max_terms : int or None, default=None
+        Keep only the ``max_terms`` most over-used terms of each group (ranks
+        1 .. ``max_terms``); ``None`` keeps every term. With thousands of
+        places x tens of thousands of terms the full table has 10^7-10^8 rows.
 
     Returns
     -------
@@ -940,6 +1162,8 @@ def keyness(
         raise ValueError(f"`paragraphs` needs columns 'text' and {by!r} (the `by` parameter).")
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
         raise ValueError(f"`min_count` must be a positive int, got {min_count!r}.")
+    if max_terms is not None and (isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1):
+        raise ValueError(f"`max_terms` must be a positive int or None, got {max_terms!r}.")
     if paragraphs[by].isna().any():
         raise ValueError(f"`paragraphs`.{by} has missing values; fill them before computing keyness.")
     groups = sorted(paragraphs[by].astype(str).unique())
@@ -948,19 +1172,26 @@ def keyness(
     _, tokenizer = _tokenizer(segmenter, drop_generic)
     # Joined by line breaks: the segmenter cuts line by line, so each group's text reuses the
     # tokens of its paragraphs (already cut for TF-IDF); jieba joins no token across a break.
-    docs = ["\n".join(paragraphs.loc[paragraphs[by].astype(str) == g, "text"]) for g in groups]
-    cv = CountVectorizer(tokenizer=tokenizer, token_pattern=None, lowercase=False)
-    counts = cv.fit_transform(docs).toarray().astype(np.float64)
+    texts_by_group = paragraphs.groupby(paragraphs[by].astype(str), sort=True)["text"].agg("\n".join)
+    docs = [texts_by_group[g] for g in groups]
+    cv = CountVectorizer(tokenizer=tokenizer, token_pattern=None, lowercase=False, dtype=np.int64)
+    # Sparse: thousands of places x tens of thousands of terms would not fit as a dense array.
+    counts = cv.fit_transform(docs).tocsr()
     terms = cv.get_feature_names_out()
-    keep = counts.sum(axis=0) >= min_count
-    if not keep.any():
+    keep = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() >= min_count)
+    if not len(keep):
         raise ValueError(f"no term occurs at least {min_count} times; lower `min_count`.")
-    totals = counts.sum(axis=1)
+    totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+    counts = counts[:, keep].tocsr()
+    kept_terms = terms[keep]
+    column_totals = np.asarray(counts.sum(axis=0), dtype=np.float64).ravel()
     grand = totals.sum()
-    rows = []
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in (
+        "group", "term", "n_target", "n_reference", "total_target", "total_reference", "g2", "chi2",
+        "p_value", "log_ratio", "rank")}
     for gi, group in enumerate(groups):
-        a = counts[gi, keep]
-        b = counts[:, keep].sum(axis=0) - a
+        a = counts[gi].toarray().ravel().astype(np.float64)
+        b = column_totals - a
         c = totals[gi] - a
         d = (grand - totals[gi]) - b
         n = a + b + c + d
@@ -972,15 +1203,22 @@ def keyness(
         sign = np.where(a >= exp[0], 1.0, -1.0)
         log_ratio = np.log2(((a + 0.5) / (totals[gi] + 0.5)) / ((b + 0.5) / (grand - totals[gi] + 0.5)))
         p_value = stats.chi2.sf(g2, 1)  # one call for all terms: per term it cost 0.2 ms each
-        for j, term in enumerate(terms[keep]):
-            rows.append({"group": group, "term": str(term), "n_target": int(a[j]), "n_reference": int(b[j]),
-                         "total_target": int(totals[gi]), "total_reference": int(grand - totals[gi]),
-                         "g2": float(sign[j] * g2[j]), "chi2": float(sign[j] * chi2[j]),
-                         "p_value": float(p_value[j]), "log_ratio": float(log_ratio[j])})
-    out = pd.DataFrame(rows)
-    out = out.sort_values(["group", "g2", "term"], ascending=[True, False, True], kind="stable")
-    out["rank"] = out.groupby("group").cumcount() + 1
-    return out.reset_index(drop=True)
+        signed_g2 = sign * g2
+        # Most over-used first, ties by term (kept_terms are sorted, so column order is term order).
+        order = np.lexsort((np.arange(len(kept_terms)), -signed_g2))[:max_terms]
+        n_rows = len(order)
+        columns["group"].append(np.full(n_rows, group, dtype=object))
+        columns["term"].append(kept_terms[order].astype(object))
+        columns["n_target"].append(a[order].astype(np.int64))
+        columns["n_reference"].append(b[order].astype(np.int64))
+        columns["total_target"].append(np.full(n_rows, int(totals[gi]), dtype=np.int64))
+        columns["total_reference"].append(np.full(n_rows, int(grand - totals[gi]), dtype=np.int64))
+        columns["g2"].append(signed_g2[order])
+        columns["chi2"].append((sign * chi2)[order])
+        columns["p_value"].append(p_value[order])
+        columns["log_ratio"].append(log_ratio[order])
+        columns["rank"].append(np.arange(1, n_rows + 1, dtype=np.int64))
+    return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
 
 
 def similarity_matrix(
@@ -990,6 +1228,10 @@ def similarity_matrix(
     max_df: int | float = 1.0,
     drop_generic: bool = True,
     segmenter: tokens_mod.Segmenter | None = None,
+    form: Literal["square", "pairs"] = "square",
+    n_neighbors: int | None = None,
+    min_similarity: float = 0.0,
+    dtype: Any = np.float64,
 ) -> pd.DataFrame:
     """Cosine similarity of documents on TF-IDF (RQ4).
 
@@ -997,28 +1239,90 @@ def similarity_matrix(
     ----------
     texts_by_doc : mapping or pandas.Series
         doc_id -> full text (e.g. the paragraphs of each document joined).
+    min_df, max_df, drop_generic, segmenter
+        As in :func:`build_tfidf`.
+    form : {"square", "pairs"}, default="square"
+        ``"square"``: the n x n matrix (n² values: 800 MB at 10,000 reports in
+        float64). ``"pairs"``: a long table computed block by block (memory
+        ``SIMILARITY_BLOCK_ROWS`` x n), which ``compare.similarity_pairs``
+        and the geography tests accept as they are.
+    n_neighbors : int or None, default=None
+        ``form="pairs"`` only: keep, for each document, its ``n_neighbors``
+        most similar others (ties by doc_id); a pair is kept when either
+        document has the other among its neighbours. ``None`` keeps all pairs.
+    min_similarity : float, default=0.0
+        ``form="pairs"`` only: drop pairs below this cosine.
+    dtype : numpy dtype, default=numpy.float64
+        Of the square matrix (``numpy.float32`` halves its memory).
 
     Returns
     -------
     pandas.DataFrame
-        Square, index and columns the doc ids (sorted), values in [0, 1],
-        1 on the diagonal (0 for a document with no term).
+        ``form="square"``: square, index and columns the doc ids (sorted),
+        values in [0, 1], 1 on the diagonal (0 for a document with no term).
+        ``form="pairs"``: columns ``doc_a``, ``doc_b`` (``doc_a < doc_b``),
+        ``similarity``; sorted by doc_a, doc_b. ``attrs["provenance"]`` holds
+        the TF-IDF parameters (and ``form``, ``n_neighbors``, ``min_similarity``).
 
     Raises
     ------
     ValueError
-        If fewer than 2 documents are given.
+        If fewer than 2 documents are given, ``form`` is unknown, or the
+        pair options are given with ``form="square"``.
     """
+    if form not in ("square", "pairs"):
+        raise ValueError(value_invalid_msg("form", form, ("square", "pairs")))
+    if form == "square" and (n_neighbors is not None or min_similarity != 0.0):
+        raise ValueError("`n_neighbors` and `min_similarity` apply to form='pairs' only; "
+                         "drop them or pass form='pairs'.")
+    if n_neighbors is not None and (isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int)
+                                    or n_neighbors < 1):
+        raise ValueError(f"`n_neighbors` must be a positive int or None, got {n_neighbors!r}.")
     items = sorted((str(k), v) for k, v in dict(texts_by_doc).items())
     if len(items) < 2:
         raise ValueError(f"`texts_by_doc` needs at least 2 documents, got {len(items)}.")
     ids = [k for k, _ in items]
     tfidf = build_tfidf([v for _, v in items], row_ids=ids, min_df=min_df, max_df=max_df,
                         drop_generic=drop_generic, segmenter=segmenter)
-    sim = (tfidf.matrix @ tfidf.matrix.T).toarray()
-    sim = np.clip(sim, 0.0, 1.0)
-    out = pd.DataFrame(sim, index=pd.Index(ids, name="doc_id"), columns=pd.Index(ids, name="other_doc_id"))
-    out.attrs["provenance"] = dict(tfidf.params)
+    if form == "square":
+        sim = (tfidf.matrix @ tfidf.matrix.T).toarray()
+        sim = np.clip(sim, 0.0, 1.0).astype(dtype, copy=False)
+        out = pd.DataFrame(sim, index=pd.Index(ids, name="doc_id"), columns=pd.Index(ids, name="other_doc_id"))
+        out.attrs["provenance"] = dict(tfidf.params)
+        return out
+    X = tfidf.matrix
+    n = X.shape[0]
+    labels = np.asarray(ids, dtype=object)
+    parts_a, parts_b, parts_s = [], [], []
+    for lo in range(0, n, SIMILARITY_BLOCK_ROWS):
+        hi = min(lo + SIMILARITY_BLOCK_ROWS, n)
+        block = np.clip((X[lo:hi] @ X.T).toarray(), 0.0, 1.0)
+        rows = np.arange(lo, hi)
+        block[rows - lo, rows] = -1.0  # never a pair with itself
+        if n_neighbors is None:
+            keep = np.zeros_like(block, dtype=bool)
+            keep[:, :] = np.arange(n)[None, :] > rows[:, None]  # each pair once, from its first document
+        else:
+            m = min(n_neighbors, n - 1)
+            # Most similar first, ties by doc_id (the column order): stable argsort of the negated block.
+            top = np.argsort(-block, axis=1, kind="stable")[:, :m]
+            keep = np.zeros_like(block, dtype=bool)
+            np.put_along_axis(keep, top, True, axis=1)
+        keep &= block >= min_similarity
+        r, c = np.nonzero(keep)
+        i, j = rows[r], c
+        parts_a.append(np.minimum(i, j))
+        parts_b.append(np.maximum(i, j))
+        parts_s.append(block[r, c])
+    ia, ib, sv = np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s)
+    order = np.lexsort((ib, ia))
+    ia, ib, sv = ia[order], ib[order], sv[order]
+    first = np.ones(len(ia), dtype=bool)
+    first[1:] = (ia[1:] != ia[:-1]) | (ib[1:] != ib[:-1])  # a pair found from both ends once
+    out = pd.DataFrame({"doc_a": labels[ia[first]], "doc_b": labels[ib[first]],
+                        "similarity": sv[first].astype(np.float64)})
+    out.attrs["provenance"] = {**tfidf.params, "form": form, "n_neighbors": n_neighbors,
+                               "min_similarity": min_similarity}
     return out
 
 
