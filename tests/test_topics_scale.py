@@ -1,0 +1,175 @@
+"""Tests for the scale paths of analysis.topics: mini-batch k-means, sampled silhouette, reuse, sparse keyness, pairs."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from analysis import topics
+
+THEMES = (
+    ("防汛", "抢险", "救灾", "转移", "群众", "物资", "堤坝", "暴雨"),
+    ("疫情", "防控", "核酸", "检测", "疫苗", "接种", "排查", "隔离"),
+    ("宣讲", "党课", "故事", "讲述", "红色", "教育", "课堂", "基地"),
+)
+PLACES = ("中原区", "召陵区", "云溪区", "郑州市")
+
+
+@pytest.fixture(scope="module")
+def paragraphs() -> pd.DataFrame:
+    """90 short paragraphs, 30 per theme, of words drawn from the theme (fixed seed), over 4 places."""
+    rng = random.Random(7)
+    rows = []
+    for i in range(90):
+        words = THEMES[i % 3]
+        text = ",".join(rng.sample(words, 5))
+        doc = f"d{i % 9}"
+        rows.append({"doc_id": doc, "para_id": f"{doc}:p{i:03d}", "place": PLACES[i % 9 % 4], "text": text})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def tfidf(paragraphs):
+    p = paragraphs.sort_values("para_id").reset_index(drop=True)
+    return topics.build_tfidf(p["text"].tolist(), row_ids=p["para_id"].tolist(), min_df=1, max_df=1.0)
+
+
+@pytest.mark.parametrize(("n_texts", "threshold", "method", "expected"), [
+    (100, 100, "auto", "KMeans"),
+    (101, 100, "auto", "MiniBatchKMeans"),
+    (101, 100, "kmeans", "KMeans"),
+    (5, 100, "minibatch", "MiniBatchKMeans"),
+])
+def test_threshold_switches_the_method(n_texts, threshold, method, expected):
+    settings = topics.clustering_settings(n_texts, method=method, minibatch_min_texts=threshold)
+    assert settings["clustering_method"] == expected
+    assert settings["n_init"] == (topics.MINIBATCH_N_INIT if expected == "MiniBatchKMeans" else topics.DEFAULT_N_INIT)
+    assert (settings["batch_size"] is None) == (expected == "KMeans")
+
+
+def test_default_threshold_keeps_kmeans_for_the_bundled_corpus_size():
+    assert topics.clustering_settings(topics.MINIBATCH_MIN_TEXTS)["clustering_method"] == "KMeans"
+    assert topics.clustering_settings(topics.MINIBATCH_MIN_TEXTS + 1)["clustering_method"] == "MiniBatchKMeans"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"method": "fast"}, "method"),
+    ({"model": "lda"}, "model"),
+    ({"n_init": 0}, "n_init"),
+    ({"minibatch_min_texts": -1}, "minibatch_min_texts"),
+])
+def test_bad_settings_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        topics.clustering_settings(100, **kwargs)
+
+
+def test_method_is_recorded_in_provenance(paragraphs):
+    small = topics.cluster_paragraphs(paragraphs, k=3, min_df=1, max_df=1.0)
+    large = topics.cluster_paragraphs(paragraphs, k=3, min_df=1, max_df=1.0, minibatch_min_texts=50)
+    assert small.attrs["provenance"]["clustering_method"] == "KMeans"
+    assert large.attrs["provenance"]["clustering_method"] == "MiniBatchKMeans"
+    assert large.attrs["provenance"]["batch_size"] == topics.MINIBATCH_BATCH_SIZE
+    assert large.attrs["provenance"]["n_texts"] == len(paragraphs)
+
+
+def test_minibatch_labels_are_scikit_learns_and_deterministic(tfidf):
+    labels = topics.cluster_tfidf(tfidf, k=3, random_state=4, method="minibatch")
+    again = topics.cluster_tfidf(tfidf, k=3, random_state=4, method="minibatch")
+    assert labels.tolist() == again.tolist()
+    embedding = topics.embed_tfidf(tfidf, random_state=4)
+    direct = MiniBatchKMeans(n_clusters=3, n_init=topics.MINIBATCH_N_INIT, batch_size=topics.MINIBATCH_BATCH_SIZE,
+                             random_state=4).fit_predict(embedding)
+    assert adjusted_rand_score(labels, direct) == pytest.approx(1.0)
+    # The three word themes are three clusters.
+    theme = np.array([int(pid.split(":p")[1]) % 3 for pid in tfidf.row_ids])
+    assert adjusted_rand_score(labels, theme) == pytest.approx(1.0)
+
+
+def test_k_scores_sampled_silhouette_and_provenance(tfidf):
+    scores = topics.k_scores(tfidf, [2, 3], seeds=[0, 1], method="minibatch", silhouette_sample_size=40)
+    prov = scores.attrs["provenance"]
+    assert prov["clustering_method"] == "MiniBatchKMeans"
+    assert prov["silhouette_n_texts"] == 40 and prov["silhouette_sample_seed"] == topics.SILHOUETTE_SAMPLE_SEED
+    assert prov["embedding_per_seed"] is False
+    embedding = topics.embed_tfidf(tfidf, random_state=0)
+    expected = [
+        silhouette_score(embedding, topics.cluster_tfidf(tfidf, k=3, random_state=s, method="minibatch",
+                                                         embedding=embedding),
+                         metric="cosine", sample_size=40, random_state=topics.SILHOUETTE_SAMPLE_SEED)
+        for s in (0, 1)
+    ]
+    assert scores.set_index("k").loc[3, "silhouette"] == pytest.approx(np.mean(expected))
+    full = topics.k_scores(tfidf, [3], seeds=[0, 1])
+    assert full.attrs["provenance"]["silhouette_n_texts"] == tfidf.matrix.shape[0]
+    assert full.attrs["provenance"]["clustering_method"] == "KMeans"
+    assert full.attrs["provenance"]["embedding_per_seed"] is True
+
+
+def test_seed_agreement_records_the_method(tfidf):
+    agreement = topics.seed_agreement(tfidf, k=3, seeds=[0, 1, 2], method="minibatch")
+    assert agreement.attrs["provenance"]["clustering_method"] == "MiniBatchKMeans"
+    assert (agreement["ari"] == 1.0).all()  # three well separated themes: every seed finds them
+
+
+def test_cluster_paragraphs_reuses_a_tfidf(paragraphs, tfidf):
+    built = topics.cluster_paragraphs(paragraphs, k=3, min_df=1, max_df=1.0)
+    reused = topics.cluster_paragraphs(paragraphs, k=3, tfidf=tfidf)
+    pd.testing.assert_frame_equal(built, reused)
+    other = topics.build_tfidf(paragraphs["text"].tolist()[:-1], min_df=1, max_df=1.0)
+    with pytest.raises(ValueError, match="para_id"):
+        topics.cluster_paragraphs(paragraphs, k=3, tfidf=other)
+
+
+def test_topic_table_reuses_terms_and_representatives(paragraphs):
+    pt = topics.cluster_paragraphs(paragraphs, k=3, min_df=1, max_df=1.0)
+    terms = topics.topic_terms(pt, paragraphs, n_terms=4)
+    reps = topics.representative_paragraphs(pt, paragraphs, n=2)
+    computed = topics.topic_table(pt, paragraphs, n_terms=4, n_representative=2)
+    reused = topics.topic_table(pt, paragraphs, terms=terms, representatives=reps)
+    pd.testing.assert_frame_equal(computed, reused)
+    with pytest.raises(ValueError, match="terms"):
+        topics.topic_table(pt, paragraphs, terms=terms.drop(columns="weight"), representatives=reps)
+
+
+def test_keyness_max_terms_is_the_head_of_the_full_table(paragraphs):
+    full = topics.keyness(paragraphs, min_count=2)
+    head = topics.keyness(paragraphs, min_count=2, max_terms=3)
+    expected = full[full["rank"] <= 3].reset_index(drop=True)
+    pd.testing.assert_frame_equal(head, expected)
+    assert head.groupby("group").size().eq(3).all()
+    with pytest.raises(ValueError, match="max_terms"):
+        topics.keyness(paragraphs, max_terms=0)
+
+
+def test_keyness_counts_add_up(paragraphs):
+    table = topics.keyness(paragraphs, min_count=2)
+    # For every term, target + reference is the same corpus count in every group.
+    per_term = (table["n_target"] + table["n_reference"]).groupby(table["term"]).nunique()
+    assert (per_term == 1).all()
+    assert (table["total_target"] + table["total_reference"]).nunique() == 1
+
+
+def test_similarity_pairs_match_the_square_matrix(paragraphs):
+    texts = paragraphs.groupby("doc_id")["text"].agg("\n".join)
+    square = topics.similarity_matrix(texts)
+    pairs = topics.similarity_matrix(texts, form="pairs")
+    n = len(square)
+    assert len(pairs) == n * (n - 1) // 2
+    assert (pairs["doc_a"] < pairs["doc_b"]).all()
+    for row in pairs.itertuples():
+        assert row.similarity == pytest.approx(square.loc[row.doc_a, row.doc_b])
+    near = topics.similarity_matrix(texts, form="pairs", n_neighbors=1)
+    for doc in square.index:
+        others = square.loc[doc].drop(doc)
+        best = others.sort_values(ascending=False, kind="stable").index[0]
+        pair = tuple(sorted((doc, best)))
+        assert ((near["doc_a"] == pair[0]) & (near["doc_b"] == pair[1])).any()
+    assert len(near) <= n
+    with pytest.raises(ValueError, match="form='pairs'"):
+        topics.similarity_matrix(texts, n_neighbors=2)
+    assert topics.similarity_matrix(texts, dtype=np.float32).to_numpy().dtype == np.float32
