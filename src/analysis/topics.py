@@ -60,6 +60,7 @@ __all__ = [
     "topic_table",
     "topic_shares",
     "topic_emphasis",
+    "topic_shares_top",
     "keyness",
     "similarity_matrix",
     "write_topic_tables",
@@ -1077,6 +1078,82 @@ def topic_shares(paragraph_topics: pd.DataFrame, documents: pd.DataFrame | None 
     out = out[["level", "unit", "topic", "n_paragraphs", "share_paragraphs", "n_chars", "share_chars"]]
     out = out.astype({"topic": np.int64, "n_paragraphs": np.int64, "n_chars": np.int64})
     return out.sort_values(["level", "unit", "topic"], kind="stable").reset_index(drop=True)
+
+
+def topic_shares_top(
+    paragraph_topics: pd.DataFrame,
+    groups: Mapping[str, str] | pd.Series,
+    *,
+    max_groups: int,
+    rest_label: str = "other {n}",
+) -> pd.DataFrame:
+    """Topic shares of the ``max_groups - 1`` largest groups (by characters) and of the rest pooled.
+
+    For figures that must fit a page at any corpus size: with 1,000 places,
+    the 29 places of most text get a bar each and the other 971 one pooled
+    bar (their paragraphs counted together, not their shares averaged).
+
+    Parameters
+    ----------
+    paragraph_topics : pandas.DataFrame
+        Columns ``doc_id``, ``topic``, ``n_chars`` (as :func:`cluster_paragraphs`).
+    groups : mapping or pandas.Series
+        doc_id -> group (report, place, city or province).
+    max_groups : int
+        Most units in the result, the pooled rest included (at least 2).
+    rest_label : str, default="other {n}"
+        Label of the pooled unit; ``{n}`` becomes the number of groups pooled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As one level of :func:`topic_shares` (``unit``, ``topic``,
+        ``n_paragraphs``, ``share_paragraphs``, ``n_chars``, ``share_chars``),
+        every topic for every unit, units in descending order of characters
+        (ties by name), the pooled unit last. ``attrs``: ``n_groups`` (groups
+        in the data), ``n_rest`` (groups pooled), ``rest_label`` (its label, or
+        ``None``).
+
+    Raises
+    ------
+    ValueError
+        If a document has no group, ``max_groups`` < 2, or ``rest_label``
+        lacks ``{n}`` or equals a group name.
+    """
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 2:
+        raise ValueError(f"`max_groups` must be an int >= 2, got {max_groups!r}.")
+    if "{n}" not in rest_label:
+        raise ValueError(f"`rest_label` must contain '{{n}}' (the number of groups pooled), got {rest_label!r}.")
+    need = {"doc_id", "topic", "n_chars"}
+    if not need <= set(paragraph_topics.columns):
+        raise ValueError(f"`paragraph_topics` lacks columns {sorted(need - set(paragraph_topics.columns))}.")
+    mapping = pd.Series(dict(groups) if not isinstance(groups, pd.Series) else groups).astype(object)
+    unit = paragraph_topics["doc_id"].astype(str).map(mapping)
+    if unit.isna().any():
+        missing = sorted(paragraph_topics.loc[unit.isna(), "doc_id"].astype(str).unique())[:5]
+        raise ValueError(f"no group for documents {missing}; `groups` must map every doc_id.")
+    df = paragraph_topics[["topic", "n_chars"]].assign(unit=unit.astype(str).to_numpy())
+    totals = df.groupby("unit")["n_chars"].sum()
+    ranked = sorted(totals.index, key=lambda g: (-int(totals[g]), g))
+    n_rest = max(0, len(ranked) - (max_groups - 1)) if len(ranked) > max_groups else 0
+    label = None
+    if n_rest:
+        label = rest_label.format(n=n_rest)
+        if label in set(ranked):
+            raise ValueError(f"`rest_label` gives {label!r}, which is already a group name; choose another.")
+        pooled = set(ranked[max_groups - 1:])
+        df = df.assign(unit=df["unit"].where(~df["unit"].isin(pooled), label))
+        ranked = ranked[:max_groups - 1] + [label]
+    topics_all = sorted(df["topic"].unique())
+    g = df.groupby(["unit", "topic"]).agg(n_paragraphs=("topic", "size"), n_chars=("n_chars", "sum"))
+    full = pd.MultiIndex.from_product([ranked, topics_all], names=["unit", "topic"])
+    out = g.reindex(full, fill_value=0).reset_index()
+    out["share_paragraphs"] = out["n_paragraphs"] / out.groupby("unit")["n_paragraphs"].transform("sum")
+    out["share_chars"] = out["n_chars"] / out.groupby("unit")["n_chars"].transform("sum")
+    out = out[["unit", "topic", "n_paragraphs", "share_paragraphs", "n_chars", "share_chars"]]
+    out = out.astype({"topic": np.int64, "n_paragraphs": np.int64, "n_chars": np.int64})
+    out.attrs = {"n_groups": len(totals), "n_rest": n_rest, "rest_label": label}
+    return out
 
 
 def topic_emphasis(shares: pd.DataFrame, topic_table: pd.DataFrame) -> pd.DataFrame:
