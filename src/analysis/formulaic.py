@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
-from . import paths
+from . import duplicates, paths
 from .errors import InputError, value_invalid_msg
 from .storage import read_yaml
 
@@ -54,6 +55,15 @@ __all__ = [
     "discover_formulations",
     "normalize_for_reuse",
     "reused_passages",
+    "REUSE_METHODS",
+    "DEFAULT_MAX_ALL_PAIRS_REPORTS",
+    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_LSH_THRESHOLD",
+    "DEFAULT_LSH_NUM_PERM",
+    "DEFAULT_MAX_PARAGRAPH_REPORTS",
+    "reuse_candidates",
+    "reused_mask",
+    "resolve_reuse_method",
     "passage_spread",
     "formulaic_shares",
     "RE_NUMERAL",
@@ -69,6 +79,24 @@ KINDS: tuple[str, ...] = ("slogan", "formulation", "reused", "local")
 
 #: Shortest shared passage (in normalised characters: no punctuation, no whitespace) counted as reuse.
 DEFAULT_MIN_REUSE_CHARS = 8
+#: How report pairs are chosen for the passage search: ``"all_pairs"`` (every pair), ``"candidates"``
+#: (MinHash/LSH candidate pairs, bounded per report) or ``"auto"`` (all pairs up to a number of reports).
+REUSE_METHODS: tuple[str, ...] = ("auto", "all_pairs", "candidates")
+#: Above this many reports ``reuse_method="auto"`` switches from all pairs to LSH candidate pairs
+#: (100 reports are 4,950 pairs; the all-pairs search grows with the square of the reports that share
+#: a genre phrase, see benchmarks/formulaic.md).
+DEFAULT_MAX_ALL_PAIRS_REPORTS = 100
+#: Candidate partners kept per report (those sharing the most near-identical paragraphs first).
+DEFAULT_MAX_CANDIDATES = 10
+#: Estimated Jaccard similarity (5-character shingles) from which two paragraphs are near-identical.
+DEFAULT_LSH_THRESHOLD = 0.5
+#: Permutations of each paragraph's MinHash signature.
+DEFAULT_LSH_NUM_PERM = 64
+#: A paragraph (with its near-identical variants) found in more reports than this is genre boilerplate:
+#: it proposes no candidate pair (its characters still count as reused in the shares).
+DEFAULT_MAX_PARAGRAPH_REPORTS = 50
+#: Paragraphs with fewer normalised characters than this propose no candidate pair (too short to tell).
+MIN_LSH_PARAGRAPH_CHARS = 20
 #: Longest candidate formulation proposed by discovery, in characters.
 MAX_FORMULATION_CHARS = 8
 #: Shortest candidate formulation proposed by discovery, in characters.
@@ -840,6 +868,386 @@ def reused_passages(
     return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
 
 
+# ---------------------------------------------------------------------------
+# Text reuse at scale: hashed n-grams, MinHash/LSH candidate pairs, passages of candidate pairs
+
+
+#: Multiplier and mixing constants of the 64-bit n-gram hash (splitmix64 finaliser).
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_NEWLINE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Grams:
+    """A normalised text as code points, with the hash of each ``n``-gram that does not cross a line break."""
+
+    codes: np.ndarray  # uint32 code points of the normalised text
+    offsets: tuple[int, ...]  # raw offset of each normalised character
+    starts: np.ndarray  # start (in the normalised text) of every valid n-gram, increasing
+    hashes: np.ndarray  # uint64 hash of the n-gram at each start
+
+
+def _grams(text: str, n: int) -> _Grams:
+    """Hash every ``n``-gram of :func:`normalize_for_reuse`'s text (vectorised; O(len(text)))."""
+    norm, offsets = _normalized(text)
+    codes = np.frombuffer(norm.encode("utf-32-le"), dtype="<u4")
+    if len(codes) < n:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Grams(codes, offsets, empty, np.zeros(0, dtype=np.uint64))
+    windows = np.lib.stride_tricks.sliding_window_view(codes.astype(np.uint64), n)
+    powers = np.array([pow(int(_HASH_BASE), n - 1 - i, 1 << 64) for i in range(n)], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = windows @ powers
+        h ^= h >> np.uint64(30)
+        h *= _MIX_1
+        h ^= h >> np.uint64(27)
+        h *= _MIX_2
+        h ^= h >> np.uint64(31)
+    newlines = np.concatenate([[0], np.cumsum(codes == _NEWLINE)])
+    valid = newlines[n:] == newlines[:-n]
+    starts = np.flatnonzero(valid)
+    return _Grams(codes, offsets, starts, h[starts])
+
+
+def resolve_reuse_method(n_documents: int, method: str, *, max_all_pairs_reports: int) -> str:
+    """``"all_pairs"`` or ``"candidates"``: ``method`` itself, or for ``"auto"`` the one ``n_documents`` calls for.
+
+    Examples
+    --------
+    >>> resolve_reuse_method(5, "auto", max_all_pairs_reports=100), resolve_reuse_method(101, "auto", max_all_pairs_reports=100)
+    ('all_pairs', 'candidates')
+    """
+    if method not in REUSE_METHODS:
+        raise ValueError(value_invalid_msg("reuse_method", method, REUSE_METHODS))
+    if not isinstance(max_all_pairs_reports, int) or isinstance(max_all_pairs_reports, bool) or max_all_pairs_reports < 2:
+        raise ValueError(f"`max_all_pairs_reports` must be an integer >= 2, got {max_all_pairs_reports!r}")
+    if method != "auto":
+        return method
+    return "all_pairs" if n_documents <= max_all_pairs_reports else "candidates"
+
+
+def reused_mask(
+    texts_by_doc: Mapping[str, str],
+    *,
+    min_chars: int = DEFAULT_MIN_REUSE_CHARS,
+    group_of: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Which characters of each report lie in a passage of at least ``min_chars`` shared with another report.
+
+    The same characters as those covered by :func:`reused_passages` on all
+    pairs, found without comparing pairs: a normalised character is reused
+    exactly when an ``min_chars``-gram covering it occurs in another report
+    (in a report of another group, when ``group_of`` is given, e.g. the place
+    of each report). Linear in the corpus size.
+
+    Parameters
+    ----------
+    texts_by_doc : Mapping of str to str
+        Report text by ``doc_id`` (paragraphs joined by ``"\\n"``).
+    min_chars : int, default=8
+    group_of : Mapping of str to str or None, default=None
+        Text shared only within one group does not count.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        A boolean array over each text's characters; a reused passage covers
+        its first to its last content character (punctuation inside included).
+
+    Notes
+    -----
+    N-grams are compared by a 64-bit hash; two different n-grams share a
+    hash with probability about m² / 2^65 for m distinct n-grams (below
+    10^-5 for 10^7 n-grams), which would mark one n-gram as reused.
+
+    Examples
+    --------
+    >>> mask = reused_mask({"a": "我区深入开展党史学习教育。", "b": "全市深入开展党史学习教育"})
+    >>> "".join("x" if m else "." for m in mask["a"])
+    '..xxxxxxxxxx.'
+    """
+    _check_texts(texts_by_doc)
+    _check_min_chars(min_chars)
+    doc_ids = sorted(texts_by_doc)
+    if group_of is not None:
+        missing = [d for d in doc_ids if d not in group_of]
+        if missing:
+            raise ValueError(f"`group_of` has no group for doc_id(s) {missing[:5]}")
+    grams = {d: _grams(texts_by_doc[d], min_chars) for d in doc_ids}
+    groups = sorted({group_of[d] for d in doc_ids}) if group_of is not None else []
+    code_of = {g: i for i, g in enumerate(groups)}
+    uniq = [np.unique(grams[d].hashes, sorted=True) for d in doc_ids]
+    if group_of is None:
+        owners = [np.full(len(u), i, dtype=np.int64) for i, u in enumerate(uniq)]
+    else:
+        owners = [np.full(len(u), code_of[group_of[d]], dtype=np.int64) for d, u in zip(doc_ids, uniq, strict=True)]
+    all_hashes = np.concatenate(uniq) if uniq else np.zeros(0, dtype=np.uint64)
+    all_owners = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+    # Distinct (hash, owner) pairs, then hashes with at least two owners.
+    order = np.lexsort((all_owners, all_hashes))
+    h_sorted, o_sorted = all_hashes[order], all_owners[order]
+    keep = np.ones(len(h_sorted), dtype=bool)
+    keep[1:] = (h_sorted[1:] != h_sorted[:-1]) | (o_sorted[1:] != o_sorted[:-1])
+    h_distinct = h_sorted[keep]
+    values, counts = np.unique(h_distinct, return_counts=True)
+    shared = values[counts >= 2]
+    out: dict[str, np.ndarray] = {}
+    for d in doc_ids:
+        g = grams[d]
+        mask = np.zeros(len(texts_by_doc[d]), dtype=bool)
+        where = np.minimum(np.searchsorted(shared, g.hashes), max(len(shared) - 1, 0))
+        hit = g.starts[shared[where] == g.hashes] if len(shared) else g.starts[:0]
+        if len(hit):
+            cover = np.zeros(len(g.codes) + 1, dtype=np.int64)
+            np.add.at(cover, hit, 1)
+            np.add.at(cover, hit + min_chars, -1)
+            covered = np.cumsum(cover[:-1]) > 0
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.astype(np.int8), [0]])))
+            for n0, n1 in zip(edges[::2], edges[1::2], strict=True):
+                mask[g.offsets[n0] : g.offsets[n1 - 1] + 1] = True
+        out[d] = mask
+    return out
+
+
+def _check_texts(texts_by_doc: Mapping[str, str]) -> None:
+    if not isinstance(texts_by_doc, Mapping):
+        raise TypeError(
+            f"`texts_by_doc` must be a mapping of doc_id to text, got {type(texts_by_doc).__name__}"
+        )
+    for doc_id, text in texts_by_doc.items():
+        if not isinstance(doc_id, str) or not isinstance(text, str):
+            raise TypeError(f"`texts_by_doc`: entry {doc_id!r} must map a str doc_id to a str text")
+
+
+def _check_min_chars(min_chars: int) -> None:
+    if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 2:
+        raise ValueError(f"`min_chars` must be an integer >= 2, got {min_chars!r}")
+
+
+def _check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+
+
+_CANDIDATE_COLUMNS = ["doc_a", "doc_b", "n_paragraphs", "best_jaccard"]
+
+
+def reuse_candidates(
+    texts_by_doc: Mapping[str, str],
+    *,
+    max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    threshold: float = DEFAULT_LSH_THRESHOLD,
+    num_perm: int = DEFAULT_LSH_NUM_PERM,
+    max_paragraph_reports: int = DEFAULT_MAX_PARAGRAPH_REPORTS,
+    group_of: Mapping[str, str] | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Report pairs worth a passage search: those sharing near-identical paragraphs (MinHash/LSH), few per report.
+
+    Parameters
+    ----------
+    texts_by_doc : Mapping of str to str
+        Report text by ``doc_id``, paragraphs joined by ``"\\n"``.
+    max_candidates : int, default=10
+        Partners kept per report: those sharing the most near-identical
+        paragraphs with it (then the highest estimated Jaccard, then doc_id).
+        A pair is kept when either report keeps the other, so there are at
+        most ``max_candidates`` x reports pairs.
+    threshold : float, default=0.5
+        LSH threshold on the Jaccard similarity of two paragraphs'
+        5-character shingle sets (``duplicates.shingles``).
+    num_perm : int, default=64
+        Permutations of each paragraph's MinHash.
+    max_paragraph_reports : int, default=50
+        A paragraph whose near-identical variants are in more reports than
+        this is boilerplate of the genre and proposes no pair.
+    group_of : Mapping of str to str or None, default=None
+        Keep only pairs of reports in different groups (e.g. places).
+    random_state : int, default=0
+        Seed of the MinHash permutations.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``doc_a < doc_b``, ``n_paragraphs`` (paragraphs of either
+        report with a near-identical one in the other, the larger count of
+        the two sides) and ``best_jaccard`` (highest MinHash estimate of such
+        a paragraph pair); sorted by ``doc_a, doc_b``. ``attrs`` records the
+        settings and counts (``n_paragraphs_hashed``, ``n_boilerplate_paragraphs``).
+
+    Notes
+    -----
+    Paragraphs are compared by text normalised as in duplicate detection
+    (``duplicates.normalize_text``, ``duplicates.shingles``); identical
+    paragraphs are hashed once. Paragraphs with fewer than
+    ``MIN_LSH_PARAGRAPH_CHARS`` normalised characters propose nothing. Reuse
+    shorter than a paragraph's worth of its shingles (a shared phrase in
+    otherwise different paragraphs) is not a candidate; its characters are
+    still counted as reused by :func:`reused_mask`.
+
+    Examples
+    --------
+    >>> texts = {"a": "全区组织开展党史学习教育专题宣讲活动一百余场,覆盖干部群众两万余人次。\\n甲区的事。",
+    ...          "b": "全区组织开展党史学习教育专题宣讲活动一百余场,覆盖干部群众两万余人。\\n乙区的事。",
+    ...          "c": "丙县修缮革命旧址三处,新建村史馆两个,接待参观群众五千余人次。"}
+    >>> reuse_candidates(texts)[["doc_a", "doc_b", "n_paragraphs"]].to_numpy().tolist()
+    [['a', 'b', 1]]
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    _check_texts(texts_by_doc)
+    _check_positive("max_candidates", max_candidates)
+    _check_positive("num_perm", num_perm)
+    _check_positive("max_paragraph_reports", max_paragraph_reports)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"`threshold` must be a number in (0, 1), got {threshold!r}")
+    if not isinstance(random_state, int) or isinstance(random_state, bool):
+        raise ValueError(f"`random_state` must be an integer seed, got {random_state!r}")
+    doc_ids = sorted(texts_by_doc)
+    if group_of is not None:
+        missing = [d for d in doc_ids if d not in group_of]
+        if missing:
+            raise ValueError(f"`group_of` has no group for doc_id(s) {missing[:5]}")
+    # Distinct normalised paragraphs and the reports holding each.
+    docs_of: dict[str, set[int]] = defaultdict(set)
+    paras_of: list[list[str]] = []
+    for i, d in enumerate(doc_ids):
+        mine = []
+        for para in texts_by_doc[d].split("\n"):
+            norm = duplicates.normalize_text(para)
+            if len(norm) >= MIN_LSH_PARAGRAPH_CHARS:
+                docs_of[norm].add(i)
+                mine.append(norm)
+        paras_of.append(sorted(set(mine)))
+    keys = sorted(docs_of)
+    key_index = {k: j for j, k in enumerate(keys)}
+    shingle_sets = [sorted(g.encode("utf-8") for g in duplicates.shingles(k)) for k in keys]
+    signatures = MinHash.bulk(shingle_sets, num_perm=num_perm, seed=random_state) if keys else []
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    with lsh.insertion_session() as session:
+        for j, signature in enumerate(signatures):
+            session.insert(j, signature, check_duplication=False)
+    # For every distinct paragraph: its near-identical variants and the reports they are in.
+    variant_docs: list[set[int] | None] = []
+    best_of: list[dict[int, float]] = []
+    n_boilerplate = 0
+    for j, signature in enumerate(signatures):
+        near = sorted(lsh.query(signature))
+        docs: set[int] = set()
+        for q in near:
+            docs |= docs_of[keys[q]]
+        if len(docs) > max_paragraph_reports:
+            n_boilerplate += 1
+            variant_docs.append(None)
+            best_of.append({})
+            continue
+        variant_docs.append(docs)
+        best: dict[int, float] = {}
+        for q in near:
+            estimate = 1.0 if q == j else float(signature.jaccard(signatures[q]))
+            for doc in docs_of[keys[q]]:
+                best[doc] = max(best.get(doc, 0.0), estimate)
+        best_of.append(best)
+    # Partners of each report, ranked by paragraphs shared, then best estimate, then doc_id.
+    kept: dict[tuple[int, int], list[float]] = {}
+    for i, mine in enumerate(paras_of):
+        votes: dict[int, int] = defaultdict(int)
+        best: dict[int, float] = {}
+        for norm in mine:
+            j = key_index[norm]
+            docs = variant_docs[j]
+            if docs is None:
+                continue
+            for other in docs:
+                if other == i:
+                    continue
+                if group_of is not None and group_of[doc_ids[other]] == group_of[doc_ids[i]]:
+                    continue
+                votes[other] += 1
+                best[other] = max(best.get(other, 0.0), best_of[j][other])
+        ranked = sorted(votes, key=lambda o: (-votes[o], -best[o], o))[:max_candidates]
+        for other in ranked:
+            pair = (min(i, other), max(i, other))
+            entry = kept.setdefault(pair, [0, 0.0])
+            entry[0] = max(entry[0], votes[other])
+            entry[1] = max(entry[1], best[other])
+    rows = [(doc_ids[a], doc_ids[b], int(v[0]), round(float(v[1]), 6)) for (a, b), v in sorted(kept.items())]
+    out = pd.DataFrame(rows, columns=_CANDIDATE_COLUMNS).astype({"n_paragraphs": "int64", "best_jaccard": "float64"})
+    out.attrs.update(
+        reuse_candidates={
+            "method": "minhash_lsh_paragraphs",
+            "threshold": threshold,
+            "num_perm": num_perm,
+            "shingle_chars": duplicates.SHINGLE_CHARS,
+            "min_paragraph_chars": MIN_LSH_PARAGRAPH_CHARS,
+            "max_candidates": max_candidates,
+            "max_paragraph_reports": max_paragraph_reports,
+            "between_groups": group_of is not None,
+            "random_state": random_state,
+            "n_documents": len(doc_ids),
+            "n_paragraphs_hashed": len(keys),
+            "n_boilerplate_paragraphs": n_boilerplate,
+            "n_pairs": len(out),
+        }
+    )
+    return out
+
+
+def _pair_passages(da: str, ga: _Grams, ta: str, db: str, gb: _Grams, tb: str, n: int) -> Iterator[ReusedPassage]:
+    """Maximal passages of at least ``n`` normalised characters shared by two reports (vectorised seeds)."""
+    if not len(ga.hashes) or not len(gb.hashes):
+        return
+    order_b = np.argsort(gb.hashes, kind="stable")
+    sorted_b = gb.hashes[order_b]
+    left = np.searchsorted(sorted_b, ga.hashes, side="left")
+    right = np.searchsorted(sorted_b, ga.hashes, side="right")
+    counts = right - left
+    if not counts.any():
+        return
+    pa = np.repeat(ga.starts, counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    pb = gb.starts[order_b[np.repeat(left, counts) + within]]
+    # Hashes can collide: keep only seeds whose n-grams are equal.
+    steps = np.arange(n)
+    equal = (ga.codes[pa[:, None] + steps] == gb.codes[pb[:, None] + steps]).all(axis=1)
+    pa, pb = pa[equal], pb[equal]
+    if not len(pa):
+        return
+    delta = pa - pb
+    order = np.lexsort((pa, delta))
+    pa, delta = pa[order], delta[order]
+    new_run = np.ones(len(pa), dtype=bool)
+    new_run[1:] = (delta[1:] != delta[:-1]) | (pa[1:] != pa[:-1] + 1)
+    first = np.flatnonzero(new_run)
+    last = np.concatenate([first[1:], [len(pa)]]) - 1
+    for f, lst in zip(first.tolist(), last.tolist(), strict=True):
+        na0, na1 = int(pa[f]), int(pa[lst]) + n
+        nb0, nb1 = na0 - int(delta[f]), na1 - int(delta[f])
+        start_a, end_a = ga.offsets[na0], ga.offsets[na1 - 1] + 1
+        start_b, end_b = gb.offsets[nb0], gb.offsets[nb1 - 1] + 1
+        yield ReusedPassage(da, start_a, end_a, db, start_b, end_b, na1 - na0, ta[start_a:end_a])
+
+
+def _candidate_passages(texts: dict[str, str], min_chars: int, pairs: Iterable[tuple[str, str]]) -> pd.DataFrame:
+    """:func:`reused_passages` restricted to ``pairs``, pair by pair (no corpus-wide index)."""
+    cache: dict[str, _Grams] = {}
+
+    def grams(d: str) -> _Grams:
+        if d not in cache:
+            cache[d] = _grams(texts[d], min_chars)
+        return cache[d]
+
+    records: list[ReusedPassage] = []
+    for a, b in sorted({(min(a, b), max(a, b)) for a, b in pairs}):
+        records.extend(_pair_passages(a, grams(a), texts[a], b, grams(b), texts[b], min_chars))
+    row = operator.attrgetter(*_PASSAGE_COLUMNS)
+    out = pd.DataFrame([row(r) for r in records], columns=_PASSAGE_COLUMNS)
+    out = out.sort_values(["doc_a", "doc_b", "start_a", "start_b"], kind="mergesort").reset_index(drop=True)
+    return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
+
+
 _SPREAD_COLUMNS = ["passage", "n_chars", "n_documents", "n_places", "n_pairs", "doc_ids", "places"]
 
 
@@ -979,6 +1387,11 @@ def formulaic_shares(
     min_reuse_chars: int = DEFAULT_MIN_REUSE_CHARS,
     reuse_between: Literal["documents", "places"] = "documents",
     top_n: int = DEFAULT_TOP_EXAMPLES,
+    reuse_method: Literal["auto", "all_pairs", "candidates"] = "auto",
+    max_all_pairs_reports: int = DEFAULT_MAX_ALL_PAIRS_REPORTS,
+    candidate_pairs: pd.DataFrame | None = None,
+    max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    random_state: int = 0,
 ) -> FormulaicShares:
     """Share of characters in slogans, formulations and reused passages versus local text.
 
@@ -996,10 +1409,30 @@ def formulaic_shares(
         reports on one district written by one office are then not "reuse").
     top_n : int, default=5
         Examples per place and kind.
+    reuse_method : {"auto", "all_pairs", "candidates"}, default="auto"
+        How reused text is found. ``"all_pairs"``: :func:`reused_passages`
+        on every pair of reports. ``"candidates"``: the reused characters
+        from :func:`reused_mask` (the same characters, without pairs) and the
+        passages table only for candidate pairs (:func:`reuse_candidates`).
+        ``"auto"``: all pairs up to ``max_all_pairs_reports`` reports.
+    max_all_pairs_reports : int, default=100
+        Threshold of ``"auto"``.
+    candidate_pairs : DataFrame or None, default=None
+        Precomputed :func:`reuse_candidates` (``doc_a, doc_b``), so several
+        settings share one LSH pass; ``None`` computes them when needed.
+        Ignored, with a warning, by the all-pairs method.
+    max_candidates : int, default=10
+        Candidate partners per report when they are computed here.
+    random_state : int, default=0
+        Seed of the MinHash permutations when candidates are computed here.
 
     Returns
     -------
     FormulaicShares
+        Every table's ``attrs`` records the settings and ``reuse_method``
+        (the method used, never ``"auto"``); with candidates also
+        ``reuse_candidates`` (LSH settings and counts) and
+        ``n_compared_pairs``.
 
     Raises
     ------
@@ -1013,7 +1446,10 @@ def formulaic_shares(
     reused > local. Shares are characters of a kind over content characters,
     so the four shares of a paragraph, report or place sum to 1. Reuse is
     found between whole reports (paragraphs joined by line breaks, so a
-    passage never spans two paragraphs).
+    passage never spans two paragraphs). Both methods count the same
+    characters as reused (the shares agree); with candidates, the passages
+    table (and so the examples of reused text) covers the candidate pairs
+    only, at most ``max_candidates`` partners per report.
     """
     paragraphs = _check_paragraphs(paragraphs, name="paragraphs", columns=_SHARE_COLUMNS)
     if reuse_between not in ("documents", "places"):
@@ -1035,18 +1471,45 @@ def formulaic_shares(
     for doc_id, para_id, text in paragraphs[["doc_id", "para_id", "text"]].itertuples(index=False, name=None):
         paras_by_doc[doc_id].append((para_id, text))
     joined = {d: "\n".join(t for _, t in paras_by_doc[d]) for d in doc_ids}
-    pairs = None
-    if reuse_between == "places":
-        pairs = [
-            (a, b) for i, a in enumerate(doc_ids) for b in doc_ids[i + 1 :] if place_of[a] != place_of[b]
+    method = resolve_reuse_method(len(doc_ids), reuse_method, max_all_pairs_reports=max_all_pairs_reports)
+    group_of = place_of if reuse_between == "places" else None
+    extra: dict = {}
+    if method == "all_pairs":
+        if candidate_pairs is not None:
+            logger.warning("formulaic_shares: `candidate_pairs` has no effect with the all-pairs method")
+        pairs = None
+        if reuse_between == "places":
+            pairs = [
+                (a, b) for i, a in enumerate(doc_ids) for b in doc_ids[i + 1 :] if place_of[a] != place_of[b]
+            ]
+        passages = reused_passages(joined, min_chars=min_reuse_chars, pairs=pairs)
+        reused_mask_of = {d: [False] * len(joined[d]) for d in doc_ids}
+        for da, sa, ea, db, sb, eb in passages[
+            ["doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b"]
+        ].itertuples(index=False, name=None):
+            for doc, s, e in ((da, sa, ea), (db, sb, eb)):
+                reused_mask_of[doc][s:e] = [True] * (e - s)
+    else:
+        if candidate_pairs is None:
+            candidate_pairs = reuse_candidates(
+                joined, max_candidates=max_candidates, group_of=group_of, random_state=random_state
+            )
+        if not isinstance(candidate_pairs, pd.DataFrame) or not {"doc_a", "doc_b"} <= set(candidate_pairs.columns):
+            raise ValueError("`candidate_pairs` must be a DataFrame with columns doc_a, doc_b (see reuse_candidates)")
+        unknown = sorted({*candidate_pairs["doc_a"], *candidate_pairs["doc_b"]} - set(doc_ids))
+        if unknown:
+            raise ValueError(f"`candidate_pairs` names report(s) {unknown[:5]} that have no paragraphs")
+        compared = [
+            (a, b)
+            for a, b in candidate_pairs[["doc_a", "doc_b"]].itertuples(index=False, name=None)
+            if group_of is None or group_of[a] != group_of[b]
         ]
-    passages = reused_passages(joined, min_chars=min_reuse_chars, pairs=pairs)
-    reused_mask = {d: [False] * len(joined[d]) for d in doc_ids}
-    for da, sa, ea, db, sb, eb in passages[
-        ["doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b"]
-    ].itertuples(index=False, name=None):
-        for doc, s, e in ((da, sa, ea), (db, sb, eb)):
-            reused_mask[doc][s:e] = [True] * (e - s)
+        passages = _candidate_passages(joined, min_reuse_chars, compared)
+        reused_mask_of = reused_mask(joined, min_chars=min_reuse_chars, group_of=group_of)
+        extra = {
+            "reuse_candidates": candidate_pairs.attrs.get("reuse_candidates", {"method": "given"}),
+            "n_compared_pairs": len(set(compared)),
+        }
 
     rows: list[tuple[str, str, str, str, int]] = []
     lexicon_hits: list[tuple[str, str, str]] = []  # place, kind, entry
@@ -1065,7 +1528,7 @@ def formulaic_shares(
                 lexicon_hits.append((place, "formulation", span.entry))
                 for i in range(span.start, span.end):
                     labels[i] = labels[i] or "formulation"
-            mask = reused_mask[doc_id]
+            mask = reused_mask_of[doc_id]
             for i in range(len(text)):
                 if not labels[i]:
                     labels[i] = "reused" if mask[offset + i] else "local"
@@ -1099,6 +1562,9 @@ def formulaic_shares(
         "min_reuse_chars": min_reuse_chars,
         "reuse_between": reuse_between,
         "top_n": top_n,
+        "reuse_method": method,
+        "max_all_pairs_reports": max_all_pairs_reports,
+        **extra,
     }
     for table in (para_table, doc_table, place_table, examples, passages):
         table.attrs.update(provenance)
