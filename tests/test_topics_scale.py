@@ -173,3 +173,25 @@ def test_similarity_pairs_match_the_square_matrix(paragraphs):
     with pytest.raises(ValueError, match="form='pairs'"):
         topics.similarity_matrix(texts, n_neighbors=2)
     assert topics.similarity_matrix(texts, dtype=np.float32).to_numpy().dtype == np.float32
+
+
+def test_topic_shares_top_pools_the_rest_by_counts(paragraphs):
+    pt = topics.cluster_paragraphs(paragraphs, k=3, min_df=1, max_df=1.0)
+    groups = {doc: doc for doc in pt["doc_id"].unique()}  # 9 reports
+    top = topics.topic_shares_top(pt, groups, max_groups=4, rest_label="other {n} reports")
+    chars = pt.groupby("doc_id")["n_chars"].sum()
+    largest = sorted(chars.index, key=lambda d: (-chars[d], d))[:3]
+    assert list(dict.fromkeys(top["unit"])) == [*largest, "other 6 reports"]
+    assert top.attrs["n_rest"] == 6 and top.attrs["n_groups"] == 9
+    rest = top[top["unit"] == "other 6 reports"]
+    pooled = pt[~pt["doc_id"].isin(largest)]
+    assert rest["n_chars"].sum() == pooled["n_chars"].sum()
+    expected = pooled.groupby("topic")["n_chars"].sum() / pooled["n_chars"].sum()
+    assert np.allclose(rest.set_index("topic")["share_chars"].reindex(expected.index), expected)
+    assert top.groupby("unit")["share_chars"].sum().sub(1).abs().lt(1e-9).all()
+    every = topics.topic_shares_top(pt, groups, max_groups=9)
+    assert every.attrs["n_rest"] == 0 and every["unit"].nunique() == 9
+    with pytest.raises(ValueError, match="no group"):
+        topics.topic_shares_top(pt, {"d0": "x"}, max_groups=4)
+    with pytest.raises(ValueError, match="max_groups"):
+        topics.topic_shares_top(pt, groups, max_groups=1)
