@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .errors import value_invalid_msg
 
@@ -49,6 +50,15 @@ __all__ = [
     "MIN_DOC_ID_CHARS",
     "document_labels",
     "pair_text",
+    "DEFAULT_MAX_PAIRWISE_REPORTS",
+    "DEFAULT_SAMPLED_PAIRS",
+    "DEFAULT_SCALE_PERMUTATIONS",
+    "UNITS",
+    "unit_similarity",
+    "vector_permutation_test",
+    "vector_permutation_tests",
+    "sampled_pairs",
+    "pairs_geography",
 ]
 
 logger = logging.getLogger(__name__)
@@ -586,6 +596,354 @@ def permutation_tests(
         result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
         rows.append(result)
     return pd.DataFrame(rows, columns=fields)
+
+
+# ---------------------------------------------------------------------------
+# Similarity and permutation tests at scale: from document vectors, never an n x n matrix
+
+
+#: Above this many reports 05 compares places (centroids), tests geography from group sums and
+#: shows a sample of report pairs instead of every pair (300 reports are 44,850 pairs).
+DEFAULT_MAX_PAIRWISE_REPORTS = 300
+#: Report pairs drawn (fixed seed) for the pairs table when there are too many reports for all pairs.
+DEFAULT_SAMPLED_PAIRS = 20_000
+#: Permutations of the group-sum test when there are many reports (each costs one pass over the vectors).
+DEFAULT_SCALE_PERMUTATIONS = 999
+#: Units the vector tests and similarities can be computed over.
+UNITS: tuple[str, ...] = ("report", "place", "city", "province")
+
+
+def _check_vectors(matrix: Any, doc_ids: Sequence[str]) -> sp.csr_matrix:
+    if not sp.issparse(matrix) and not isinstance(matrix, np.ndarray):
+        raise TypeError(f"`matrix` must be a scipy sparse matrix or numpy array, got {type(matrix).__name__}")
+    matrix = sp.csr_matrix(matrix, dtype=np.float64)
+    if isinstance(doc_ids, str):
+        raise TypeError("`doc_ids` must be a sequence of doc_ids, not a single string")
+    doc_ids = list(doc_ids)
+    if matrix.shape[0] != len(doc_ids):
+        raise ValueError(f"`matrix` has {matrix.shape[0]} rows but `doc_ids` has {len(doc_ids)} ids")
+    if len(set(doc_ids)) != len(doc_ids):
+        raise ValueError("`doc_ids` has repeated ids; one row per report")
+    if not np.isfinite(matrix.data).all():
+        raise ValueError("`matrix` has a non-finite value (NaN or inf)")
+    return matrix
+
+
+def _normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(scale) @ matrix)
+
+
+def unit_similarity(
+    matrix: Any,
+    doc_ids: Sequence[str],
+    documents: pd.DataFrame,
+    *,
+    unit: Literal["place", "city", "province"] = "place",
+) -> pd.DataFrame:
+    """Cosine similarity of places (cities, provinces): of the centroids of their reports' vectors.
+
+    Parameters
+    ----------
+    matrix : sparse matrix or ndarray
+        One row per report (e.g. ``topics.build_tfidf(...).matrix``); rows
+        are L2-normalised here, so each report weighs the same in its unit.
+    doc_ids : sequence of str
+        The doc_id of each row.
+    documents : DataFrame
+        ``doc_id`` and the ``unit`` column.
+    unit : {"place", "city", "province"}, default="place"
+
+    Returns
+    -------
+    DataFrame
+        Square, index and columns the unit names (sorted), 1 on the diagonal;
+        ``attrs["n_documents"]`` gives the reports per unit. Reports without
+        a value for ``unit`` are left out (with a warning).
+
+    Raises
+    ------
+    ValueError
+        On a bad ``unit``, mismatched rows and ids, a report absent from
+        ``documents``, or fewer than two units.
+
+    Examples
+    --------
+    >>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "place": ["甲区", "甲区", "乙区"]})
+    >>> unit_similarity(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), ["a", "b", "c"], docs).round(3).to_numpy().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if unit not in UNITS[1:]:
+        raise ValueError(value_invalid_msg("unit", unit, UNITS[1:]))
+    matrix = _check_vectors(matrix, doc_ids)
+    units, indicator, _ = _unit_indicator(doc_ids, documents, unit)
+    if len(units) < 2:
+        raise ValueError(f"unit_similarity: {len(units)} {unit}(s) with reports; at least two are needed")
+    centroids = _normalize_rows(sp.csr_matrix(indicator @ _normalize_rows(matrix)))
+    values = (centroids @ centroids.T).toarray()
+    np.fill_diagonal(values, 1.0)
+    out = pd.DataFrame(np.clip(values, 0.0, 1.0), index=units, columns=units)
+    out.index.name = out.columns.name = unit
+    out.attrs["n_documents"] = dict(zip(units, np.asarray(indicator.sum(axis=1)).ravel().astype(int).tolist(), strict=True))
+    return out
+
+
+def _unit_indicator(
+    doc_ids: Sequence[str], documents: pd.DataFrame, column: str
+) -> tuple[list[str], sp.csr_matrix, list[str]]:
+    """(sorted units, units x reports 0/1 matrix, doc_ids left out for lack of a value)."""
+    documents = _check_documents(documents, ("doc_id", column))
+    label_of = dict(zip(documents["doc_id"], documents[column], strict=True))
+    unknown = [d for d in doc_ids if d not in label_of]
+    if unknown:
+        raise ValueError(f"report(s) {unknown[:5]} of `doc_ids` are not in `documents`")
+    excluded = [d for d in doc_ids if _missing(label_of[d])]
+    if excluded:
+        logger.warning("%s unknown for %d report(s); they are left out", column, len(excluded))
+    units = sorted({str(label_of[d]) for d in doc_ids if not _missing(label_of[d])})
+    code = {u: i for i, u in enumerate(units)}
+    rows, cols = [], []
+    for j, d in enumerate(doc_ids):
+        if not _missing(label_of[d]):
+            rows.append(code[str(label_of[d])])
+            cols.append(j)
+    indicator = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(units), len(doc_ids)))
+    return units, indicator, excluded
+
+
+def _group_statistic(vectors: sp.csr_matrix, sq_norms: np.ndarray, labels: np.ndarray, n_groups: int) -> tuple:
+    """(sum within, n within) of the pairwise dot products, from the group sums of ``vectors``."""
+    n = len(labels)
+    indicator = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(n_groups, n))
+    sums = indicator @ vectors
+    sum_sq = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
+    group_sq = np.bincount(labels, weights=sq_norms, minlength=n_groups)
+    sizes = np.bincount(labels, minlength=n_groups)
+    return float(((sum_sq - group_sq) / 2).sum()), int((sizes * (sizes - 1) // 2).sum())
+
+
+def vector_permutation_test(
+    matrix: Any,
+    doc_ids: Sequence[str],
+    documents: pd.DataFrame,
+    *,
+    relation: Literal["same_city", "same_province", "same_level", "same_place"] = "same_city",
+    unit: Literal["report", "place"] = "report",
+    alternative: Literal["greater", "less", "two-sided"] = "greater",
+    n_permutations: int = DEFAULT_SCALE_PERMUTATIONS,
+    random_state: int = 0,
+) -> PermutationResult:
+    """:func:`permutation_test` for many reports: the same statistic, from group sums of the vectors.
+
+    With L2-normalised rows the cosine of two reports is the dot product of
+    their vectors, and the sum of the cosines of all pairs within a group is
+    ``(|sum of its vectors|² - its size) / 2``. So each arrangement of the
+    labels costs one pass over the vectors (not over the n² pairs) and no
+    similarity matrix is formed. Labels are permuted at random
+    (``method="monte_carlo_group_sums"``, p = (b + 1) / (m + 1)).
+
+    Parameters
+    ----------
+    matrix : sparse matrix or ndarray
+        One row per report (e.g. TF-IDF); rows are L2-normalised here.
+    doc_ids : sequence of str
+    documents : DataFrame
+        ``doc_id``, the relation's column, and ``place`` when ``unit="place"``.
+    relation : {"same_city", "same_province", "same_level", "same_place"}, default="same_city"
+    unit : {"report", "place"}, default="report"
+        ``"report"``: pairs of reports, as :func:`permutation_test`.
+        ``"place"``: each place is one unit (the centroid of its reports), so
+        places with many reports do not dominate and two reports on one
+        place are not counted as "same city"; the relation's labels are
+        permuted over places (``same_place`` is then not testable).
+    alternative, n_permutations, random_state
+        As in :func:`permutation_test`.
+
+    Returns
+    -------
+    PermutationResult
+        ``n_documents`` counts units (reports or places).
+
+    Raises
+    ------
+    ValueError
+        On a bad option, mismatched inputs, fewer than three units, a place
+        with several values of the relation's column, or a grouping with no
+        within-group or no between-group pair.
+    """
+    if relation not in RELATION_COLUMNS:
+        raise ValueError(value_invalid_msg("relation", relation, RELATIONS))
+    if unit not in ("report", "place"):
+        raise ValueError(value_invalid_msg("unit", unit, ("report", "place")))
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(value_invalid_msg("alternative", alternative, ("greater", "less", "two-sided")))
+    if not isinstance(n_permutations, int) or isinstance(n_permutations, bool) or n_permutations < 1:
+        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    if not isinstance(random_state, int) or isinstance(random_state, bool):
+        raise ValueError(f"`random_state` must be an integer seed, got {random_state!r}")
+    column = RELATION_COLUMNS[relation]
+    vectors = _normalize_rows(_check_vectors(matrix, doc_ids))
+    doc_ids = list(doc_ids)
+    if unit == "place":
+        if relation == "same_place":
+            raise _NotTestableError("vector_permutation_test: same_place cannot be tested with places as units")
+        places, indicator, _ = _unit_indicator(doc_ids, documents, "place")
+        vectors = _normalize_rows(sp.csr_matrix(indicator @ vectors))
+        docs = _check_documents(documents, ("doc_id", "place", column))
+        per_place = docs[docs["place"].notna()].groupby("place")[column].agg(
+            lambda v: sorted({str(x) for x in v if not _missing(x)})
+        )
+        several = [p for p in places if len(per_place.get(p, [])) > 1]
+        if several:
+            raise ValueError(f"place(s) {several[:5]} have several {column} values; one per place is needed")
+        ids = places
+        label_of = {p: (per_place[p][0] if per_place.get(p) else None) for p in places}
+    else:
+        docs = _check_documents(documents, ("doc_id", column))
+        known = dict(zip(docs["doc_id"], docs[column], strict=True))
+        unknown = [d for d in doc_ids if d not in known]
+        if unknown:
+            raise ValueError(f"report(s) {unknown[:5]} of `doc_ids` are not in `documents`")
+        ids = doc_ids
+        label_of = known
+    keep = [i for i, u in enumerate(ids) if not _missing(label_of[u])]
+    excluded = tuple(u for u in ids if _missing(label_of[u]))
+    if len(keep) < 3:
+        raise ValueError(f"vector_permutation_test: {len(keep)} {unit}(s) with a known {column!r}; at least three are needed")
+    vectors = vectors[keep]
+    kept_ids = [ids[i] for i in keep]
+    codes = {v: i for i, v in enumerate(sorted({str(label_of[u]) for u in kept_ids}))}
+    labels = np.array([codes[str(label_of[u])] for u in kept_ids])
+    n = len(labels)
+    sq_norms = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+    total_vec = np.asarray(vectors.sum(axis=0)).ravel()
+    total = float((total_vec @ total_vec - sq_norms.sum()) / 2)
+    n_pairs = n * (n - 1) // 2
+    sum_within, n_within = _group_statistic(vectors, sq_norms, labels, len(codes))
+    n_between = n_pairs - n_within
+    if n_within == 0 or n_between == 0:
+        side = "within-group" if n_within == 0 else "between-group"
+        raise _NotTestableError(
+            f"vector_permutation_test: no {side} pair for relation {relation!r} over {unit}s; "
+            "the test needs both kinds of pairs"
+        )
+
+    def stat(within: float) -> float:
+        return within / n_within - (total - within) / n_between
+
+    observed = stat(sum_within)
+    rng = np.random.default_rng(random_state)
+    hits = 0
+    for _ in range(n_permutations):
+        within, _n = _group_statistic(vectors, sq_norms, rng.permutation(labels), len(codes))
+        hits += bool(_extreme(np.array([stat(within)]), observed, alternative)[0])
+    return PermutationResult(
+        relation=relation,
+        alternative=alternative,
+        method="monte_carlo_group_sums" if unit == "report" else "monte_carlo_group_sums_places",
+        n_documents=n,
+        n_pairs=n_pairs,
+        n_within=n_within,
+        n_between=n_between,
+        mean_within=sum_within / n_within,
+        mean_between=(total - sum_within) / n_between,
+        statistic=observed,
+        p_value=(hits + 1) / (n_permutations + 1),
+        min_p_value=1 / (n_permutations + 1),
+        n_permutations=n_permutations,
+        random_state=random_state,
+        caveat="" if unit == "report" else f"Units are the {n} places (centroids of their reports).",
+        excluded_doc_ids=excluded,
+    )
+
+
+def vector_permutation_tests(
+    matrix: Any,
+    doc_ids: Sequence[str],
+    documents: pd.DataFrame,
+    *,
+    relations: Sequence[str] = RELATIONS,
+    unit: Literal["report", "place"] = "report",
+    alternative: Literal["greater", "less", "two-sided"] = "greater",
+    n_permutations: int = DEFAULT_SCALE_PERMUTATIONS,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """One :func:`vector_permutation_test` per relation, as :func:`permutation_tests` lays them out (plus ``unit``)."""
+    if isinstance(relations, str):
+        raise TypeError("`relations` must be a sequence of relation names, not a single string; wrap it in a list")
+    fields = [f.name for f in dataclasses.fields(PermutationResult)]
+    rows = []
+    for relation in relations:
+        try:
+            result = vector_permutation_test(
+                matrix, doc_ids, documents, relation=relation, unit=unit,  # type: ignore[arg-type]
+                alternative=alternative, n_permutations=n_permutations, random_state=random_state,
+            ).to_dict()
+        except _NotTestableError as exc:
+            logger.warning("vector_permutation_tests: %s", exc)
+            result = dict.fromkeys(fields, np.nan)
+            result.update(relation=relation, alternative=alternative, method="not_testable", caveat=str(exc),
+                          excluded_doc_ids=[], random_state=None)
+        result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
+        result["unit"] = unit
+        rows.append(result)
+    return pd.DataFrame(rows, columns=[*fields, "unit"])
+
+
+def sampled_pairs(
+    matrix: Any,
+    doc_ids: Sequence[str],
+    *,
+    n_pairs: int = DEFAULT_SAMPLED_PAIRS,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Cosine similarity of ``n_pairs`` report pairs drawn uniformly without replacement (fixed seed).
+
+    For a pairs table and a distribution of similarity when all pairs are too
+    many. Every pair when there are at most ``n_pairs``. Columns ``doc_a <
+    doc_b, similarity``, sorted; ``attrs["sampled"]`` records the draw.
+    """
+    matrix = _normalize_rows(_check_vectors(matrix, doc_ids))
+    if not isinstance(n_pairs, int) or isinstance(n_pairs, bool) or n_pairs < 1:
+        raise ValueError(f"`n_pairs` must be a positive integer, got {n_pairs!r}")
+    order = np.argsort(np.asarray(doc_ids, dtype=object), kind="stable")
+    ids = [doc_ids[i] for i in order]
+    matrix = matrix[order]
+    n = len(ids)
+    total = n * (n - 1) // 2
+    if total == 0:
+        raise ValueError("`doc_ids` has fewer than two reports; there are no pairs")
+    rng = np.random.default_rng(random_state)
+    if total <= n_pairs:
+        ia, ib = np.triu_indices(n, k=1)
+    else:
+        flat = np.sort(rng.choice(total, size=n_pairs, replace=False))
+        # flat index k of the upper triangle (row-major) -> (i, j)
+        row_start = np.cumsum(np.arange(n - 1, 0, -1)) - np.arange(n - 1, 0, -1)
+        ia = np.searchsorted(row_start, flat, side="right") - 1
+        ib = flat - row_start[ia] + ia + 1
+    sims = np.asarray(matrix[ia].multiply(matrix[ib]).sum(axis=1)).ravel()
+    out = pd.DataFrame({"doc_a": [ids[i] for i in ia], "doc_b": [ids[j] for j in ib], "similarity": sims})
+    out = out.astype({"similarity": "float64"})
+    out.attrs["sampled"] = {"n_pairs": len(out), "n_all_pairs": total, "random_state": random_state,
+                            "method": "all" if total <= n_pairs else "uniform_without_replacement"}
+    return out
+
+
+def pairs_geography(pairs: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """:func:`geography_pairs` columns for the given ``doc_a, doc_b`` pairs only (no all-pairs table)."""
+    pairs = _require_columns(pairs, "pairs", ("doc_a", "doc_b"))
+    documents = _check_documents(documents)
+    by_id = documents.set_index("doc_id")
+    out = pairs.copy()
+    for relation, column in RELATION_COLUMNS.items():
+        a = pairs["doc_a"].map(by_id[column])
+        b = pairs["doc_b"].map(by_id[column])
+        known = ~(a.map(_missing) | b.map(_missing))
+        out[relation] = pd.array([bool(x == y) if k else pd.NA for x, y, k in zip(a, b, known, strict=True)],
+                                 dtype="boolean")
+    return out
 
 
 # ---------------------------------------------------------------------------
