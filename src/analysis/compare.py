@@ -672,7 +672,7 @@ def unit_similarity(
     --------
     >>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "place": ["甲区", "甲区", "乙区"]})
     >>> unit_similarity(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), ["a", "b", "c"], docs).round(3).to_numpy().tolist()
-    [[1.0, 0.0], [0.0, 1.0]]
+    [[1.0, 0.707], [0.707, 1.0]]
     """
     if unit not in UNITS[1:]:
         raise ValueError(value_invalid_msg("unit", unit, UNITS[1:]))
