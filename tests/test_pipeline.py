@@ -768,3 +768,26 @@ def test_findings_are_escaped_on_the_index_page(tmp_path):
     nbformat.write(new_notebook(cells=[cell]), path)
     assert pipeline.notebook_findings(path) == ["<script>alert(1)</script> **bold**"]
     assert pipeline.plain_text("**2 reports** in `raw_dir`") == "2 reports in raw_dir"
+
+
+def test_progress_bars_count_notebooks_and_cells_on_stderr(tmp_path, capsys):
+    """With ``progress_bar=True`` (a terminal, not CI, not --quiet) stderr shows the notebooks done and each one's cells."""
+    notebooks_dir = _make_notebooks(tmp_path / "notebooks")
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None,
+                           jobs=1, progress_bar=True, progress=lambda line: None)
+    err = capsys.readouterr().err
+    assert re.search(r"notebooks run: 100%.*2/2", err)
+    n_cells = len(nbformat.read(notebooks_dir / "01_tables.ipynb", as_version=4).cells)
+    assert re.search(rf"01_tables: .*{n_cells}/{n_cells}", err) and "02_second" in err
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None,
+                           jobs=1, progress=lambda line: None)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_command_line_draws_no_bars_under_ci_or_quiet(monkeypatch):
+    from analysis import parallel
+
+    monkeypatch.setenv("CI", "true")
+    assert not parallel.progress_enabled()
+    monkeypatch.delenv("CI")
+    assert not parallel.progress_enabled(quiet=True)

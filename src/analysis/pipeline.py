@@ -54,7 +54,7 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-from . import paths, webfont
+from . import parallel, paths, webfont
 from .errors import InputError
 from .storage import atomic_write, read_yaml, write_json
 
@@ -278,8 +278,12 @@ def _kernel_config():  # noqa: ANN202 - traitlets.config.Config
 
 
 def execute_notebook(notebook: str | Path, executed_path: str | Path, *, parameters: Mapping[str, Any] | None = None,
-                     kernel_name: str = PROJECT_KERNEL_NAME, cell_timeout_s: int | None = None) -> Path:
+                     kernel_name: str = PROJECT_KERNEL_NAME, cell_timeout_s: int | None = None,
+                     progress_bar: bool | dict[str, Any] = False) -> Path:
     """Execute one notebook with papermill into ``executed_path`` (never in place), in the notebook's folder.
+
+    ``progress_bar`` is papermill's: ``True`` or tqdm options draw a bar of
+    the cells executed (with an ETA) on stderr.
 
     Raises :class:`NotebookError` naming the notebook, the cell (index,
     execution count, first source line) and the error, and pointing at the
@@ -295,7 +299,7 @@ def execute_notebook(notebook: str | Path, executed_path: str | Path, *, paramet
     try:
         papermill.execute_notebook(
             str(notebook), str(executed_path), parameters=dict(parameters or {}), kernel_name=kernel_name,
-            language="python", progress_bar=False, cwd=str(notebook.resolve().parent),
+            language="python", progress_bar=progress_bar, cwd=str(notebook.resolve().parent),
             start_timeout=KERNEL_START_TIMEOUT_S, execution_timeout=cell_timeout_s, config=_kernel_config(),
         )
     except PapermillExecutionError as exc:
@@ -602,7 +606,8 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def _execute_and_export(notebook: Path, executed_dir: Path, reports_dir: Path, injected: dict[str, Any],
-                        kernel_name: str, cell_timeout_s: int | None, commit: str) -> NotebookRun:
+                        kernel_name: str, cell_timeout_s: int | None, commit: str,
+                        progress_bar: bool | dict[str, Any] = False) -> NotebookRun:
     """Run one notebook and export its pages (in a worker process); the outcome, never an exception."""
     started, t0 = _now(), time.perf_counter()
     executed = executed_dir / notebook.name
@@ -611,7 +616,7 @@ def _execute_and_export(notebook: Path, executed_dir: Path, reports_dir: Path, i
     outcome: dict[str, Any] = {"status": "ok"}
     try:
         execute_notebook(notebook, executed, parameters=injected, kernel_name=kernel_name,
-                         cell_timeout_s=cell_timeout_s)
+                         cell_timeout_s=cell_timeout_s, progress_bar=progress_bar)
         reader, full = export_html(executed, reports_dir=reports_dir)
         outcome.update(reader_html=_relative(reader, reports_dir), full_html=_relative(full, reports_dir))
     except NotebookError as exc:
@@ -639,7 +644,8 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
                   only: Iterable[str] | None = None, from_: str | None = None,
                   kernel_name: str = PROJECT_KERNEL_NAME, cell_timeout_s: int | None = None,
                   jobs: int | None = None, if_changed: bool = False,
-                  progress: Callable[[str], None] | None = None) -> list[NotebookRun] | None:
+                  progress: Callable[[str], None] | None = None,
+                  progress_bar: bool = False) -> list[NotebookRun] | None:
     """Execute the notebooks and export their HTML reports and the index page.
 
     Parameters
@@ -658,6 +664,10 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
         the same inputs (:func:`input_digests`).
     progress : callable or None
         Called with a line of text as notebooks start and finish.
+    progress_bar : bool, default=False
+        Draw progress bars on stderr (tqdm): notebooks done, and the cells
+        of each running notebook (papermill's bar), each with an ETA. With
+        bars on, the ``progress`` lines should go through ``tqdm.write``.
 
     Raises
     ------
@@ -696,6 +706,12 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
     order = {nb: i for i, nb in enumerate(selected)}
     runs: dict[Path, NotebookRun] = {}
     pending, running = list(selected), {}
+    slots: dict[Path, int] = {}  # bar line of each running notebook (below the notebooks bar)
+    bar = None
+    if progress_bar:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(selected), desc="notebooks run", unit="notebook", position=0, leave=True)
     pool = None if jobs == 1 else concurrent.futures.ProcessPoolExecutor(
         max_workers=min(jobs, len(selected)), mp_context=multiprocessing.get_context("spawn"))
     try:
@@ -706,7 +722,11 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
             for notebook in ready[: max(0, (1 if pool is None else jobs) - len(running))]:
                 pending.remove(notebook)
                 injected = {k: v for k, v in sorted(merged.items()) if k in declared[notebook]}
-                args = (notebook, executed_dir, reports_dir, injected, kernel_name, cell_timeout_s, commit)
+                cells_bar: bool | dict[str, Any] = False
+                if bar is not None:
+                    slots[notebook] = min(set(range(1, len(selected) + 1)) - set(slots.values()))
+                    cells_bar = {"desc": notebook.stem, "position": slots[notebook], "leave": False}
+                args = (notebook, executed_dir, reports_dir, injected, kernel_name, cell_timeout_s, commit, cells_bar)
                 say(f"running {notebook.stem}")
                 if pool is None:
                     future: concurrent.futures.Future = concurrent.futures.Future()
@@ -720,10 +740,15 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
             for future in sorted(done, key=lambda f: order[running[f]]):
                 notebook = running.pop(future)
                 runs[notebook] = run = future.result()
+                slots.pop(notebook, None)
                 say(f"{notebook.stem} {run.status} in {run.duration_s:.1f} s")
+                if bar is not None:
+                    bar.update(1)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
     write_index(all_notebooks, reports_dir=reports_dir, run_started=run_started, git_commit=commit,
                 parameters=merged)
     failures = [runs[nb] for nb in selected if nb in runs and runs[nb].status != "ok"]
@@ -767,19 +792,29 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
                         help="notebooks that may run at once (default: the number of CPUs; 1: one after another)")
     parser.add_argument("--if-changed", action="store_true",
                         help="do nothing when no input changed since the last complete run (make report)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only errors (no progress bars either; there are none when stderr is not a "
+                             "terminal or CI is set)")
     return parser
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the pipeline from parsed arguments: 0 on success, 1 if a notebook failed, 2 for bad options."""
-    say = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    bars = parallel.progress_enabled(args.quiet)
+    if args.quiet:
+        say = lambda line: None  # noqa: E731
+    elif bars:
+        from tqdm.auto import tqdm
+
+        say = tqdm.write  # lines above the bars
+    else:
+        say = lambda line: print(line, flush=True)  # noqa: E731
     try:
         runs = run_notebooks(
             notebooks_dir=args.notebooks_dir, reports_dir=args.reports_dir,
             params={name: _parse_value(value) for name, value in args.param}, params_file=args.params_file,
             only=args.only, from_=args.from_, kernel_name=args.kernel, cell_timeout_s=args.cell_timeout,
-            jobs=args.jobs, if_changed=args.if_changed, progress=say,
+            jobs=args.jobs, if_changed=args.if_changed, progress=say, progress_bar=bars,
         )
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
