@@ -105,7 +105,7 @@ def test_bad_input(toy):
         compare.vector_permutation_test(vectors[:5], ids, docs)
     with pytest.raises(ValueError, match="not in `documents`"):
         compare.vector_permutation_test(vectors, [*ids[:-1], "zz"], docs)
-    with pytest.raises(ValueError, match="several city"):
+    with pytest.raises(ValueError, match="several city"):  # not testable (a ValueError)
         compare.vector_permutation_test(vectors, ids, docs.assign(place="p"), unit="place")
     with pytest.raises(ValueError, match="n_pairs"):
         compare.sampled_pairs(vectors, ids, n_pairs=0)

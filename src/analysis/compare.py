@@ -796,7 +796,10 @@ def vector_permutation_test(
         )
         several = [p for p in places if len(per_place.get(p, [])) > 1]
         if several:
-            raise ValueError(f"place(s) {several[:5]} have several {column} values; one per place is needed")
+            raise _NotTestableError(
+                f"vector_permutation_test: place(s) {several[:5]} have several {column} values; with places as "
+                "units each needs one"
+            )
         ids = places
         label_of = {p: (per_place[p][0] if per_place.get(p) else None) for p in places}
     else:
