@@ -36,6 +36,7 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 import threading
 import unicodedata
 import warnings
@@ -208,8 +209,11 @@ def _hash_files(files: Iterable[Path], extra: str) -> str:
     return digest.hexdigest()
 
 
-#: Texts whose jieba tokens each Segmenter remembers (some tens of MB for long paragraphs).
-CUT_CACHE_SIZE = 10_000
+#: Texts whose jieba tokens each Segmenter remembers. An analysis cuts every paragraph several times
+#: (TF-IDF, topic terms, representatives, keyness), so this holds the paragraphs of some 10,000 reports;
+#: tokens are interned (one copy of each word), which keeps it near 0.6 KB a paragraph
+#: (benchmarks/tokens.md).
+CUT_CACHE_SIZE = 500_000
 
 # Built tokenizers and checked stop words, one per lexicon hash per process
 # (shared by all Segmenters, and unpickled copies, with that lexicon).
@@ -369,7 +373,7 @@ class Segmenter:
     def _cut_line(self, text: str) -> tuple[str, ...]:
         tokens = self._cuts.get(text)
         if tokens is None:
-            tokens = tuple(self.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=self.hmm))
+            tokens = tuple(map(sys.intern, self.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=self.hmm)))
             with self._cuts_lock:
                 if len(self._cuts) >= CUT_CACHE_SIZE:
                     del self._cuts[next(iter(self._cuts))]  # the oldest
