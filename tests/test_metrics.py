@@ -516,3 +516,21 @@ def test_ascii_quotes_of_web_text_mark_names_and_formulations():
         ("86次", "三会一课", "study"),
     ]
     assert reasons(text)["百名"] == "name"
+
+
+def test_one_pass_gives_both_extractions_and_maps_over_processes(clean_corpus_bundled):
+    """extract_numbers = extract_metric_mentions + extract_excluded_numbers, also per document over 2 processes."""
+    from analysis import parallel
+
+    records = [p for d in clean_corpus_bundled.documents for p in (*d.paragraphs, *d.heading_paragraphs())]
+    both = metrics.extract_numbers(records)
+    assert both[0] == list(metrics.extract_metric_mentions(records))
+    assert both[1] == list(metrics.extract_excluded_numbers(records))
+    assert len(both[0]) > 50 and len(both[1]) > 10
+    groups = metrics.paragraphs_by_document(records)
+    assert [g[0].doc_id for g in groups] == sorted({p.doc_id for p in records})
+    results = list(parallel.map_ordered(metrics.extract_numbers, groups, jobs=2, batch_size=1))
+    mentions = metrics.mentions_to_frame(m for found, _ in results for m in found)
+    excluded = metrics.excluded_to_frame(x for _, left_out in results for x in left_out)
+    assert mentions.equals(metrics.mentions_to_frame(both[0]))
+    assert excluded.equals(metrics.excluded_to_frame(both[1]))
