@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -85,3 +87,55 @@ def test_citation_file_parses_with_the_required_keys():
     project = tomllib.loads((paths.PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert str(cff["version"]) == project["version"], "CITATION.cff and pyproject.toml name the same version"
     assert cff["license"] == project["license"]
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_long_table_is_a_partitioned_dataset_read_back_in_order(tmp_path):
+    df = pd.DataFrame({"n": range(2_500, 0, -1), "text": [f"第{i}段" if i % 7 else None for i in range(2_500)]})
+    storage.write_table(df, tmp_path / "t", partition_rows=1_000)
+    folder = tmp_path / "t.parquet"
+    assert folder.is_dir() and sorted(p.name for p in folder.iterdir()) == [f"part-0000{k}.parquet" for k in range(3)]
+    back = pd.read_parquet(folder)
+    assert back["n"].tolist() == df["n"].tolist() and back["text"].isna().sum() == df["text"].isna().sum()
+    import pyarrow.dataset as ds
+
+    assert [f.count_rows() for f in ds.dataset(folder).get_fragments()] == [1_000, 1_000, 500]
+    first = _digests(folder)
+    storage.write_table(df, tmp_path / "t", partition_rows=1_000)
+    assert _digests(folder) == first  # a rerun writes the same bytes
+    assert len(pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig")) == len(df)  # one CSV, whatever the parquet layout
+    storage.write_table(df.head(10), tmp_path / "t", partition_rows=1_000)
+    assert (tmp_path / "t.parquet").is_file() and len(pd.read_parquet(tmp_path / "t.parquet")) == 10
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+
+
+def test_a_failed_partitioned_write_leaves_the_old_table(tmp_path):
+    df = pd.DataFrame({"n": range(30)})
+    storage.write_table(df, tmp_path / "t", partition_rows=10)
+    before = _digests(tmp_path / "t.parquet")
+
+    def boom(folder):
+        (folder / "part-00000.parquet").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        storage.atomic_write_dir(tmp_path / "t.parquet", boom)
+    assert _digests(tmp_path / "t.parquet") == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    with pytest.raises(ValueError, match="partition_rows"):
+        storage.write_table(df, tmp_path / "t", partition_rows=0)
+
+
+def test_the_readers_of_processed_tables_accept_a_partitioned_table(tmp_path):
+    from analysis import corpus, tabulate
+
+    paragraphs = pd.DataFrame({"para_id": [f"d:p{i:03d}" for i in range(50)], "text": ["党史学习教育"] * 50})
+    storage.write_table(paragraphs, tmp_path / "paragraphs", partition_rows=20)
+    assert (tmp_path / "paragraphs.parquet").is_dir()
+    assert corpus.read_paragraphs(tmp_path)["para_id"].tolist() == paragraphs["para_id"].tolist()
+    metrics_table = pd.DataFrame({"doc_id": ["d"] * 30, "is_rate": ["true", "false", "false"] * 10})
+    storage.write_table(metrics_table, tmp_path / "metrics", partition_rows=7)
+    assert tabulate.read_metric_tables(tmp_path)["is_rate"].tolist() == [True, False, False] * 10

@@ -510,7 +510,7 @@ def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.
 def read_paragraphs(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFrame:
     """Read ``paragraphs.parquet`` written by ``write_corpus_tables``."""
     path = Path(processed_dir) / "paragraphs.parquet"
-    if not path.is_file():
+    if not path.exists():  # a file, or the folder of a partitioned table (storage.write_table)
         raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
     return pd.read_parquet(path)
 
@@ -518,7 +518,7 @@ def read_paragraphs(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataF
 def read_headings(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFrame:
     """Read ``headings.parquet`` written by ``write_corpus_tables`` (columns of the paragraphs table)."""
     path = Path(processed_dir) / "headings.parquet"
-    if not path.is_file():
+    if not path.exists():  # a file, or the folder of a partitioned table (storage.write_table)
         raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
     return pd.read_parquet(path)
 
@@ -526,7 +526,7 @@ def read_headings(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFra
 def read_documents(processed_dir: str | Path = paths.PROCESSED_DIR) -> pd.DataFrame:
     """Read ``documents.parquet`` written by ``write_corpus_tables``."""
     path = Path(processed_dir) / "documents.parquet"
-    if not path.is_file():
+    if not path.exists():  # a file, or the folder of a partitioned table (storage.write_table)
         raise FileNotFoundError(f"{path}: not found; run the corpus notebook (or `make report`) first.")
     return pd.read_parquet(path)
 

@@ -15,10 +15,24 @@ import yaml
 
 from .errors import InputError
 
-__all__ = ["CSV_ENCODING", "read_yaml", "atomic_write", "write_table", "write_json", "file_sha256"]
+__all__ = [
+    "CSV_ENCODING",
+    "PARTITION_ROWS",
+    "read_yaml",
+    "atomic_write",
+    "atomic_write_dir",
+    "write_table",
+    "write_json",
+    "file_sha256",
+]
 
 #: Encoding of the CSV copies of derived tables: UTF-8 with a byte order mark, which Excel needs to read Chinese.
 CSV_ENCODING = "utf-8-sig"
+#: A table of more rows is written as a partitioned parquet dataset: ``<stem>.parquet/part-NNNNN.parquet``
+#: of this many rows each (see :func:`write_table`).
+PARTITION_ROWS = 200_000
+#: Parquet settings of every derived table (fixed, so that a rerun writes the same bytes).
+_PARQUET = {"compression": "zstd"}
 
 
 def read_yaml(path: str | Path, *, what: str = "file") -> Any:
@@ -75,6 +89,37 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def atomic_write_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_dir)`` then put the new folder in the place of ``path`` (a folder or a file).
+
+    As :func:`atomic_write`, for a folder: an exception leaves any earlier
+    ``path`` untouched and no half-written folder behind. The old ``path``
+    is moved aside before the new folder is renamed onto it (folders cannot
+    be replaced in one step on Windows), then deleted.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        write(tmp_path)
+        os.chmod(tmp_path, 0o777 & ~_current_umask())
+        for child in tmp_path.iterdir():
+            os.chmod(child, 0o666 & ~_current_umask())
+    except BaseException:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)) / path.name
+        os.replace(path, old)
+    os.replace(tmp_path, path)
+    if old is not None:
+        shutil.rmtree(old.parent, ignore_errors=True)
+    return path
+
+
 def _current_umask() -> int:
     """The process umask (read by setting it and restoring it at once: there is no getter)."""
     mask = os.umask(0o022)
@@ -102,25 +147,44 @@ def write_table(
     *,
     csv: bool = True,
     provenance: dict[str, Any] | None = None,
+    partition_rows: int | None = PARTITION_ROWS,
 ) -> list[Path]:
     """Write ``df`` as ``<stem>.parquet`` (and ``<stem>.csv``), atomically.
 
     Rows and columns are written as given (sort before calling). Parquet is
     written without the pandas index and with fixed settings so a rerun on
-    the same data gives identical bytes. The CSV copy is UTF-8 with a byte
+    the same data gives identical bytes. A table of more than
+    ``partition_rows`` rows (:data:`PARTITION_ROWS`; ``None``: never) is a
+    partitioned parquet dataset instead: the folder ``<stem>.parquet/`` of
+    ``part-00000.parquet``, ``part-00001.parquet``, ... of ``partition_rows``
+    rows each, in row order and with one schema; ``pd.read_parquet`` reads
+    the folder as it reads a file (the rows in order), and
+    ``pyarrow.dataset.dataset`` reads it a part at a time. The CSV copy is UTF-8 with a byte
     order mark (:data:`CSV_ENCODING`), so Excel on Windows shows its Chinese
     text; read it back with ``pd.read_csv(path, encoding="utf-8-sig")`` (pandas'
     default ``utf-8`` also strips the mark). ``provenance`` (parameters, lexicon
     hash, versions: nothing time-dependent) goes to ``<stem>.meta.json``.
+
+    Raises
+    ------
+    ValueError
+        A ``partition_rows`` that is not a positive integer or None.
     """
+    if partition_rows is not None and (not isinstance(partition_rows, int) or partition_rows < 1):
+        raise ValueError(f"`partition_rows` value {partition_rows!r} is invalid; it must be a positive integer or None.")
     stem = Path(path_stem)
     plain = _plain(df.reset_index(drop=True))
-    written = [
-        atomic_write(
-            stem.with_suffix(".parquet"),
-            lambda p: plain.to_parquet(p, index=False, engine="pyarrow", compression="zstd"),
-        )
-    ]
+    target = stem.with_suffix(".parquet")
+    if partition_rows is not None and len(plain) > partition_rows:
+        written = [atomic_write_dir(target, lambda d: _write_parts(plain, d, partition_rows))]
+    else:
+        if target.is_dir():  # was partitioned: a file takes its place
+            import shutil
+
+            shutil.rmtree(target)
+        written = [
+            atomic_write(target, lambda p: plain.to_parquet(p, index=False, engine="pyarrow", **_PARQUET))
+        ]
     if csv:
         written.append(
             atomic_write(
@@ -131,6 +195,16 @@ def write_table(
     if provenance is not None:
         written.append(write_json(provenance, stem.with_suffix(".meta.json")))
     return written
+
+
+def _write_parts(df: pd.DataFrame, folder: Path, rows: int) -> None:
+    """``df`` as ``part-NNNNN.parquet`` files of ``rows`` rows, all with the schema of the whole table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for k, start in enumerate(range(0, len(df), rows)):
+        pq.write_table(table.slice(start, rows), folder / f"part-{k:05d}.parquet", **_PARQUET)
 
 
 def write_json(obj: Any, path: str | Path) -> Path:

@@ -291,7 +291,7 @@ def read_metric_tables(processed_dir: str | Path) -> pd.DataFrame:
         When the metrics notebook has not written the table yet.
     """
     path = Path(processed_dir) / "metrics.parquet"
-    if not path.is_file():
+    if not path.exists():  # a file, or the folder of a partitioned table (storage.write_table)
         raise FileNotFoundError(f"{path}: not found; run the metrics notebook (03) or `make report` first.")
     df = pd.read_parquet(path)
     df["is_rate"] = _as_bool(df["is_rate"])
