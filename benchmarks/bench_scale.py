@@ -56,6 +56,8 @@ _RE_COUNT = re.compile(r"(?<![0-9.])[0-9]+(?![0-9]*年)")
 def _split_report(text: str) -> tuple[list[str], list[str]]:
     """(head lines up to the first body paragraph, body paragraphs) of a bundled report."""
     blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    if len(blocks) == 1:  # a report with one paragraph per line and no blank lines
+        blocks = [line for line in text.split("\n") if line.strip()]
     head_n = next((k for k, b in enumerate(blocks) if len(b) > 60), 1)
     return blocks[: head_n + 1], blocks[head_n + 1 :]
 

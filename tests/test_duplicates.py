@@ -147,3 +147,12 @@ def test_at_most_max_checked_candidates_are_compared_exactly():
     exhaustive = duplicates.find_duplicates(texts.items(), threshold=0.5)
     assert [p.doc_id for p in exhaustive] == [p.doc_id for p in pairs]
     assert all(p.similarity <= q.similarity for p, q in zip(pairs, exhaustive, strict=True))
+
+
+def test_normalize_text_keeps_exactly_the_letters_and_digits_of_every_code_point():
+    """The regular expression is the Unicode-category definition (L* and N*), over all code points."""
+    import unicodedata
+
+    every = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    folded = unicodedata.normalize("NFKC", every)
+    assert duplicates.normalize_text(every) == "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
