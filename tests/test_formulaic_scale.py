@@ -139,3 +139,13 @@ def test_bad_method_and_candidate_table(paragraphs):
     with pytest.raises(ValueError, match="no paragraphs"):
         formulaic.formulaic_shares(few, reuse_method="candidates",
                                    candidate_pairs=pd.DataFrame({"doc_a": ["r000"], "doc_b": ["zzz"]}))
+
+
+def test_shares_without_passages_are_the_same_shares(paragraphs):
+    full = formulaic.formulaic_shares(paragraphs, top_n=0, reuse_between="places")
+    bare = formulaic.formulaic_shares(paragraphs, top_n=0, reuse_between="places", passages=False)
+    assert full.places.attrs["reuse_method"] == bare.places.attrs["reuse_method"] == "candidates"
+    pd.testing.assert_frame_equal(full.paragraphs, bare.paragraphs, check_like=False)
+    assert len(full.passages) > 0 and bare.passages.empty
+    assert list(bare.passages.columns) == list(full.passages.columns)
+    assert bare.places.attrs["passages"] is False and "passages" not in full.places.attrs

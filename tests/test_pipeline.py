@@ -778,7 +778,9 @@ def test_progress_bars_count_notebooks_and_cells_on_stderr(tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.search(r"notebooks run: 100%.*2/2", err)
     n_cells = len(nbformat.read(notebooks_dir / "01_tables.ipynb", as_version=4).cells)
-    assert re.search(rf"01_tables: .*{n_cells}/{n_cells}", err) and "02_second" in err
+    # a cell bar is cleared when its notebook ends (leave=False) and tqdm redraws at most every 0.1 s,
+    # so the last count drawn depends on timing: the bar's total is what is certain
+    assert re.search(rf"01_tables: .*\d/{n_cells} ", err) and "02_second" in err
     pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None,
                            jobs=1, progress=lambda line: None)
     assert capsys.readouterr().err == ""

@@ -258,6 +258,8 @@ def _load_formulations(path: Path) -> Formulations:
 @dataclass(frozen=True, slots=True)
 class _Matcher:
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    #: The first phrase of each entry, a literal every match contains (a cheap ``in`` test before the regex).
+    heads: tuple[str, ...] = ()
 
 
 _MATCHER_CACHE: dict[tuple[tuple[str, ...], str], _Matcher] = {}
@@ -276,7 +278,10 @@ def _entry_pattern(entry: str) -> re.Pattern[str]:
 def _matcher(entries: tuple[str, ...], kind: str) -> _Matcher:
     key = (entries, kind)
     if key not in _MATCHER_CACHE:
-        _MATCHER_CACHE[key] = _Matcher(tuple((e, _entry_pattern(e)) for e in entries))
+        _MATCHER_CACHE[key] = _Matcher(
+            tuple((e, _entry_pattern(e)) for e in entries),
+            tuple(next((p for p in _RE_ITEM_SEP.split(e) if p), "") for e in entries),
+        )
     return _MATCHER_CACHE[key]
 
 
@@ -291,8 +296,10 @@ def _find_entries(text: str, entries: tuple[str, ...], kind: str) -> Iterator[Le
 def _entry_spans(text: str, entries: tuple[str, ...], kind: str) -> tuple[tuple[int, int, str], ...]:
     """Non-overlapping matches of the entries in ``text``, in text order (cached: every reuse setting asks)."""
     found: list[tuple[int, int, str]] = []
-    for entry, pattern in _matcher(entries, kind).patterns:
-        found.extend((m.start(), m.end(), entry) for m in pattern.finditer(text))
+    matcher = _matcher(entries, kind)
+    for (entry, pattern), head in zip(matcher.patterns, matcher.heads, strict=True):
+        if head in text:  # every match of the pattern begins with this literal phrase
+            found.extend((m.start(), m.end(), entry) for m in pattern.finditer(text))
     # Longest first, then leftmost; keep a match only where no kept match overlaps it.
     found.sort(key=lambda t: (-(t[1] - t[0]), t[0], t[2]))
     taken = [False] * (len(text) + 1)
@@ -735,6 +742,23 @@ def _normalized(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(chars), tuple(offsets)
 
 
+def _fold_table(chars: Iterable[str]) -> dict[int, str | None]:
+    """A ``str.translate`` table doing :func:`normalize_for_reuse`'s text for these characters (C speed).
+
+    Line breaks are kept, other non-content characters removed, the rest NFKC-folded and case-folded:
+    ``text.translate(_fold_table(set(text)))`` equals ``normalize_for_reuse(text)[0]``.
+    """
+    table: dict[int, str | None] = {}
+    for ch in chars:
+        if ch == "\n":
+            table[ord(ch)] = ch
+        elif not _is_content_char(ch):
+            table[ord(ch)] = None
+        else:
+            table[ord(ch)] = unicodedata.normalize("NFKC", ch).casefold()
+    return table
+
+
 def _iter_reused(
     texts: dict[str, str], min_chars: int, pairs: set[tuple[str, str]] | None
 ) -> Iterator[ReusedPassage]:
@@ -884,15 +908,16 @@ class _Grams:
     """A normalised text as code points, with the hash of each ``n``-gram that does not cross a line break."""
 
     codes: np.ndarray  # uint32 code points of the normalised text
-    offsets: tuple[int, ...]  # raw offset of each normalised character
+    offsets: np.ndarray  # int64 raw offset of each normalised character
     starts: np.ndarray  # start (in the normalised text) of every valid n-gram, increasing
     hashes: np.ndarray  # uint64 hash of the n-gram at each start
 
 
 def _grams(text: str, n: int) -> _Grams:
     """Hash every ``n``-gram of :func:`normalize_for_reuse`'s text (vectorised; O(len(text)))."""
-    norm, offsets = _normalized(text)
+    norm, raw_offsets = _normalized(text)
     codes = np.frombuffer(norm.encode("utf-32-le"), dtype="<u4")
+    offsets = np.asarray(raw_offsets, dtype=np.int64)
     if len(codes) < n:
         empty = np.zeros(0, dtype=np.int64)
         return _Grams(codes, offsets, empty, np.zeros(0, dtype=np.uint64))
@@ -1195,17 +1220,22 @@ def reuse_candidates(
     return out
 
 
-def _pair_passages(da: str, ga: _Grams, ta: str, db: str, gb: _Grams, tb: str, n: int) -> Iterator[ReusedPassage]:
-    """Maximal passages of at least ``n`` normalised characters shared by two reports (vectorised seeds)."""
+def _pair_runs(ga: _Grams, gb: _Grams, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Maximal runs of at least ``n`` normalised characters shared by two reports (vectorised seeds).
+
+    Returns ``(na0, na1, delta)``: run ``k`` covers normalised characters
+    ``[na0[k], na1[k])`` of ``a`` and the same shifted by ``-delta[k]`` in ``b``;
+    ordered by diagonal, then start. ``None`` when nothing is shared.
+    """
     if not len(ga.hashes) or not len(gb.hashes):
-        return
+        return None
     order_b = np.argsort(gb.hashes, kind="stable")
     sorted_b = gb.hashes[order_b]
     left = np.searchsorted(sorted_b, ga.hashes, side="left")
     right = np.searchsorted(sorted_b, ga.hashes, side="right")
     counts = right - left
     if not counts.any():
-        return
+        return None
     pa = np.repeat(ga.starts, counts)
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     pb = gb.starts[order_b[np.repeat(left, counts) + within]]
@@ -1214,7 +1244,7 @@ def _pair_passages(da: str, ga: _Grams, ta: str, db: str, gb: _Grams, tb: str, n
     equal = (ga.codes[pa[:, None] + steps] == gb.codes[pb[:, None] + steps]).all(axis=1)
     pa, pb = pa[equal], pb[equal]
     if not len(pa):
-        return
+        return None
     delta = pa - pb
     order = np.lexsort((pa, delta))
     pa, delta = pa[order], delta[order]
@@ -1222,16 +1252,11 @@ def _pair_passages(da: str, ga: _Grams, ta: str, db: str, gb: _Grams, tb: str, n
     new_run[1:] = (delta[1:] != delta[:-1]) | (pa[1:] != pa[:-1] + 1)
     first = np.flatnonzero(new_run)
     last = np.concatenate([first[1:], [len(pa)]]) - 1
-    for f, lst in zip(first.tolist(), last.tolist(), strict=True):
-        na0, na1 = int(pa[f]), int(pa[lst]) + n
-        nb0, nb1 = na0 - int(delta[f]), na1 - int(delta[f])
-        start_a, end_a = ga.offsets[na0], ga.offsets[na1 - 1] + 1
-        start_b, end_b = gb.offsets[nb0], gb.offsets[nb1 - 1] + 1
-        yield ReusedPassage(da, start_a, end_a, db, start_b, end_b, na1 - na0, ta[start_a:end_a])
+    return pa[first], pa[last] + n, delta[first]
 
 
 def _candidate_passages(texts: dict[str, str], min_chars: int, pairs: Iterable[tuple[str, str]]) -> pd.DataFrame:
-    """:func:`reused_passages` restricted to ``pairs``, pair by pair (no corpus-wide index)."""
+    """:func:`reused_passages` restricted to ``pairs``, pair by pair (no corpus-wide index; columns built in bulk)."""
     cache: dict[str, _Grams] = {}
 
     def grams(d: str) -> _Grams:
@@ -1239,11 +1264,39 @@ def _candidate_passages(texts: dict[str, str], min_chars: int, pairs: Iterable[t
             cache[d] = _grams(texts[d], min_chars)
         return cache[d]
 
-    records: list[ReusedPassage] = []
+    docs_a: list[str] = []
+    docs_b: list[str] = []
+    n_of_pair: list[int] = []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")}
+    passage_texts: list[str] = []
     for a, b in sorted({(min(a, b), max(a, b)) for a, b in pairs}):
-        records.extend(_pair_passages(a, grams(a), texts[a], b, grams(b), texts[b], min_chars))
-    row = operator.attrgetter(*_PASSAGE_COLUMNS)
-    out = pd.DataFrame([row(r) for r in records], columns=_PASSAGE_COLUMNS)
+        ga, gb = grams(a), grams(b)
+        runs = _pair_runs(ga, gb, min_chars)
+        if runs is None:
+            continue
+        na0, na1, delta = runs
+        start_a, end_a = ga.offsets[na0], ga.offsets[na1 - 1] + 1
+        columns["start_a"].append(start_a)
+        columns["end_a"].append(end_a)
+        columns["start_b"].append(gb.offsets[na0 - delta])
+        columns["end_b"].append(gb.offsets[na1 - 1 - delta] + 1)
+        columns["n_chars"].append(na1 - na0)
+        text_a = texts[a]
+        passage_texts.extend(text_a[s:e] for s, e in zip(start_a.tolist(), end_a.tolist(), strict=True))
+        docs_a.append(a)
+        docs_b.append(b)
+        n_of_pair.append(len(na0))
+    if not n_of_pair:
+        out = pd.DataFrame([], columns=_PASSAGE_COLUMNS)
+        return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
+    data = {
+        "doc_a": np.repeat(np.asarray(docs_a, dtype=object), n_of_pair),
+        **{c: np.concatenate(v).astype(np.int64) for c, v in columns.items() if c in ("start_a", "end_a")},
+        "doc_b": np.repeat(np.asarray(docs_b, dtype=object), n_of_pair),
+        **{c: np.concatenate(v).astype(np.int64) for c, v in columns.items() if c not in ("start_a", "end_a")},
+        "text": np.asarray(passage_texts, dtype=object),
+    }
+    out = pd.DataFrame({c: data[c] for c in _PASSAGE_COLUMNS})
     out = out.sort_values(["doc_a", "doc_b", "start_a", "start_b"], kind="mergesort").reset_index(drop=True)
     return out.astype({c: "int64" for c in ("start_a", "end_a", "start_b", "end_b", "n_chars")})
 
@@ -1298,32 +1351,47 @@ def passage_spread(passages: pd.DataFrame, *, place_of: Mapping[str, str] | None
         unknown = sorted({*passages["doc_a"], *passages["doc_b"]} - set(place_of))
         if unknown:
             raise ValueError(f"`place_of` has no place for doc_id(s) {unknown[:5]}")
-    groups: dict[str, dict] = {}
-    for doc_a, doc_b, n_chars, text in passages[["doc_a", "doc_b", "n_chars", "text"]].itertuples(
-        index=False, name=None
-    ):
-        key = normalize_for_reuse(text)[0]
-        group = groups.setdefault(key, {"texts": {}, "n_chars": int(n_chars), "docs": set(), "pairs": set()})
-        group["texts"].setdefault(doc_a, text)
-        group["docs"].update((doc_a, doc_b))
-        group["pairs"].add((doc_a, doc_b))
-    rows = []
-    for group in groups.values():
-        docs = sorted(group["docs"])
-        places = sorted({place_of[d] for d in docs}) if place_of is not None else []
-        rows.append(
-            (
-                group["texts"][min(group["texts"])],
-                group["n_chars"],
-                len(docs),
-                len(places) if place_of is not None else pd.NA,
-                len(group["pairs"]),
-                ";".join(docs),
-                ";".join(places),
-            )
+    if not len(passages):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _SPREAD_COLUMNS}).astype(
+            {"n_chars": "int64", "n_documents": "int64", "n_places": "Int64", "n_pairs": "int64"}
         )
-    out = pd.DataFrame(rows, columns=_SPREAD_COLUMNS)
-    out = out.sort_values(
+    # Group rows by the normalised text of their passage (each distinct text normalised once).
+    text_code, distinct_texts = pd.factorize(passages["text"], sort=False)
+    table = _fold_table(set().union(*map(set, distinct_texts)))
+    key_code, _ = pd.factorize(pd.Series([t.translate(table) for t in distinct_texts], dtype=object)[text_code].to_numpy())
+    rows = pd.DataFrame({
+        "key": key_code,
+        "doc_a": passages["doc_a"].to_numpy(dtype=object),
+        "doc_b": passages["doc_b"].to_numpy(dtype=object),
+        "n_chars": passages["n_chars"].to_numpy(),
+        "text": passages["text"].to_numpy(dtype=object),
+    })
+    by_key = rows.groupby("key", sort=True)
+    # The passage as first written in the first report (sorted) holding it, and its length.
+    first = rows.sort_values(["key", "doc_a"], kind="mergesort").drop_duplicates("key").set_index("key")
+    docs = (
+        pd.concat([rows[["key", "doc_a"]].set_axis(["key", "doc"], axis=1), rows[["key", "doc_b"]].set_axis(["key", "doc"], axis=1)])
+        .drop_duplicates().sort_values(["key", "doc"], kind="mergesort")
+    )
+    doc_groups = docs.groupby("key", sort=True)["doc"]
+    out = pd.DataFrame({
+        "passage": first["text"],
+        "n_chars": by_key["n_chars"].first(),
+        "n_documents": doc_groups.size(),
+        "n_places": pd.NA,
+        "n_pairs": rows[["key", "doc_a", "doc_b"]].drop_duplicates().groupby("key", sort=True).size(),
+        "doc_ids": doc_groups.agg(";".join),
+        "places": "",
+    })
+    if place_of is not None:
+        places = (
+            docs.assign(place=docs["doc"].map(place_of))[["key", "place"]]
+            .drop_duplicates().sort_values(["key", "place"], kind="mergesort")
+            .groupby("key", sort=True)["place"]
+        )
+        out["n_places"] = places.size()
+        out["places"] = places.agg(";".join)
+    out = out[_SPREAD_COLUMNS].sort_values(
         ["n_documents", "n_chars", "passage"], ascending=[False, False, True], kind="mergesort"
     ).reset_index(drop=True)
     return out.astype({"n_chars": "int64", "n_documents": "int64", "n_places": "Int64", "n_pairs": "int64"})
@@ -1380,6 +1448,124 @@ def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Labelled:
+    """Kinds of the characters of every paragraph (see :func:`_label_characters`)."""
+
+    doc_ids: list[str]  # of each paragraph, in sorted doc_id order, paragraphs in input order
+    para_ids: list[str]
+    counts: np.ndarray  # int64, paragraphs x KINDS: content characters of each kind
+    lexicon_hits: list[tuple[str, str, str]]  # place, kind, entry (every slogan and formulation match)
+    reused_runs: list[tuple[str, str, int]]  # place, run of reused text (stripped), its content characters
+    local_runs: list[tuple[str, str, int]]
+
+
+#: Code of each kind in the label array (:data:`KINDS` order), and of the break between paragraphs.
+_SEPARATOR = len(KINDS)
+
+
+def _content_flags(codes: np.ndarray) -> np.ndarray:
+    """:func:`_is_content_char` of every code point, asked once per distinct code point."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    flags = np.fromiter((_is_content_char(chr(c)) for c in distinct.tolist()), dtype=bool, count=len(distinct))
+    return flags[inverse]
+
+
+def _cover(n: int, starts: list[int], ends: list[int]) -> np.ndarray:
+    """True on every position of ``n`` covered by some ``[start, end)``."""
+    delta = np.zeros(n + 1, dtype=np.int64)
+    if starts:
+        np.add.at(delta, np.asarray(starts, dtype=np.int64), 1)
+        np.add.at(delta, np.asarray(ends, dtype=np.int64), -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def _label_characters(
+    paras_by_doc: Mapping[str, list[tuple[str, str]]],
+    place_of: Mapping[str, str],
+    reused_mask_of: Mapping[str, object],
+    *,
+    lexicon: Formulations,
+    runs: bool,
+) -> _Labelled:
+    """Give every character the first kind that covers it (slogan > formulation > reused > local), vectorised.
+
+    The paragraphs of all reports are laid end to end, each followed by one
+    separator position (as in a report joined by ``"\n"``), so one array of
+    labels covers the corpus: lexicon spans and the reused masks are painted
+    by interval arithmetic, content characters are counted per paragraph with
+    ``bincount`` and runs of local or reused text are cut where the label
+    changes. The same result as labelling character by character (tests/test_formulaic_vectorised.py).
+    """
+    doc_ids: list[str] = []
+    para_ids: list[str] = []
+    texts: list[str] = []
+    for doc_id in sorted(paras_by_doc):
+        for para_id, text in paras_by_doc[doc_id]:
+            doc_ids.append(doc_id)
+            para_ids.append(para_id)
+            texts.append(text)
+    n_paras = len(texts)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n_paras)
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+    corpus = "".join(t + "\n" for t in texts)
+    n = len(corpus)
+    codes = np.frombuffer(corpus.encode("utf-32-le"), dtype="<u4")
+    content = _content_flags(codes)
+    para_of = np.repeat(np.arange(n_paras, dtype=np.int64), lengths + 1)
+    # Reused characters: the masks are over each report's joined paragraphs, laid out like the corpus.
+    reused = np.zeros(n, dtype=bool)
+    position = 0
+    for doc_id in sorted(paras_by_doc):
+        mask = np.asarray(reused_mask_of[doc_id], dtype=bool)
+        reused[position : position + len(mask)] = mask
+        position += len(mask) + 1
+    # Lexicon spans, in corpus offsets.
+    lexicon_hits: list[tuple[str, str, str]] = []
+    span_starts: dict[str, list[int]] = {"slogan": [], "formulation": []}
+    span_ends: dict[str, list[int]] = {"slogan": [], "formulation": []}
+    for i, text in enumerate(texts):
+        place = place_of[doc_ids[i]]
+        base = int(starts[i])
+        for kind, entries in (("slogan", lexicon.slogans), ("formulation", lexicon.formulations)):
+            for s, e, entry in _entry_spans(text, entries, kind):
+                lexicon_hits.append((place, kind, entry))
+                span_starts[kind].append(base + s)
+                span_ends[kind].append(base + e)
+    labels = np.full(n, KINDS.index("local"), dtype=np.int8)
+    labels[reused] = KINDS.index("reused")
+    labels[_cover(n, span_starts["formulation"], span_ends["formulation"])] = KINDS.index("formulation")
+    labels[_cover(n, span_starts["slogan"], span_ends["slogan"])] = KINDS.index("slogan")
+    labels[starts + lengths] = _SEPARATOR
+    n_kinds = len(KINDS)
+    counts = np.bincount(
+        para_of[content] * n_kinds + labels[content].astype(np.int64), minlength=n_paras * n_kinds
+    ).reshape(n_paras, n_kinds).astype(np.int64)
+    local_runs: list[tuple[str, str, int]] = []
+    reused_runs: list[tuple[str, str, int]] = []
+    if runs:
+        content_before = np.concatenate([[0], np.cumsum(content)]).astype(np.int64)  # content chars before i
+        content_at = np.flatnonzero(content)
+        for kind, sink in (("local", local_runs), ("reused", reused_runs)):
+            inside = np.concatenate([[False], labels == KINDS.index(kind), [False]])
+            edges = np.flatnonzero(inside[1:] != inside[:-1])
+            run_start, run_end = edges[::2], edges[1::2]
+            n_content = content_before[run_end] - content_before[run_start]
+            keep = n_content > 0  # a run of punctuation only strips to nothing
+            run_start, run_end, n_content = run_start[keep], run_end[keep], n_content[keep]
+            # Stripped: from the first to the last content character of the run.
+            first = content_at[content_before[run_start]]
+            last = content_at[content_before[run_end] - 1]
+            run_place = [place_of[doc_ids[p]] for p in para_of[first].tolist()]
+            sink.extend(
+                (place, corpus[a : b + 1], int(k))
+                for place, a, b, k in zip(run_place, first.tolist(), last.tolist(), n_content.tolist(), strict=True)
+            )
+    return _Labelled(doc_ids, para_ids, counts, lexicon_hits, reused_runs, local_runs)
+
+
 def formulaic_shares(
     paragraphs: pd.DataFrame,
     *,
@@ -1392,6 +1578,7 @@ def formulaic_shares(
     candidate_pairs: pd.DataFrame | None = None,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     random_state: int = 0,
+    passages: bool = True,
 ) -> FormulaicShares:
     """Share of characters in slogans, formulations and reused passages versus local text.
 
@@ -1425,6 +1612,12 @@ def formulaic_shares(
         Candidate partners per report when they are computed here.
     random_state : int, default=0
         Seed of the MinHash permutations when candidates are computed here.
+    passages : bool, default=True
+        ``False`` skips the candidate pairs and their passage search when the
+        method is ``"candidates"`` (the shares do not depend on them): the
+        passages table is then empty and ``attrs["passages"]`` is False. The
+        all-pairs method finds the reused characters from its passages and
+        always searches them.
 
     Returns
     -------
@@ -1482,13 +1675,17 @@ def formulaic_shares(
             pairs = [
                 (a, b) for i, a in enumerate(doc_ids) for b in doc_ids[i + 1 :] if place_of[a] != place_of[b]
             ]
-        passages = reused_passages(joined, min_chars=min_reuse_chars, pairs=pairs)
+        passages_table = reused_passages(joined, min_chars=min_reuse_chars, pairs=pairs)
         reused_mask_of = {d: [False] * len(joined[d]) for d in doc_ids}
-        for da, sa, ea, db, sb, eb in passages[
+        for da, sa, ea, db, sb, eb in passages_table[
             ["doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b"]
         ].itertuples(index=False, name=None):
             for doc, s, e in ((da, sa, ea), (db, sb, eb)):
                 reused_mask_of[doc][s:e] = [True] * (e - s)
+    elif not passages:
+        passages_table = _candidate_passages(joined, min_reuse_chars, [])
+        reused_mask_of = reused_mask(joined, min_chars=min_reuse_chars, group_of=group_of)
+        extra = {"passages": False}
     else:
         if candidate_pairs is None:
             candidate_pairs = reuse_candidates(
@@ -1504,53 +1701,27 @@ def formulaic_shares(
             for a, b in candidate_pairs[["doc_a", "doc_b"]].itertuples(index=False, name=None)
             if group_of is None or group_of[a] != group_of[b]
         ]
-        passages = _candidate_passages(joined, min_reuse_chars, compared)
+        passages_table = _candidate_passages(joined, min_reuse_chars, compared)
         reused_mask_of = reused_mask(joined, min_chars=min_reuse_chars, group_of=group_of)
         extra = {
             "reuse_candidates": candidate_pairs.attrs.get("reuse_candidates", {"method": "given"}),
             "n_compared_pairs": len(set(compared)),
         }
 
-    rows: list[tuple[str, str, str, str, int]] = []
-    lexicon_hits: list[tuple[str, str, str]] = []  # place, kind, entry
-    local_runs: list[tuple[str, str]] = []  # place, text
-    reused_runs: list[tuple[str, str]] = []
-    for doc_id in doc_ids:
-        place = place_of[doc_id]
-        offset = 0
-        for para_id, text in paras_by_doc[doc_id]:
-            labels = [""] * len(text)
-            for span in find_slogans(text, lexicon=lexicon):
-                lexicon_hits.append((place, "slogan", span.entry))
-                for i in range(span.start, span.end):
-                    labels[i] = labels[i] or "slogan"
-            for span in find_formulations(text, lexicon=lexicon):
-                lexicon_hits.append((place, "formulation", span.entry))
-                for i in range(span.start, span.end):
-                    labels[i] = labels[i] or "formulation"
-            mask = reused_mask_of[doc_id]
-            for i in range(len(text)):
-                if not labels[i]:
-                    labels[i] = "reused" if mask[offset + i] else "local"
-            counts = dict.fromkeys(KINDS, 0)
-            for ch, label in zip(text, labels, strict=True):
-                if _is_content_char(ch):
-                    counts[label] += 1
-            if sum(counts.values()) == 0:
-                logger.warning(
-                    "formulaic_shares: paragraph %s has no content characters; its shares are NaN", para_id
-                )
-            rows.extend((doc_id, para_id, place, k, counts[k]) for k in KINDS)
-            for kind, sink in (("local", local_runs), ("reused", reused_runs)) if top_n else ():
-                for m in re.finditer(
-                    f"{kind[0]}+", "".join(lab[0] if lab == kind else "." for lab in labels)
-                ):
-                    run = _strip_non_content(text[m.start() : m.end()])
-                    if run:
-                        sink.append((place, run))
-            offset += len(text) + 1
+    labelled = _label_characters(paras_by_doc, place_of, reused_mask_of, lexicon=lexicon, runs=top_n > 0)
+    empty = labelled.counts.sum(axis=1) == 0
+    for para_id in np.asarray(labelled.para_ids, dtype=object)[empty]:
+        logger.warning("formulaic_shares: paragraph %s has no content characters; its shares are NaN", para_id)
+    n_kinds = len(KINDS)
+    long = pd.DataFrame({
+        "doc_id": np.repeat(np.asarray(labelled.doc_ids, dtype=object), n_kinds),
+        "para_id": np.repeat(np.asarray(labelled.para_ids, dtype=object), n_kinds),
+        "place": np.repeat(np.asarray([place_of[d] for d in labelled.doc_ids], dtype=object), n_kinds),
+        "kind": np.tile(np.asarray(KINDS, dtype=object), len(labelled.para_ids)),
+        "n_chars": labelled.counts.reshape(-1),
+    })
+    lexicon_hits, reused_runs, local_runs = labelled.lexicon_hits, labelled.reused_runs, labelled.local_runs
 
-    long = pd.DataFrame(rows, columns=["doc_id", "para_id", "place", "kind", "n_chars"])
     long["n_chars"] = long["n_chars"].astype("int64")
     para_total = long.groupby("para_id", sort=False)["n_chars"].transform("sum")
     para_table = long.assign(share=(long["n_chars"] / para_total.where(para_total > 0)).astype("float64"))
@@ -1566,9 +1737,9 @@ def formulaic_shares(
         "max_all_pairs_reports": max_all_pairs_reports,
         **extra,
     }
-    for table in (para_table, doc_table, place_table, examples, passages):
+    for table in (para_table, doc_table, place_table, examples, passages_table):
         table.attrs.update(provenance)
-    return FormulaicShares(para_table, doc_table, place_table, examples, passages)
+    return FormulaicShares(para_table, doc_table, place_table, examples, passages_table)
 
 
 _COUNT_COLUMNS = ("rank", "n_occurrences", "n_chars")
@@ -1576,22 +1747,27 @@ _COUNT_COLUMNS = ("rank", "n_occurrences", "n_chars")
 
 def _examples(
     lexicon_hits: list[tuple[str, str, str]],
-    reused_runs: list[tuple[str, str]],
-    local_runs: list[tuple[str, str]],
+    reused_runs: list[tuple[str, str, int]],
+    local_runs: list[tuple[str, str, int]],
     top_n: int,
 ) -> pd.DataFrame:
+    """The top examples of each place and kind; a run comes with its count of content characters."""
     columns = ["place", "kind", "rank", "text", "n_occurrences", "n_chars"]
     if top_n == 0:  # no example wanted (sensitivity runs): the empty table ranking would leave
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in _COUNT_COLUMNS else "str") for c in columns})
     records: list[tuple[str, str, str, int, int]] = []  # place, kind, text, n_occurrences, n_chars
     counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    content_chars: dict[tuple[str, str, str], int] = {}
     for key in lexicon_hits:
         counted[key] += 1
     for kind, runs in (("reused", reused_runs), ("local", local_runs)):
-        for place, run in runs:
+        for place, run, n_content in runs:
             counted[(place, kind, run)] += 1
+            content_chars[(place, kind, run)] = n_content
     for (place, kind, text), n in counted.items():
-        n_chars = sum(_is_content_char(c) for c in text)
+        n_chars = content_chars.get((place, kind, text))
+        if n_chars is None:
+            n_chars = sum(_is_content_char(c) for c in text)
         if kind == "local" and len(text) > MAX_EXAMPLE_CHARS:
             text = text[:MAX_EXAMPLE_CHARS] + "…"
         records.append((place, kind, text, n, n_chars))
