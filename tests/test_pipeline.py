@@ -533,6 +533,23 @@ def test_never_executes_in_place(tmp_path):
         pipeline.execute_notebook(path, path)
 
 
+def test_the_kernels_own_log_stays_off_the_terminal_and_cell_output_does_not(tmp_path, capfd):
+    # jupyter_client interrupts every kernel before shutting it down; ipykernel logs that at ERROR
+    # level when it lands mid-message. The kernel's own log is kept off the terminal, what the cells
+    # print is kept in the executed notebook.
+    pipeline.ensure_kernel()
+    path = _notebook(tmp_path / "01_x.ipynb", [new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "IPKernelApp.instance().log.error('kernel log line')\n"
+        "print('cell output line')"
+    )])
+    executed = pipeline.execute_notebook(path, tmp_path / "out" / "01_x.ipynb")
+    captured = capfd.readouterr()
+    assert "kernel log line" not in captured.err + captured.out
+    outputs = nbformat.read(executed, as_version=4).cells[0].outputs
+    assert [o.get("text") for o in outputs] == ["cell output line\n"]
+
+
 def test_ensure_kernel_installs_into_prefix_once(tmp_path):
     import sys
 

@@ -70,6 +70,7 @@ logger = logging.getLogger(__name__)
 PROJECT_KERNEL_NAME = "analysis"
 #: Environment of the project kernel: fixed str hashing, so that set order is reproducible.
 PROJECT_KERNEL_ENV = {"PYTHONHASHSEED": "0"}
+KERNEL_LOG_LEVEL = "CRITICAL"  # see _kernel_config
 DEFAULT_PARAMS_FILE = paths.PROJECT_ROOT / "params.yml"
 TEMPLATES_DIR = paths.RESOURCES_DIR / "report_templates"
 EXECUTED_DIR_NAME = "executed"
@@ -266,15 +267,24 @@ def ensure_kernel(*, kernel_name: str = PROJECT_KERNEL_NAME, prefix: str | Path 
 
 
 def _kernel_config():  # noqa: ANN202 - traitlets.config.Config
-    """jupyter_client configuration: CurveZMQ encryption of the kernel's sockets where pyzmq supports it.
+    """nbclient/jupyter_client configuration of the kernels that run the notebooks.
 
-    Without it every ipykernel warns "Kernel is running over TCP without
-    encryption"; the IPC transport would avoid it only on POSIX systems.
+    * CurveZMQ encryption of the kernel's sockets where pyzmq supports it:
+      without it every ipykernel warns "Kernel is running over TCP without
+      encryption" (the IPC transport would avoid it only on POSIX systems).
+    * The kernel's own log (not the cells' output or errors, which papermill
+      reports) at ``KERNEL_LOG_LEVEL``: jupyter_client sends SIGINT before
+      every shutdown request, and when it lands while the kernel is finishing
+      a message ipykernel logs "KeyboardInterrupt caught in kernel" at ERROR
+      level, a line on the user's terminal after every notebook that ran fine.
     """
     import zmq
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
+    return Config({
+        "KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"},
+        "NotebookClient": {"extra_arguments": [f"--IPKernelApp.log_level={KERNEL_LOG_LEVEL}"]},
+    })
 
 
 def execute_notebook(notebook: str | Path, executed_path: str | Path, *, parameters: Mapping[str, Any] | None = None,
