@@ -13,9 +13,14 @@ gives each report its place.
 Each measurement runs in a fresh process (so ``ru_maxrss`` is that run's
 peak), for the stages
 
+- ``corpus``: ``corpus.write_corpus`` (what ``python -m analysis corpus``
+  runs: read, clean and fingerprint in batches, rows spilled to sorted runs,
+  duplicates checked, tables written a key range at a time), with the
+  planted reposts it flagged;
 - ``read+clean``: ``corpus.clean_corpus`` (read in the parent, clean and
   fingerprint in the workers, duplicate candidates checked in the parent), then ``write_corpus_tables``
-  (timed on its own);
+  (timed on its own): the in-memory path of notebook 01, the baseline of
+  ``corpus``'s memory (both write the same bytes: the script checks);
 - ``metrics``: ``python -m analysis metrics DIR --format csv`` (read, clean,
   extract the mentions), in-process with stdout to a file,
 
@@ -50,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 GAZETTEER = ROOT / "src" / "analysis" / "resources" / "gazetteer.csv"
 MODES = ("jobs1", "jobs2", "dask2")
+STAGES = ("corpus", "read+clean", "metrics")
 _RE_COUNT = re.compile(r"(?<![0-9.])[0-9]+(?![0-9]*年)")
 
 
@@ -129,6 +135,12 @@ def build_corpus(n: int, folder: Path, seed: int = 0) -> None:
         writer.writerows(rows)
 
 
+def planted_reposts(folder: Path) -> list[str]:
+    """The doc_ids of the reposts :func:`build_corpus` planted in ``folder`` (from its manifest)."""
+    with (folder / "manifest.csv").open(encoding="utf-8") as fh:
+        return sorted(row["doc_id"] for row in csv.DictReader(fh) if row["source"].startswith("repost of "))
+
+
 def _hash_dir(folder: Path) -> str:
     digest = hashlib.sha256()
     for p in sorted(q for q in folder.rglob("*") if q.is_file()):
@@ -156,7 +168,17 @@ def _measure(stage: str, mode: str, raw: Path, out: Path, batch_size: int) -> di
         dask = cluster.scheduler_address
         result["cluster_start_s"] = time.perf_counter() - t0
     try:
-        if stage == "read+clean":
+        if stage == "corpus":
+            t0 = time.perf_counter()
+            summary = corpus.write_corpus(raw, out, jobs=jobs, dask=dask, batch_size=batch_size)
+            result["seconds"] = time.perf_counter() - t0
+            result["n_docs"] = summary.n_read
+            result["n_duplicates"] = len(summary.duplicates)
+            flagged = {p.doc_id for p in summary.duplicates}
+            planted = set(planted_reposts(raw))
+            result["planted"] = [len(flagged & planted), len(planted), len(flagged - planted)]
+            result["hash"] = _hash_dir(out)
+        elif stage == "read+clean":
             t0 = time.perf_counter()
             cleaned = corpus.clean_corpus(raw, jobs=jobs, dask=dask, batch_size=batch_size)
             result["seconds"] = time.perf_counter() - t0
@@ -234,7 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--stages", nargs="+", choices=("read+clean", "metrics"), default=["read+clean", "metrics"])
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                         help="which of 1 job, 2 jobs and a 2-worker Dask cluster to run (speed-ups need jobs1)")
     parser.add_argument("--measure", nargs=4, metavar=("STAGE", "MODE", "RAW", "OUT"), help=argparse.SUPPRESS)
@@ -253,6 +275,7 @@ def main() -> None:
             t0 = time.perf_counter()
             build_corpus(n, raw)
             print(f"# N={n}: synthetic corpus built in {time.perf_counter() - t0:.1f} s", flush=True)
+            hashes_by_stage: dict[str, set[str]] = {}
             for stage in args.stages:
                 results = {m: _run_one(stage, m, raw, Path(tmp) / f"out{n}_{stage}_{m}", args.batch_size)
                            for m in MODES if m in args.modes}
@@ -261,6 +284,9 @@ def main() -> None:
                 for mode, r in results.items():
                     peak = max(r["maxrss_self_mb"], r["maxrss_children_mb"])
                     notes = []
+                    if "planted" in r:
+                        found, planted, other = r["planted"]
+                        notes.append(f"{found} of {planted} planted reposts flagged, {other} other report(s)")
                     if "write_s" in r:
                         notes.append(f"write tables {r['write_s']:.1f} s; {r['n_duplicates']} near-duplicates flagged")
                     if "cluster_start_s" in r:
@@ -271,6 +297,10 @@ def main() -> None:
                         flush=True,
                     )
                 print(f"# {stage}: outputs of the {len(results)} modes {'identical' if len(hashes) == 1 else 'DIFFER'}", flush=True)
+                hashes_by_stage[stage] = hashes
+                if {"corpus", "read+clean"} <= hashes_by_stage.keys():
+                    same = hashes_by_stage["corpus"] == hashes_by_stage["read+clean"] and len(hashes) == 1
+                    print(f"# corpus (streamed) and read+clean (in memory) wrote {'the same' if same else 'DIFFERENT'} bytes", flush=True)
                 if "duplicates_s" in results.get("jobs1", {}):
                     print(
                         f"# {stage}: of the 1-job {base:.1f} s, MinHash fingerprints (in the workers) take "

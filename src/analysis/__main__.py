@@ -170,8 +170,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from . import corpus, parallel
 
-    cleaned = corpus.clean_corpus(
+    summary = corpus.write_corpus(
         args.raw_dir,
+        args.processed_dir,
         on_error="skip" if args.keep_going else "raise",
         keep_duplicates=args.keep_duplicates,
         jobs=args.jobs,
@@ -179,14 +180,13 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=parallel.progress_enabled(args.quiet),
     )
-    frames = corpus.write_corpus_tables(cleaned, args.processed_dir)
-    docs = frames["documents"]
+    rows = summary.rows
     print(
-        f"cleaned {len(docs)} report(s) into {int(docs['n_paragraphs'].sum())} paragraphs; "
-        f"{len(frames['removed'])} removals, {len(frames['repairs'])} repairs, "
-        f"{len(frames['cleaning_warnings'])} warnings; tables in {args.processed_dir}"
+        f"cleaned {rows['documents']} report(s) into {rows['paragraphs']} paragraphs; "
+        f"{rows['removed']} removals, {rows['repairs']} repairs, "
+        f"{rows['cleaning_warnings']} warnings; tables in {args.processed_dir}"
     )
-    print(corpus.summary_line(cleaned, see=str(Path(args.processed_dir) / "skipped.csv")))
+    print(corpus.summary_line(summary, see=str(Path(args.processed_dir) / "skipped.csv")))
     return 0
 
 

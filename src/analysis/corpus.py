@@ -47,6 +47,8 @@ __all__ = [
     "EXTRACTED_DIR_NAME",
     "place_label",
     "write_corpus_tables",
+    "write_corpus",
+    "CorpusSummary",
     "read_paragraphs",
     "read_documents",
     "read_raw_texts",
@@ -107,6 +109,15 @@ EXTRACTED_DIR_NAME = "extracted"
 SKIPPED_COLUMNS = ("path", "record", "doc_id", "stage", "reason")
 #: Columns of the duplicates table.
 DUPLICATE_COLUMNS = ("doc_id", "duplicate_of", "similarity", "kind", "kept")
+#: Sort columns of the tables made of every report's rows (headings share the paragraphs' order).
+TABLE_SORT = {
+    "documents": ["doc_id"],
+    "paragraphs": ["para_id"],
+    "headings": ["para_id"],
+    "removed": ["doc_id", "raw_start", "raw_end"],
+    "repairs": ["doc_id", "raw_start", "kind"],
+    "cleaning_warnings": ["doc_id", "kind", "message"],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +221,7 @@ def clean_corpus(
     with contextlib.closing(results):  # stops the workers when a report without paragraphs raises
         for document, (doc, print_) in zip(corpus.documents, results, strict=True):
             if not doc.paragraphs:
-                where = document.source_path + (f", line {document.record}" if document.record else "")
-                reason = (
-                    f"no paragraphs left after cleaning {document.doc_id} ({document.input_format}); check its encoding, "
-                    "whether it is an article page, or whether the cleaning rules remove its body."
-                )
-                if on_error == "raise":
-                    raise InputError(where, reason)
-                logger.warning("skipped %s: %s", where, reason)
-                skipped.append(ingest.SkippedFile(path=document.source_path, reason=reason, record=document.record, doc_id=document.doc_id))
+                skipped.append(_without_paragraphs(document, on_error))
                 clean_skipped.append(document.doc_id)
                 continue
             docs.append(doc)
@@ -226,19 +229,14 @@ def clean_corpus(
     if not docs:
         raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
     if corrections:
-        _check_corrections_used(corrections, docs, corrections_path)
+        _check_corrections_used(corrections, {d.doc_id for d in docs}, corrections_path)
     by_id = {d.doc_id: d for d in docs}
     pairs = duplicates.duplicates_from_fingerprints(
         prints, lambda doc_id: duplicates.document_text(by_id[doc_id]), threshold=duplicate_threshold
     )
-    if pairs and not keep_duplicates:
-        repeated = {p.doc_id for p in pairs}
-        docs = [d for d in docs if d.doc_id not in repeated]
-    for pair in pairs:
-        logger.warning(
-            "%s repeats %s (%s, similarity %.3f)%s", pair.doc_id, pair.duplicate_of, pair.kind, pair.similarity,
-            "" if keep_duplicates else "; left out of the comparison",
-        )
+    left_out = _log_duplicates(pairs, keep_duplicates)
+    if left_out:
+        docs = [d for d in docs if d.doc_id not in left_out]
     return CleanCorpus(
         documents=tuple(docs),
         corpus=corpus,
@@ -249,9 +247,12 @@ def clean_corpus(
     )
 
 
-def summary_line(cleaned: CleanCorpus, see: str | None = None) -> str:
+def summary_line(cleaned: CleanCorpus | CorpusSummary, see: str | None = None) -> str:
     """``N reports read, M skipped: see …`` (and the duplicates left out), for the terminal."""
-    n_read = len(cleaned.corpus.documents) + len(cleaned.corpus.skipped)
+    if isinstance(cleaned, CleanCorpus):
+        n_read = len(cleaned.corpus.documents) + len(cleaned.corpus.skipped)
+    else:
+        n_read = cleaned.n_read
     line = f"{n_read} reports read, {len(cleaned.skipped)} skipped"
     if cleaned.skipped:
         line += f": see {see}" if see else ": see the warnings above"
@@ -260,15 +261,216 @@ def summary_line(cleaned: CleanCorpus, see: str | None = None) -> str:
     return line
 
 
-def _check_corrections_used(corrections, docs, corrections_path) -> None:
-    """An entry for a doc_id that is not in the corpus is an error (it matched nothing)."""
-    present = {d.doc_id for d in docs}
+#: Reports cleaned before their rows are spilled as one sorted run of each table (:func:`write_corpus`).
+RUN_REPORTS = 1000
+#: Reports whose rows :func:`write_corpus` sorts and writes at a time when it assembles a table.
+RANGE_REPORTS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSummary:
+    """What :func:`write_corpus` wrote: row counts of the tables, what was skipped and the duplicates found.
+
+    ``n_read`` counts the reports read or skipped while reading; ``rows``
+    gives the rows written per table (``documents``, ``paragraphs``, ...).
+    """
+
+    n_read: int
+    rows: dict[str, int]
+    skipped: tuple[ingest.SkippedFile, ...] = ()
+    duplicates: tuple[duplicates.DuplicatePair, ...] = ()
+    duplicates_kept: bool = False
+
+
+def write_corpus(
+    raw_dir: str | Path = paths.RAW_DIR,
+    processed_dir: str | Path = paths.PROCESSED_DIR,
+    *,
+    files: Sequence[str | Path] | None = None,
+    corrections_path: str | Path | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    keep_duplicates: bool = False,
+    duplicate_threshold: float = duplicates.DEFAULT_THRESHOLD,
+    jobs: int | None = 1,
+    dask: Any = None,
+    batch_size: int = parallel.DEFAULT_BATCH_SIZE,
+    progress: bool = False,
+    run_reports: int = RUN_REPORTS,
+    range_reports: int = RANGE_REPORTS,
+    partition_rows: int | None = storage.PARTITION_ROWS,
+) -> CorpusSummary:
+    """Clean a collection of any size and write its tables, holding a bounded number of reports in memory.
+
+    Writes the same files, byte for byte, as :func:`clean_corpus` followed by
+    :func:`write_corpus_tables` (the parameters mean the same), but streams:
+    reports are read one at a time (``ingest.iter_corpus``), cleaned in
+    batches (``jobs`` / ``dask``), and every ``run_reports`` reports their
+    rows go to disk as sorted runs of each table (``runs.SortedRuns``), their
+    text for the duplicate checks to a ``runs.TextStore``, and the extracted
+    text of pages and records beside them. Only doc_ids and duplicate
+    fingerprints (about 1 KB a report) stay in memory. Once every report is
+    cleaned, the duplicates are found, and each table is sorted and written
+    ``range_reports`` reports at a time (``storage.write_table_chunks``;
+    tables of more than ``partition_rows`` rows are partitioned). The work
+    files live in a temporary folder of ``processed_dir``, removed at the
+    end; nothing in ``processed_dir`` changes if the run stops with an error.
+
+    ``python -m analysis corpus`` calls this; use :func:`clean_corpus` to
+    get the cleaned documents themselves.
+
+    Raises
+    ------
+    InputError, ValueError
+        As :func:`clean_corpus`.
+    """
+    import shutil
+    import tempfile
+    from collections import deque
+
+    from . import runs
+
+    if not 0 < duplicate_threshold <= 1:
+        raise ValueError(f"`duplicate_threshold` value {duplicate_threshold!r} is invalid; it must be in (0, 1].")
+    for name, value in (("run_reports", run_reports), ("range_reports", range_reports)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` value {value!r} is invalid; it must be a positive integer.")
+    if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
+        corrections_path = paths.CORRECTIONS_PATH
+    corrections = clean.load_corrections(corrections_path) if corrections_path is not None else None
+    cleaner = functools.partial(parallel.clean_and_fingerprint, corrections=corrections, rules=clean.load_rules())
+    processed_dir = Path(processed_dir)
+    created = not processed_dir.exists()
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".corpus-", suffix=".tmp", dir=processed_dir))
+    try:
+        tables = {name: runs.SortedRuns(work / name, sort_by) for name, sort_by in TABLE_SORT.items()}
+        texts = runs.TextStore(work / "texts")
+        extracted_work = work / EXTRACTED_DIR_NAME
+        extracted_work.mkdir()
+        read_skipped: list[ingest.SkippedFile] = []
+        clean_skipped: list[ingest.SkippedFile] = []
+        in_flight: deque[ingest.Document] = deque()  # read, sent to be cleaned, result not back yet
+        doc_ids: list[str] = []  # cleaned reports with paragraphs, in reading order
+        extracted: list[str] = []
+        prints: list[duplicates.Fingerprint] = []
+        run: list[tuple[CleanDocument, ingest.Document]] = []
+
+        def documents():  # noqa: ANN202 - the reports to clean, as they are read
+            for item in ingest.iter_corpus(raw_dir, files=files, on_error=on_error):
+                if isinstance(item, ingest.SkippedFile):
+                    read_skipped.append(item)
+                    continue
+                in_flight.append(item)
+                yield item
+
+        def spill() -> None:
+            if not run:
+                return
+            part = CleanCorpus(documents=tuple(d for d, _ in run), corpus=ingest.Corpus(documents=tuple(r for _, r in run)))
+            for name, frame in _row_frames(part).items():
+                tables[name].add(frame)
+            texts.add([(d.doc_id, duplicates.document_text(d)) for d, _ in run])
+            run.clear()
+
+        results = parallel.map_ordered(
+            cleaner, documents(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
+            total=ingest.count_reports(raw_dir, files=files), desc="reports cleaned",
+        )
+        with contextlib.closing(results):
+            for doc, print_ in results:
+                document = in_flight.popleft()
+                if document.input_format != "text" or document.record is not None:
+                    (extracted_work / f"{document.doc_id}.txt").write_bytes(document.raw_text.encode("utf-8"))
+                    extracted.append(document.doc_id)
+                if not doc.paragraphs:
+                    clean_skipped.append(_without_paragraphs(document, on_error))
+                    continue
+                run.append((doc, document))
+                doc_ids.append(doc.doc_id)
+                prints.append(print_)
+                if len(run) >= run_reports:
+                    spill()
+        spill()
+        if not doc_ids:
+            raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
+        if corrections:
+            _check_corrections_used(corrections, set(doc_ids), corrections_path)
+        pairs = duplicates.duplicates_from_fingerprints(prints, texts.get, threshold=duplicate_threshold)
+        del prints
+        left_out = _log_duplicates(pairs, keep_duplicates)
+        skipped = (*read_skipped, *clean_skipped)
+        outside = CleanCorpus(
+            documents=(),
+            corpus=ingest.Corpus(documents=(), skipped=tuple(read_skipped)),
+            skipped=skipped,
+            duplicates=pairs,
+            duplicates_kept=keep_duplicates,
+            clean_skipped=tuple(s.doc_id for s in clean_skipped),
+        )
+        provenance = _provenance(
+            documents=[d for d in doc_ids if d not in left_out], skipped=skipped, left_out=pairs if not keep_duplicates else (),
+            extracted=sorted(extracted),
+        )
+        _swap_extracted(extracted_work, processed_dir / EXTRACTED_DIR_NAME)
+        ranges = runs.key_ranges(sorted(doc_ids)[range_reports::range_reports])
+        extra = {"cleaning_warnings": warnings_frame(outside)}  # skipped files and duplicates
+        rows: dict[str, int] = {}
+        for name, table in tables.items():
+            n_rows = table.n_rows - table.count(left_out, "doc_id") + len(extra.get(name, ()))
+            storage.write_table_chunks(
+                table.chunks(ranges, drop_keys=left_out, drop_column="doc_id", extra=extra.get(name)),
+                processed_dir / name, n_rows=n_rows, schema=table.schema(),
+                provenance=provenance if name == "documents" else None, partition_rows=partition_rows,
+            )
+            rows[name] = n_rows
+        for name, frame in (("duplicates", duplicates_frame(outside)), ("skipped", skipped_frame(outside))):
+            storage.write_table(frame, processed_dir / name, partition_rows=partition_rows)
+            rows[name] = len(frame)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):  # a folder made for this run, left empty: remove it too
+                processed_dir.rmdir()
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return CorpusSummary(
+        n_read=len(doc_ids) + len(clean_skipped) + len(read_skipped),
+        rows=rows,
+        skipped=skipped,
+        duplicates=pairs,
+        duplicates_kept=keep_duplicates,
+    )
+
+
+def _check_corrections_used(corrections, present: set[str], corrections_path) -> None:  # noqa: ANN001
+    """An entry for a doc_id that is not in the corpus (``present``) is an error (it matched nothing)."""
     for entry in corrections:
         doc_id = getattr(entry, "doc_id", None)
         if doc_id is not None and doc_id not in present:
-            from .errors import InputError
-
             raise InputError(corrections_path, f"correction for {doc_id!r} matches no document of the corpus: {entry}")
+
+
+def _without_paragraphs(document: ingest.Document, on_error: str) -> ingest.SkippedFile:
+    """A report that cleaning left without paragraphs: raise, or log and return its ``SkippedFile`` (stage ``clean``)."""
+    where = document.source_path + (f", line {document.record}" if document.record else "")
+    reason = (
+        f"no paragraphs left after cleaning {document.doc_id} ({document.input_format}); check its encoding, "
+        "whether it is an article page, or whether the cleaning rules remove its body."
+    )
+    if on_error == "raise":
+        raise InputError(where, reason)
+    logger.warning("skipped %s: %s", where, reason)
+    return ingest.SkippedFile(path=document.source_path, reason=reason, record=document.record, doc_id=document.doc_id)
+
+
+def _log_duplicates(pairs: Sequence[duplicates.DuplicatePair], keep_duplicates: bool) -> frozenset[str]:
+    """Log each duplicate pair; return the doc_ids left out of the comparison (none when they are kept)."""
+    for pair in pairs:
+        logger.warning(
+            "%s repeats %s (%s, similarity %.3f)%s", pair.doc_id, pair.duplicate_of, pair.kind, pair.similarity,
+            "" if keep_duplicates else "; left out of the comparison",
+        )
+    return frozenset() if keep_duplicates else frozenset(p.doc_id for p in pairs)
 
 
 def place_label(doc: CleanDocument) -> str:
@@ -312,7 +514,7 @@ def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS))
     frame["record"] = frame["record"].astype("Int64")
-    return frame.sort_values("doc_id", kind="stable").reset_index(drop=True)
+    return frame.sort_values(TABLE_SORT["documents"], kind="stable").reset_index(drop=True)
 
 
 def paragraphs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -354,7 +556,7 @@ def _records_frame(cleaned: CleanCorpus, records_of) -> pd.DataFrame:  # noqa: A
             )
     frame = pd.DataFrame(rows, columns=list(PARAGRAPH_COLUMNS))
     frame["section_index"] = frame["section_index"].astype("Int64")
-    return frame.sort_values("para_id", kind="stable").reset_index(drop=True)
+    return frame.sort_values(TABLE_SORT["paragraphs"], kind="stable").reset_index(drop=True)
 
 
 def removed_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -365,7 +567,7 @@ def removed_frame(cleaned: CleanCorpus) -> pd.DataFrame:
         for r in doc.removed
     ]
     cols = ["doc_id", "kind", "raw_start", "raw_end", "text", "reason"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["doc_id", "raw_start", "raw_end"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows, columns=cols).sort_values(TABLE_SORT["removed"], kind="stable").reset_index(drop=True)
 
 
 def repairs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -384,7 +586,7 @@ def repairs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
         for r in doc.repairs
     ]
     cols = ["doc_id", "kind", "raw_start", "raw_end", "before", "after", "note"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["doc_id", "raw_start", "kind"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows, columns=cols).sort_values(TABLE_SORT["repairs"], kind="stable").reset_index(drop=True)
 
 
 def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -417,7 +619,7 @@ def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
         }
         for p in cleaned.duplicates
     ]
-    return pd.DataFrame(rows, columns=["doc_id", "kind", "message"]).sort_values(["doc_id", "kind", "message"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows, columns=["doc_id", "kind", "message"]).sort_values(TABLE_SORT["cleaning_warnings"], kind="stable").reset_index(drop=True)
 
 
 def duplicates_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -465,45 +667,85 @@ def _write_extracted(cleaned: CleanCorpus, processed_dir: Path) -> list[str]:
         data = document.raw_text.encode("utf-8")
         storage.atomic_write(folder / f"{document.doc_id}.txt", lambda p, data=data: p.write_bytes(data))
         written.append(document.doc_id)
-    if folder.is_dir():
-        keep = {f"{doc_id}.txt" for doc_id in written}
-        for stale in sorted(folder.glob("*.txt")):
-            if stale.name not in keep:
-                stale.unlink()
+    _remove_stale_extracted(folder, written)
     return written
 
 
-def write_corpus_tables(cleaned: CleanCorpus, processed_dir: str | Path = paths.PROCESSED_DIR) -> dict[str, pd.DataFrame]:
-    """Write documents, paragraphs, headings, removed, repairs, cleaning_warnings, duplicates and skipped (parquet + csv), atomically.
+def _swap_extracted(work: Path, folder: Path) -> None:
+    """Move the extracted texts written to ``work`` into ``folder`` (one rename each); remove stale ones."""
+    import os
 
-    Also writes ``extracted/<doc_id>.txt``, the text each web page or JSON
-    Lines report was read into: its paragraphs' ``raw_start``/``raw_end`` and
-    ``spans``, and the offsets of its removals and metric mentions, count
-    code points of that file (of the ``.txt`` itself for a plain report).
+    written = sorted(p.name for p in work.glob("*.txt"))
+    if written:
+        folder.mkdir(parents=True, exist_ok=True)
+    for name in written:
+        os.replace(work / name, folder / name)
+    _remove_stale_extracted(folder, [name[: -len(".txt")] for name in written])
 
-    Returns the frames by name. Reruns on the same inputs write identical bytes.
-    """
-    processed_dir = Path(processed_dir)
-    frames = {
+
+def _remove_stale_extracted(folder: Path, doc_ids: Sequence[str]) -> None:
+    if folder.is_dir():
+        keep = {f"{doc_id}.txt" for doc_id in doc_ids}
+        for stale in sorted(folder.glob("*.txt")):
+            if stale.name not in keep:
+                stale.unlink()
+
+
+def _row_frames(cleaned: CleanCorpus) -> dict[str, pd.DataFrame]:
+    """The tables made of the reports' rows (keys of ``TABLE_SORT``), in the order they are written."""
+    return {
         "documents": documents_frame(cleaned),
         "paragraphs": paragraphs_frame(cleaned),
         "headings": headings_frame(cleaned),
         "removed": removed_frame(cleaned),
         "repairs": repairs_frame(cleaned),
         "cleaning_warnings": warnings_frame(cleaned),
+    }
+
+
+def _provenance(
+    *, documents: Sequence[str], skipped: Sequence[ingest.SkippedFile], left_out: Sequence[duplicates.DuplicatePair], extracted: Sequence[str]
+) -> dict[str, Any]:
+    """``documents.meta.json``: rules and gazetteer hashes, the reports in the tables (reading order), skipped, left out, extracted."""
+    return {
+        "cleaning_rules_sha256": storage.file_sha256(clean.RULES_PATH),
+        "gazetteer_sha256": storage.file_sha256(paths.RESOURCES_DIR / "gazetteer.csv"),
+        "documents": list(documents),
+        "skipped": [s.path + (f":{s.record}" if s.record else "") for s in skipped],
+        "duplicates_left_out": [p.doc_id for p in left_out],
+        "extracted": list(extracted),
+    }
+
+
+def write_corpus_tables(
+    cleaned: CleanCorpus, processed_dir: str | Path = paths.PROCESSED_DIR, *, partition_rows: int | None = storage.PARTITION_ROWS
+) -> dict[str, pd.DataFrame]:
+    """Write documents, paragraphs, headings, removed, repairs, cleaning_warnings, duplicates and skipped (parquet + csv), atomically.
+
+    Also writes ``extracted/<doc_id>.txt``, the text each web page or JSON
+    Lines report was read into: its paragraphs' ``raw_start``/``raw_end`` and
+    ``spans``, and the offsets of its removals and metric mentions, count
+    code points of that file (of the ``.txt`` itself for a plain report).
+    A table of more than ``partition_rows`` rows is partitioned
+    (``storage.write_table``). :func:`write_corpus` writes the same files
+    without holding the corpus in memory.
+
+    Returns the frames by name. Reruns on the same inputs write identical bytes.
+    """
+    processed_dir = Path(processed_dir)
+    frames = {
+        **_row_frames(cleaned),
         "duplicates": duplicates_frame(cleaned),
         "skipped": skipped_frame(cleaned),
     }
-    provenance = {
-        "cleaning_rules_sha256": storage.file_sha256(clean.RULES_PATH),
-        "gazetteer_sha256": storage.file_sha256(paths.RESOURCES_DIR / "gazetteer.csv"),
-        "documents": [d.doc_id for d in cleaned.documents],
-        "skipped": [s.path + (f":{s.record}" if s.record else "") for s in cleaned.skipped],
-        "duplicates_left_out": [] if cleaned.duplicates_kept else [p.doc_id for p in cleaned.duplicates],
-        "extracted": _write_extracted(cleaned, processed_dir),
-    }
+    provenance = _provenance(
+        documents=[d.doc_id for d in cleaned.documents],
+        skipped=cleaned.skipped,
+        left_out=() if cleaned.duplicates_kept else cleaned.duplicates,
+        extracted=_write_extracted(cleaned, processed_dir),
+    )
     for name, frame in frames.items():
-        storage.write_table(frame, processed_dir / name, provenance=provenance if name == "documents" else None)
+        storage.write_table(frame, processed_dir / name, provenance=provenance if name == "documents" else None, partition_rows=partition_rows)
     return frames
 
 

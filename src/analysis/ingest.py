@@ -41,6 +41,9 @@ __all__ = [
     "read_document",
     "read_manifest",
     "read_corpus",
+    "iter_corpus",
+    "count_reports",
+    "manifest_path_of",
     "iter_documents",
     "list_raw_files",
     "doc_id_of",
@@ -554,6 +557,36 @@ def read_corpus(
     warning is logged for a plain file. A manifest row whose report is not
     among those read is an error naming the row, because it means a report
     went missing (a report skipped on purpose does not count as missing).
+    :func:`iter_corpus` reads the same, one report at a time.
+    """
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for item in iter_corpus(raw_dir, files=files, on_error=on_error):
+        (skipped if isinstance(item, SkippedFile) else documents).append(item)
+    return Corpus(documents=tuple(documents), skipped=tuple(skipped), manifest_path=manifest_path_of(raw_dir, files=files))
+
+
+def manifest_path_of(raw_dir: str | Path, *, files: Sequence[str | Path] | None = None) -> str | None:
+    """The manifest that applies to ``raw_dir`` (relative to the project), or ``None`` when there is none."""
+    raw_dir = Path(raw_dir)
+    if files is None and raw_dir.is_file():
+        raw_dir = raw_dir.parent
+    manifest_path = raw_dir / paths.MANIFEST_NAME
+    return _display_path(manifest_path) if manifest_path.is_file() else None
+
+
+def iter_corpus(
+    raw_dir: str | Path = paths.RAW_DIR,
+    *,
+    files: Sequence[str | Path] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+) -> Iterator[Document | SkippedFile]:
+    """:func:`read_corpus`, one report at a time: yields each ``Document`` or ``SkippedFile`` as it is read.
+
+    Only the doc_ids seen are kept, so a collection of any size can be
+    streamed. The checks that need the whole collection (a manifest row
+    whose report is missing, no readable report at all) raise after the last
+    item, before the generator is exhausted.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
@@ -568,11 +601,16 @@ def read_corpus(
         inputs: Sequence[str | Path] = [raw_dir]
     else:
         inputs = files
-    documents: list[Document] = []
-    skipped: list[SkippedFile] = []
+    present: set[str] = set()
+    n_documents = 0
+    skipped_paths: list[str] = []
     for item in iter_documents(inputs, manifest=manifest, on_error=on_error):
         if isinstance(item, SkippedFile):
-            skipped.append(item)
+            if item.doc_id:
+                present.add(item.doc_id)
+            if len(skipped_paths) < 20:
+                skipped_paths.append(item.path)
+            yield item
             continue
         if not item.in_manifest and item.input_format == "text" and item.record is None:
             logger.warning(
@@ -580,9 +618,10 @@ def read_corpus(
                 Path(item.source_path).name,
                 paths.MANIFEST_NAME,
             )
-        documents.append(item)
+        present.add(item.doc_id)
+        n_documents += 1
+        yield item
     if files is None:
-        present = {d.doc_id for d in documents} | {s.doc_id for s in skipped if s.doc_id}
         for doc_id, row in sorted(manifest.items()):
             if doc_id not in present:
                 raise InputError(
@@ -591,10 +630,31 @@ def read_corpus(
                     f"({doc_id}.txt, .html or a JSON Lines record); restore it or remove the row.",
                     line=row.line,
                 )
-    if not documents:
-        raise InputError(raw_dir, "no readable report found" + (f"; skipped: {[s.path for s in skipped]}" if skipped else "."))
-    return Corpus(
-        documents=tuple(documents),
-        skipped=tuple(skipped),
-        manifest_path=_display_path(manifest_path) if manifest_path.is_file() else None,
-    )
+    if not n_documents:
+        raise InputError(raw_dir, "no readable report found" + (f"; skipped: {skipped_paths}" if skipped_paths else "."))
+
+
+def count_reports(raw_dir: str | Path = paths.RAW_DIR, *, files: Sequence[str | Path] | None = None) -> int | None:
+    """About how many reports :func:`iter_corpus` will yield (for a progress bar's ETA), without parsing them.
+
+    A plain file or page counts one; a JSON Lines file its lines (blank
+    ones included; counted in 1 MB blocks). ``None`` when the input cannot be listed (the
+    reader then reports the problem).
+    """
+    raw_dir = Path(raw_dir)
+    try:
+        found = list_raw_files(files if files is not None else [raw_dir])
+    except (OSError, InputError):
+        return None
+    total = 0
+    for path in found:
+        if path.suffix.lower() not in bulk.BULK_SUFFIXES:
+            total += 1
+            continue
+        with open(path, "rb") as handle:
+            last = b"\n"
+            while block := handle.read(1 << 20):
+                total += block.count(b"\n")
+                last = block[-1:]
+            total += last != b"\n"  # a last record without a line break
+    return total

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_dir",
     "write_table",
+    "write_table_chunks",
     "write_json",
     "file_sha256",
 ]
@@ -174,17 +175,15 @@ def write_table(
         raise ValueError(f"`partition_rows` value {partition_rows!r} is invalid; it must be a positive integer or None.")
     stem = Path(path_stem)
     plain = _plain(df.reset_index(drop=True))
-    target = stem.with_suffix(".parquet")
     if partition_rows is not None and len(plain) > partition_rows:
-        written = [atomic_write_dir(target, lambda d: _write_parts(plain, d, partition_rows))]
-    else:
-        if target.is_dir():  # was partitioned: a file takes its place
-            import shutil
+        slices = [plain.iloc[start : start + partition_rows] for start in range(0, len(plain), partition_rows)]
+        return _write_partitioned(slices, stem, schema=_unified_schema(slices), csv=csv, provenance=provenance, rows=partition_rows)
+    target = stem.with_suffix(".parquet")
+    if target.is_dir():  # was partitioned: a file takes its place
+        import shutil
 
-            shutil.rmtree(target)
-        written = [
-            atomic_write(target, lambda p: plain.to_parquet(p, index=False, engine="pyarrow", **_PARQUET))
-        ]
+        shutil.rmtree(target)
+    written = [atomic_write(target, lambda p: plain.to_parquet(p, index=False, engine="pyarrow", **_PARQUET))]
     if csv:
         written.append(
             atomic_write(
@@ -197,14 +196,110 @@ def write_table(
     return written
 
 
-def _write_parts(df: pd.DataFrame, folder: Path, rows: int) -> None:
-    """``df`` as ``part-NNNNN.parquet`` files of ``rows`` rows, all with the schema of the whole table."""
+def write_table_chunks(
+    chunks: Iterable[pd.DataFrame],
+    path_stem: str | Path,
+    *,
+    n_rows: int,
+    schema: Any,
+    csv: bool = True,
+    provenance: dict[str, Any] | None = None,
+    partition_rows: int | None = PARTITION_ROWS,
+) -> list[Path]:
+    """:func:`write_table` for a table that comes as consecutive pieces (in row order), too large to hold at once.
+
+    Writes the same bytes as ``write_table(pd.concat(chunks), ...)`` while
+    holding about ``partition_rows`` rows at a time: a table of at most
+    ``partition_rows`` rows is collected and written as one file, a larger one
+    is written a part at a time (and its CSV copy a piece at a time).
+
+    Parameters
+    ----------
+    chunks : iterable of pandas.DataFrame
+        The rows in order, all with the same columns.
+    n_rows : int
+        Their number (decides between one file and a partitioned dataset
+        before the first piece is read).
+    schema : pyarrow.Schema
+        The arrow types of the columns over all pieces (e.g. the unified
+        schema of the files the pieces are read from); a column that is empty
+        in some pieces gets its type from the others.
+    """
+    if partition_rows is not None and (not isinstance(partition_rows, int) or partition_rows < 1):
+        raise ValueError(f"`partition_rows` value {partition_rows!r} is invalid; it must be a positive integer or None.")
+    if partition_rows is None or n_rows <= partition_rows:
+        pieces = list(chunks)
+        frame = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+        return write_table(frame, path_stem, csv=csv, provenance=provenance, partition_rows=partition_rows)
+    return _write_partitioned(_rechunk(chunks, partition_rows), Path(path_stem), schema=schema, csv=csv, provenance=provenance, rows=partition_rows)
+
+
+def _rechunk(chunks: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    """The rows of ``chunks`` in pieces of exactly ``rows`` rows (the last one shorter), through ``_plain``."""
+    buffer: list[pd.DataFrame] = []
+    n_buffered = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        n_buffered += len(chunk)
+        while n_buffered >= rows:
+            joined = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0].reset_index(drop=True)
+            yield _plain(joined.iloc[:rows])
+            rest = joined.iloc[rows:]
+            buffer, n_buffered = ([rest], len(rest)) if len(rest) else ([], 0)
+    if n_buffered:
+        yield _plain(pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0].reset_index(drop=True))
+
+
+def _unified_schema(frames: Iterable[pd.DataFrame]) -> Any:
+    """The arrow types of ``frames``' columns taken together (a column empty in one frame takes the others' type)."""
+    import pyarrow as pa
+
+    schemas = [pa.Schema.from_pandas(f, preserve_index=False).remove_metadata() for f in frames]
+    return pa.unify_schemas(schemas, promote_options="permissive")
+
+
+def _write_partitioned(parts: Iterable[pd.DataFrame], stem: Path, *, schema: Any, csv: bool, provenance: dict[str, Any] | None, rows: int) -> list[Path]:
+    """``<stem>.parquet/part-NNNNN.parquet`` from ``parts`` (``rows`` rows each) and the CSV copy, in one pass.
+
+    Every part has the arrow types of ``schema`` and the pandas metadata of
+    the first part, so the folder reads back as one table of one schema.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    for k, start in enumerate(range(0, len(df), rows)):
-        pq.write_table(table.slice(start, rows), folder / f"part-{k:05d}.parquet", **_PARQUET)
+    target = stem.with_suffix(".parquet")
+
+    def write_parts(folder: Path, csv_path: Path | None) -> None:
+        handle = open(csv_path, "w", encoding=CSV_ENCODING, newline="") if csv_path is not None else None  # noqa: SIM115
+        try:
+            target_schema = None
+            for k, part in enumerate(parts):
+                if len(part) > rows:
+                    raise ValueError(f"part {k} of {stem.name} has {len(part)} rows, more than {rows}.")
+                table = pa.Table.from_pandas(part, preserve_index=False)
+                if target_schema is None:
+                    target_schema = pa.schema(list(schema), metadata=table.schema.metadata)
+                pq.write_table(table.cast(target_schema), folder / f"part-{k:05d}.parquet", **_PARQUET)
+                if handle is not None:
+                    part.to_csv(handle, index=False, header=k == 0, lineterminator="\n")
+        finally:
+            if handle is not None:
+                handle.close()
+
+    if csv:
+        written: list[Path] = []
+        csv_target = stem.with_suffix(".csv")
+
+        def write_csv(csv_path: Path) -> None:
+            written.append(atomic_write_dir(target, lambda folder: write_parts(folder, csv_path)))
+
+        atomic_write(csv_target, write_csv)
+        written.append(csv_target)
+    else:
+        written = [atomic_write_dir(target, lambda folder: write_parts(folder, None))]
+    if provenance is not None:
+        written.append(write_json(provenance, stem.with_suffix(".meta.json")))
+    return written
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
