@@ -23,7 +23,7 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _MODULES = (
-    "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "corpus", "parallel", "places", "tokens", "topics",
+    "paths", "errors", "records", "storage", "webtext", "bulk", "ingest", "clean", "duplicates", "runs", "corpus", "parallel", "places", "tokens", "topics",
     "numerals", "metrics", "tabulate", "formulaic", "compare", "fonts", "figures", "webfont", "pipeline",
 )
 __all__ = [*_MODULES, "__version__"]
