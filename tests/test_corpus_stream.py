@@ -135,6 +135,14 @@ def test_sorted_runs_give_the_stable_sort_of_the_whole_table(tmp_path: Path) -> 
     assert table.count(frozenset({"k005", "k007"}), "key") == int(frame["key"].isin(["k005", "k007"]).sum())
 
 
+def test_sorted_runs_take_the_dtypes_of_the_first_run_with_rows(tmp_path: Path) -> None:
+    table = runs.SortedRuns(tmp_path / "t", ["key"])
+    table.add(pd.DataFrame([], columns=["key", "n"]))  # a batch of reports without such rows: object columns
+    table.add(pd.DataFrame({"key": ["b", "a"], "n": [2, 1]}))
+    (got,) = table.chunks(runs.key_ranges([]))
+    pd.testing.assert_frame_equal(got, pd.DataFrame({"key": ["a", "b"], "n": [1, 2]}))
+
+
 def test_text_store_gives_back_each_text(tmp_path: Path) -> None:
     store = runs.TextStore(tmp_path / "texts", row_group=3)
     store.add([(f"d{i}", "正文" * i) for i in range(10)])

@@ -68,10 +68,11 @@ class SortedRuns:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self._template is None:
-            self._template = frame.iloc[:0].copy()
-        elif list(frame.columns) != list(self._template.columns):
+        if self._template is not None and list(frame.columns) != list(self._template.columns):
             raise ValueError(f"columns {list(frame.columns)} differ from those of the first run {list(self._template.columns)}.")
+        if self._template is None or (not self._files and not frame.empty):
+            # The dtypes come from the first frame with rows (an empty frame has object columns only).
+            self._template = frame.iloc[:0].copy()
         if frame.empty:
             return
         if SEQ_COLUMN in frame.columns:
