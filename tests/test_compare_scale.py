@@ -64,6 +64,16 @@ def test_vector_tests_are_deterministic_and_record_the_unit(toy):
     assert a.set_index("relation").at["same_place", "method"] == "not_testable"
 
 
+def test_vector_tests_in_two_processes_give_the_same_table(toy):
+    # Each relation runs in a worker process of its own; the rows and their order must not depend on it.
+    vectors, ids, docs = toy
+    one = compare.vector_permutation_tests(vectors, ids, docs, n_permutations=99, random_state=2, jobs=1)
+    two = compare.vector_permutation_tests(vectors, ids, docs, n_permutations=99, random_state=2, jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(two["relation"]) == list(compare.RELATIONS)
+    assert two.set_index("relation").at["same_city", "p_value"] == pytest.approx(1 / 100)
+
+
 def test_unit_similarity_is_the_cosine_of_centroids(toy):
     vectors, ids, docs = toy
     sim = compare.unit_similarity(vectors, ids, docs, unit="city")

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import math
@@ -871,27 +872,45 @@ def vector_permutation_tests(
     alternative: Literal["greater", "less", "two-sided"] = "greater",
     n_permutations: int = DEFAULT_SCALE_PERMUTATIONS,
     random_state: int = 0,
+    jobs: int | None = 1,
 ) -> pd.DataFrame:
-    """One :func:`vector_permutation_test` per relation, as :func:`permutation_tests` lays them out (plus ``unit``)."""
+    """One :func:`vector_permutation_test` per relation, as :func:`permutation_tests` lays them out (plus ``unit``).
+
+    ``jobs`` local processes run the relations side by side (``1``: in this
+    process; ``None`` or 0: every core). Each test draws its permutations
+    from its own ``random_state``, so the table is the same whatever ``jobs``
+    is; each process gets a copy of ``matrix``.
+    """
+    from . import parallel
+
     if isinstance(relations, str):
         raise TypeError("`relations` must be a sequence of relation names, not a single string; wrap it in a list")
+    test = functools.partial(
+        _vector_test_row, matrix, list(doc_ids), documents, unit=unit, alternative=alternative,
+        n_permutations=n_permutations, random_state=random_state,
+    )
+    rows = list(parallel.map_ordered(test, list(relations), jobs=jobs, batch_size=1, window=parallel.resolve_jobs(jobs)))
     fields = [f.name for f in dataclasses.fields(PermutationResult)]
-    rows = []
-    for relation in relations:
-        try:
-            result = vector_permutation_test(
-                matrix, doc_ids, documents, relation=relation, unit=unit,  # type: ignore[arg-type]
-                alternative=alternative, n_permutations=n_permutations, random_state=random_state,
-            ).to_dict()
-        except _NotTestableError as exc:
-            logger.warning("vector_permutation_tests: %s", exc)
-            result = dict.fromkeys(fields, np.nan)
-            result.update(relation=relation, alternative=alternative, method="not_testable", caveat=str(exc),
-                          excluded_doc_ids=[], random_state=None)
-        result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
-        result["unit"] = unit
-        rows.append(result)
     return pd.DataFrame(rows, columns=[*fields, "unit"])
+
+
+def _vector_test_row(matrix: Any, doc_ids: list[str], documents: pd.DataFrame, relation: str, *, unit: str,
+                     alternative: str, n_permutations: int, random_state: int) -> dict[str, Any]:
+    """The row of :func:`vector_permutation_tests` for one relation (a ``not_testable`` row when it cannot be tested)."""
+    fields = [f.name for f in dataclasses.fields(PermutationResult)]
+    try:
+        result = vector_permutation_test(
+            matrix, doc_ids, documents, relation=relation, unit=unit,  # type: ignore[arg-type]
+            alternative=alternative, n_permutations=n_permutations, random_state=random_state,  # type: ignore[arg-type]
+        ).to_dict()
+    except _NotTestableError as exc:
+        logger.warning("vector_permutation_tests: %s", exc)
+        result = dict.fromkeys(fields, np.nan)
+        result.update(relation=relation, alternative=alternative, method="not_testable", caveat=str(exc),
+                      excluded_doc_ids=[], random_state=None)
+    result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
+    result["unit"] = unit
+    return result
 
 
 def sampled_pairs(
