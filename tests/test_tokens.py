@@ -260,3 +260,44 @@ def test_a_text_of_several_lines_gets_the_tokens_jieba_gives_the_whole_text(text
     whole = seg.tokenizer.lcut(unicodedata.normalize("NFKC", text), HMM=seg.hmm)
     assert seg.cut(text) == whole
     assert seg.cut(text) == whole  # again, from the remembered lines
+
+
+def test_saved_cuts_are_reused_by_another_segmenter(tmp_path, caplog):
+    texts = ["各村党支部开展三会一课", "党员走访1200余户,发放资金349万元"]
+    first = tokens.Segmenter(cache_dir=tmp_path / "cache")
+    expected = [first.cut(t) for t in texts]
+    path = tmp_path / "cuts.parquet"
+    assert first.save_cuts(path) >= len(texts)
+    fresh = tokens.Segmenter(cache_dir=tmp_path / "cache")
+    assert fresh.load_cuts(path) >= len(texts)
+    assert [fresh.cut(t) for t in texts] == expected
+    assert fresh.tokenize(texts[0]) == first.tokenize(texts[0])
+    # The saved tokens are what the loading segmenter returns: an edited file shows it does not re-segment.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    edited = table.set_column(1, "tokens", pa.array([["甲", "乙"]] * len(table), type=table.schema.field("tokens").type))
+    pq.write_table(edited.replace_schema_metadata(table.schema.metadata), tmp_path / "edited.parquet")
+    trusting = tokens.Segmenter(cache_dir=tmp_path / "cache")
+    trusting.load_cuts(tmp_path / "edited.parquet")
+    assert trusting.cut(texts[0]) == ["甲", "乙"]
+
+
+def test_saved_cuts_of_another_lexicon_or_broken_are_not_used(tmp_path, caplog):
+    path = tmp_path / "cuts.parquet"
+    seg = tokens.Segmenter(cache_dir=tmp_path / "cache")
+    seg.cut("各村党支部开展三会一课")
+    seg.save_cuts(path)
+    domain = _write(tmp_path / "domain.txt", "三会一课 1000 n\n新词汇 10 n\n")
+    other = _segmenter(tmp_path, domain)
+    assert other.lexicon_hash != seg.lexicon_hash
+    with caplog.at_level(logging.WARNING, logger="analysis.tokens"):
+        assert other.load_cuts(path) == 0
+    assert "another lexicon" in caplog.text
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with caplog.at_level(logging.WARNING, logger="analysis.tokens"):
+        assert seg.load_cuts(broken) == 0
+    assert "unreadable" in caplog.text
+    assert seg.load_cuts(tmp_path / "missing.parquet") == 0

@@ -214,6 +214,8 @@ def _hash_files(files: Iterable[Path], extra: str) -> str:
 #: tokens are interned (one copy of each word), which keeps it near 0.6 KB a paragraph
 #: (benchmarks/tokens.md).
 CUT_CACHE_SIZE = 500_000
+#: Metadata key of a :meth:`Segmenter.save_cuts` file that holds the lexicon hash of its tokens.
+CUTS_HASH_KEY = "analysis.lexicon_hash"
 
 # Built tokenizers and checked stop words, one per lexicon hash per process
 # (shared by all Segmenters, and unpickled copies, with that lexicon).
@@ -369,6 +371,60 @@ class Segmenter:
         """Forget the remembered tokens (to free memory, or to time segmentation itself)."""
         with self._cuts_lock:
             self._cuts.clear()
+
+    def save_cuts(self, path: str | Path) -> int:
+        """Write the remembered tokens to ``path`` (parquet), atomically; return how many texts it holds.
+
+        A later process (notebook 05 after 02) can :meth:`load_cuts` them
+        instead of segmenting the same paragraphs again: jieba gives the same
+        tokens for the same text and lexicon, so the results do not change.
+        Columns ``text`` and ``tokens`` (sorted by text, so a rerun writes the
+        same bytes); the lexicon hash is in the file's metadata.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from . import storage
+
+        with self._cuts_lock:
+            items = sorted(self._cuts.items())
+        schema = pa.schema([("text", pa.string()), ("tokens", pa.list_(pa.string()))],
+                           metadata={CUTS_HASH_KEY: self.lexicon_hash})
+        table = pa.table({"text": [t for t, _ in items], "tokens": [list(v) for _, v in items]}, schema=schema)
+        storage.atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        return len(items)
+
+    def load_cuts(self, path: str | Path) -> int:
+        """Remember the tokens of a :meth:`save_cuts` file; return how many texts were taken (at most CUT_CACHE_SIZE).
+
+        A missing or unreadable file, or one written with another lexicon or
+        jieba version (another :attr:`lexicon_hash`), is not used (logged);
+        the texts are then segmented as usual.
+        """
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if not path.is_file():
+            logger.info("%s: no saved tokens; the texts are segmented here.", path)
+            return 0
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+            if metadata.get(CUTS_HASH_KEY.encode()) != self.lexicon_hash.encode():
+                logger.warning("%s: tokens of another lexicon or jieba version; not used (the texts are segmented here).", path)
+                return 0
+            table = pq.read_table(path, columns=["text", "tokens"])
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            logger.warning("%s: saved tokens unreadable (%s); not used (the texts are segmented here).", path, exc)
+            return 0
+        n = 0
+        with self._cuts_lock:
+            for text, cut in zip(table.column("text").to_pylist(), table.column("tokens").to_pylist(), strict=True):
+                if len(self._cuts) >= CUT_CACHE_SIZE:
+                    break
+                if text not in self._cuts:
+                    self._cuts[text] = tuple(map(sys.intern, cut))
+                    n += 1
+        return n
 
     def _cut_line(self, text: str) -> tuple[str, ...]:
         tokens = self._cuts.get(text)
