@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -158,6 +159,33 @@ def test_passage_spread_equals_the_loop(reports, with_places):
 def test_passage_spread_of_no_passage_has_the_columns():
     empty = formulaic.reused_passages({"a": "甲乙丙丁", "b": "戊己庚辛"})
     pd.testing.assert_frame_equal(formulaic.passage_spread(empty), _passage_spread_reference(empty))
+
+
+def _normalize_reference(text):
+    """normalize_for_reuse written character by character, as it is specified."""
+    chars, offsets = [], []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            folded = ch
+        elif ch.isspace() or unicodedata.category(ch)[0] in "PSZC":
+            continue
+        else:
+            folded = unicodedata.normalize("NFKC", ch).casefold()
+        chars.extend(folded)
+        offsets.extend([i] * len(folded))
+    return "".join(chars), offsets
+
+
+@pytest.mark.parametrize("text", [
+    "学党史、 悟思想\n办实事!",
+    "ＡＢｃ１２\u3000（办实事）ﬁ ß İ ①½㈠",  # characters folding to several characters
+    "",
+    "\n\n",
+    "。，、！",
+    "x\ud800y",  # a lone surrogate, as text decoded with surrogateescape can hold
+])
+def test_normalize_for_reuse_is_the_character_by_character_reference(text):
+    assert formulaic.normalize_for_reuse(text) == _normalize_reference(text)
 
 
 def test_fold_table_is_normalize_for_reuse():

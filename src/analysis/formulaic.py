@@ -721,49 +721,50 @@ def normalize_for_reuse(text: str) -> tuple[str, list[int]]:
     ('学党史悟思想', [0, 1, 2, 4, 5, 6])
     """
     normalized, offsets = _normalized(text)
-    return normalized, list(offsets)
+    return normalized, offsets.tolist()
 
 
-@functools.lru_cache(maxsize=1024)
-def _normalized(text: str) -> tuple[str, tuple[int, ...]]:
-    """:func:`normalize_for_reuse`, once per text (the reuse settings of a run share it)."""
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            chars.append("\n")
-            offsets.append(i)
-            continue
-        if not _is_content_char(ch):
-            continue
-        for folded in unicodedata.normalize("NFKC", ch).casefold():
-            chars.append(folded)
-            offsets.append(i)
-    return "".join(chars), tuple(offsets)
+def _normalized(text: str) -> tuple[str, np.ndarray]:
+    """:func:`normalize_for_reuse`'s text and offsets (int64 array), vectorised over the text's characters.
+
+    Each distinct character is folded once (:func:`_folded`); ``str.translate``
+    builds the text and ``numpy.repeat`` the offsets, so no Python loop runs
+    over the characters themselves.
+    """
+    if not text:
+        return "", np.zeros(0, dtype=np.int64)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    table = {int(c): _folded(chr(c)) for c in distinct.tolist()}
+    lengths = np.fromiter((len(table[c]) for c in distinct.tolist()), dtype=np.int64, count=len(distinct))
+    offsets = np.repeat(np.arange(len(text), dtype=np.int64), lengths[inverse.ravel()])
+    return text.translate(table), offsets
 
 
-def _fold_table(chars: Iterable[str]) -> dict[int, str | None]:
+@functools.cache
+def _folded(ch: str) -> str:
+    """What one character becomes in :func:`normalize_for_reuse`: itself (line break), nothing, or its NFKC case fold."""
+    if ch == "\n":
+        return ch
+    if not _is_content_char(ch):
+        return ""
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+def _fold_table(chars: Iterable[str]) -> dict[int, str]:
     """A ``str.translate`` table doing :func:`normalize_for_reuse`'s text for these characters (C speed).
 
     Line breaks are kept, other non-content characters removed, the rest NFKC-folded and case-folded:
     ``text.translate(_fold_table(set(text)))`` equals ``normalize_for_reuse(text)[0]``.
     """
-    table: dict[int, str | None] = {}
-    for ch in chars:
-        if ch == "\n":
-            table[ord(ch)] = ch
-        elif not _is_content_char(ch):
-            table[ord(ch)] = None
-        else:
-            table[ord(ch)] = unicodedata.normalize("NFKC", ch).casefold()
-    return table
+    return {ord(ch): _folded(ch) for ch in chars}
 
 
 def _iter_reused(
     texts: dict[str, str], min_chars: int, pairs: set[tuple[str, str]] | None
 ) -> Iterator[ReusedPassage]:
     doc_ids = sorted(texts)
-    norm = {d: _normalized(texts[d]) for d in doc_ids}
+    norm = {d: normalize_for_reuse(texts[d]) for d in doc_ids}
     # Index every n-gram (n = min_chars) that does not cross a line break.
     index: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for d in doc_ids:
@@ -911,16 +912,17 @@ class _Grams:
     offsets: np.ndarray  # int64 raw offset of each normalised character
     starts: np.ndarray  # start (in the normalised text) of every valid n-gram, increasing
     hashes: np.ndarray  # uint64 hash of the n-gram at each start
+    sorted_hashes: np.ndarray  # ``hashes`` sorted (stable), for merging two reports' n-grams
+    sorted_starts: np.ndarray  # ``starts`` in the order of ``sorted_hashes``
 
 
 def _grams(text: str, n: int) -> _Grams:
     """Hash every ``n``-gram of :func:`normalize_for_reuse`'s text (vectorised; O(len(text)))."""
-    norm, raw_offsets = _normalized(text)
-    codes = np.frombuffer(norm.encode("utf-32-le"), dtype="<u4")
-    offsets = np.asarray(raw_offsets, dtype=np.int64)
+    norm, offsets = _normalized(text)
+    codes = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     if len(codes) < n:
-        empty = np.zeros(0, dtype=np.int64)
-        return _Grams(codes, offsets, empty, np.zeros(0, dtype=np.uint64))
+        empty, no_hashes = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        return _Grams(codes, offsets, empty, no_hashes, no_hashes, empty)
     windows = np.lib.stride_tricks.sliding_window_view(codes.astype(np.uint64), n)
     powers = np.array([pow(int(_HASH_BASE), n - 1 - i, 1 << 64) for i in range(n)], dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -933,7 +935,9 @@ def _grams(text: str, n: int) -> _Grams:
     newlines = np.concatenate([[0], np.cumsum(codes == _NEWLINE)])
     valid = newlines[n:] == newlines[:-n]
     starts = np.flatnonzero(valid)
-    return _Grams(codes, offsets, starts, h[starts])
+    hashes = h[starts]
+    order = np.argsort(hashes, kind="stable")
+    return _Grams(codes, offsets, starts, hashes, hashes[order], starts[order])
 
 
 def resolve_reuse_method(n_documents: int, method: str, *, max_all_pairs_reports: int) -> str:
@@ -1229,16 +1233,15 @@ def _pair_runs(ga: _Grams, gb: _Grams, n: int) -> tuple[np.ndarray, np.ndarray, 
     """
     if not len(ga.hashes) or not len(gb.hashes):
         return None
-    order_b = np.argsort(gb.hashes, kind="stable")
-    sorted_b = gb.hashes[order_b]
-    left = np.searchsorted(sorted_b, ga.hashes, side="left")
-    right = np.searchsorted(sorted_b, ga.hashes, side="right")
+    # Both sides in hash order: the searches run through ``b`` once, in order (cache-friendly).
+    left = np.searchsorted(gb.sorted_hashes, ga.sorted_hashes, side="left")
+    right = np.searchsorted(gb.sorted_hashes, ga.sorted_hashes, side="right")
     counts = right - left
     if not counts.any():
         return None
-    pa = np.repeat(ga.starts, counts)
+    pa = np.repeat(ga.sorted_starts, counts)
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    pb = gb.starts[order_b[np.repeat(left, counts) + within]]
+    pb = gb.sorted_starts[np.repeat(left, counts) + within]
     # Hashes can collide: keep only seeds whose n-grams are equal.
     steps = np.arange(n)
     equal = (ga.codes[pa[:, None] + steps] == gb.codes[pb[:, None] + steps]).all(axis=1)
