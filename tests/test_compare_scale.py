@@ -65,7 +65,7 @@ def test_vector_tests_are_deterministic_and_record_the_unit(toy):
 
 
 def test_vector_tests_in_two_processes_give_the_same_table(toy):
-    # Each relation runs in a worker process of its own; the rows and their order must not depend on it.
+    # Each relation's permutations are split over the two processes; the rows and their order must not depend on it.
     vectors, ids, docs = toy
     one = compare.vector_permutation_tests(vectors, ids, docs, n_permutations=99, random_state=2, jobs=1)
     two = compare.vector_permutation_tests(vectors, ids, docs, n_permutations=99, random_state=2, jobs=2)

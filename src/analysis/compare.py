@@ -724,65 +724,22 @@ def _group_statistic(vectors: sp.csr_matrix, sq_norms: np.ndarray, labels: np.nd
     return float(((sum_sq - group_sq) / 2).sum()), int((sizes * (sizes - 1) // 2).sum())
 
 
-def vector_permutation_test(
+def _prepare_vector_test(
     matrix: Any,
     doc_ids: Sequence[str],
     documents: pd.DataFrame,
     *,
-    relation: Literal["same_city", "same_province", "same_level", "same_place"] = "same_city",
-    unit: Literal["report", "place"] = "report",
-    alternative: Literal["greater", "less", "two-sided"] = "greater",
-    n_permutations: int = DEFAULT_SCALE_PERMUTATIONS,
-    random_state: int = 0,
-) -> PermutationResult:
-    """:func:`permutation_test` for many reports: the same statistic, from group sums of the vectors.
-
-    With L2-normalised rows the cosine of two reports is the dot product of
-    their vectors, and the sum of the cosines of all pairs within a group is
-    ``(|sum of its vectors|² - its size) / 2``. So each arrangement of the
-    labels costs one pass over the vectors (not over the n² pairs) and no
-    similarity matrix is formed. Labels are permuted at random
-    (``method="monte_carlo_group_sums"``, p = (b + 1) / (m + 1)).
-
-    Parameters
-    ----------
-    matrix : sparse matrix or ndarray
-        One row per report (e.g. TF-IDF); rows are L2-normalised here.
-    doc_ids : sequence of str
-    documents : DataFrame
-        ``doc_id``, the relation's column, and ``place`` when ``unit="place"``.
-    relation : {"same_city", "same_province", "same_level", "same_place"}, default="same_city"
-    unit : {"report", "place"}, default="report"
-        ``"report"``: pairs of reports, as :func:`permutation_test`.
-        ``"place"``: each place is one unit (the centroid of its reports), so
-        places with many reports do not dominate and two reports on one
-        place are not counted as "same city"; the relation's labels are
-        permuted over places (``same_place`` is then not testable).
-    alternative, n_permutations, random_state
-        As in :func:`permutation_test`.
-
-    Returns
-    -------
-    PermutationResult
-        ``n_documents`` counts units (reports or places).
-
-    Raises
-    ------
-    ValueError
-        On a bad option, mismatched inputs, fewer than three units, a place
-        with several values of the relation's column, or a grouping with no
-        within-group or no between-group pair.
-    """
+    relation: str,
+    unit: str,
+    alternative: str,
+) -> _PreparedVectorTest:
+    """Validate a :func:`vector_permutation_test` and compute everything but its permutations."""
     if relation not in RELATION_COLUMNS:
         raise ValueError(value_invalid_msg("relation", relation, RELATIONS))
     if unit not in ("report", "place"):
         raise ValueError(value_invalid_msg("unit", unit, ("report", "place")))
     if alternative not in ("greater", "less", "two-sided"):
         raise ValueError(value_invalid_msg("alternative", alternative, ("greater", "less", "two-sided")))
-    if not isinstance(n_permutations, int) or isinstance(n_permutations, bool) or n_permutations < 1:
-        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
-    if not isinstance(random_state, int) or isinstance(random_state, bool):
-        raise ValueError(f"`random_state` must be an integer seed, got {random_state!r}")
     column = RELATION_COLUMNS[relation]
     vectors = _normalize_rows(_check_vectors(matrix, doc_ids))
     doc_ids = list(doc_ids)
@@ -832,34 +789,135 @@ def vector_permutation_test(
             f"vector_permutation_test: no {side} pair for relation {relation!r} over {unit}s; "
             "the test needs both kinds of pairs"
         )
-
-    def stat(within: float) -> float:
-        return within / n_within - (total - within) / n_between
-
-    observed = stat(sum_within)
-    rng = np.random.default_rng(random_state)
-    hits = 0
-    for _ in range(n_permutations):
-        within, _n = _group_statistic(vectors, sq_norms, rng.permutation(labels), len(codes))
-        hits += bool(_extreme(np.array([stat(within)]), observed, alternative)[0])
-    return PermutationResult(
-        relation=relation,
-        alternative=alternative,
-        method="monte_carlo_group_sums" if unit == "report" else "monte_carlo_group_sums_places",
-        n_documents=n,
-        n_pairs=n_pairs,
-        n_within=n_within,
-        n_between=n_between,
-        mean_within=sum_within / n_within,
-        mean_between=(total - sum_within) / n_between,
-        statistic=observed,
-        p_value=(hits + 1) / (n_permutations + 1),
-        min_p_value=1 / (n_permutations + 1),
-        n_permutations=n_permutations,
-        random_state=random_state,
-        caveat="" if unit == "report" else f"Units are the {n} places (centroids of their reports).",
-        excluded_doc_ids=excluded,
+    return _PreparedVectorTest(
+        relation=relation, unit=unit, alternative=alternative, vectors=vectors, sq_norms=sq_norms, labels=labels,
+        n_groups=len(codes), n_within=n_within, n_between=n_between, total=total,
+        observed=sum_within / n_within - (total - sum_within) / n_between,
+        sum_within=sum_within, n_pairs=n_pairs, excluded=excluded,
     )
+
+
+def vector_permutation_test(
+    matrix: Any,
+    doc_ids: Sequence[str],
+    documents: pd.DataFrame,
+    *,
+    relation: Literal["same_city", "same_province", "same_level", "same_place"] = "same_city",
+    unit: Literal["report", "place"] = "report",
+    alternative: Literal["greater", "less", "two-sided"] = "greater",
+    n_permutations: int = DEFAULT_SCALE_PERMUTATIONS,
+    random_state: int = 0,
+) -> PermutationResult:
+    """:func:`permutation_test` for many reports: the same statistic, from group sums of the vectors.
+
+    With L2-normalised rows the cosine of two reports is the dot product of
+    their vectors, and the sum of the cosines of all pairs within a group is
+    ``(|sum of its vectors|² - its size) / 2``. So each arrangement of the
+    labels costs one pass over the vectors (not over the n² pairs) and no
+    similarity matrix is formed. Labels are permuted at random
+    (``method="monte_carlo_group_sums"``, p = (b + 1) / (m + 1)).
+
+    Parameters
+    ----------
+    matrix : sparse matrix or ndarray
+        One row per report (e.g. TF-IDF); rows are L2-normalised here.
+    doc_ids : sequence of str
+    documents : DataFrame
+        ``doc_id``, the relation's column, and ``place`` when ``unit="place"``.
+    relation : {"same_city", "same_province", "same_level", "same_place"}, default="same_city"
+    unit : {"report", "place"}, default="report"
+        ``"report"``: pairs of reports, as :func:`permutation_test`.
+        ``"place"``: each place is one unit (the centroid of its reports), so
+        places with many reports do not dominate and two reports on one
+        place are not counted as "same city"; the relation's labels are
+        permuted over places (``same_place`` is then not testable).
+    alternative, n_permutations, random_state
+        As in :func:`permutation_test`.
+
+    Returns
+    -------
+    PermutationResult
+        ``n_documents`` counts units (reports or places).
+
+    Raises
+    ------
+    ValueError
+        On a bad option, mismatched inputs, fewer than three units, a place
+        with several values of the relation's column, or a grouping with no
+        within-group or no between-group pair.
+    """
+    _check_permutations(n_permutations, random_state)
+    prepared = _prepare_vector_test(matrix, doc_ids, documents, relation=relation, unit=unit, alternative=alternative)
+    hits = prepared.count_extreme(random_state, 0, n_permutations)
+    return prepared.result(hits, n_permutations, random_state)
+
+
+def _check_permutations(n_permutations: Any, random_state: Any) -> None:
+    if not isinstance(n_permutations, int) or isinstance(n_permutations, bool) or n_permutations < 1:
+        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    if not isinstance(random_state, int) or isinstance(random_state, bool):
+        raise ValueError(f"`random_state` must be an integer seed, got {random_state!r}")
+
+
+@dataclass(frozen=True)
+class _PreparedVectorTest:
+    """A :func:`vector_permutation_test` up to its permutations: what every range of them needs."""
+
+    relation: str
+    unit: str
+    alternative: str
+    vectors: sp.csr_matrix
+    sq_norms: np.ndarray
+    labels: np.ndarray
+    n_groups: int
+    n_within: int
+    n_between: int
+    total: float
+    observed: float
+    sum_within: float
+    n_pairs: int
+    excluded: tuple[str, ...]
+
+    def stat(self, within: float) -> float:
+        return within / self.n_within - (self.total - within) / self.n_between
+
+    def count_extreme(self, random_state: int, start: int, stop: int) -> int:
+        """Arrangements ``start`` to ``stop - 1`` of the seeded stream at least as extreme as the observed one.
+
+        The stream is drawn from its start whatever ``start`` is (drawing a
+        permutation costs far less than scoring one), so splitting
+        ``range(n_permutations)`` into pieces counts the same arrangements.
+        """
+        rng = np.random.default_rng(random_state)
+        hits = 0
+        for i in range(stop):
+            arrangement = rng.permutation(self.labels)
+            if i < start:
+                continue
+            within, _n = _group_statistic(self.vectors, self.sq_norms, arrangement, self.n_groups)
+            hits += bool(_extreme(np.array([self.stat(within)]), self.observed, self.alternative)[0])
+        return hits
+
+    def result(self, hits: int, n_permutations: int, random_state: int) -> PermutationResult:
+        n = len(self.labels)
+        return PermutationResult(
+            relation=self.relation,
+            alternative=self.alternative,
+            method="monte_carlo_group_sums" if self.unit == "report" else "monte_carlo_group_sums_places",
+            n_documents=n,
+            n_pairs=self.n_pairs,
+            n_within=self.n_within,
+            n_between=self.n_between,
+            mean_within=self.sum_within / self.n_within,
+            mean_between=(self.total - self.sum_within) / self.n_between,
+            statistic=self.observed,
+            p_value=(hits + 1) / (n_permutations + 1),
+            min_p_value=1 / (n_permutations + 1),
+            n_permutations=n_permutations,
+            random_state=random_state,
+            caveat="" if self.unit == "report" else f"Units are the {n} places (centroids of their reports).",
+            excluded_doc_ids=self.excluded,
+        )
 
 
 def vector_permutation_tests(
@@ -876,41 +934,58 @@ def vector_permutation_tests(
 ) -> pd.DataFrame:
     """One :func:`vector_permutation_test` per relation, as :func:`permutation_tests` lays them out (plus ``unit``).
 
-    ``jobs`` local processes run the relations side by side (``1``: in this
-    process; ``None`` or 0: every core). Each test draws its permutations
-    from its own ``random_state``, so the table is the same whatever ``jobs``
-    is; each process gets a copy of ``matrix``.
+    ``jobs`` local processes share the work (``1``: in this process;
+    ``None`` or 0: every core): each relation's permutations are cut into
+    ``jobs`` ranges of its seeded stream, scored side by side and their
+    counts added, so the table is the same whatever ``jobs`` is and one
+    slow relation does not leave the other cores idle. Each task gets a
+    copy of ``matrix``.
     """
     from . import parallel
 
     if isinstance(relations, str):
         raise TypeError("`relations` must be a sequence of relation names, not a single string; wrap it in a list")
-    test = functools.partial(
-        _vector_test_row, matrix, list(doc_ids), documents, unit=unit, alternative=alternative,
-        n_permutations=n_permutations, random_state=random_state,
+    _check_permutations(n_permutations, random_state)
+    relations = list(relations)
+    n_jobs = parallel.resolve_jobs(jobs)
+    pieces = min(n_jobs, n_permutations)
+    bounds = [(n_permutations * k // pieces, n_permutations * (k + 1) // pieces) for k in range(pieces)]
+    score = functools.partial(
+        _vector_test_piece, matrix, list(doc_ids), documents, unit=unit, alternative=alternative,
+        random_state=random_state,
     )
-    rows = list(parallel.map_ordered(test, list(relations), jobs=jobs, batch_size=1, window=parallel.resolve_jobs(jobs)))
+    tasks = [(relation, start, stop) for relation in relations for start, stop in bounds]
+    scored = list(parallel.map_ordered(score, tasks, jobs=jobs, batch_size=1))
     fields = [f.name for f in dataclasses.fields(PermutationResult)]
+    rows = []
+    for k, relation in enumerate(relations):
+        mine = scored[k * pieces : (k + 1) * pieces]
+        if mine[0][1] is None:
+            logger.warning("vector_permutation_tests: %s", mine[0][0])
+            result = dict.fromkeys(fields, np.nan)
+            result.update(relation=relation, alternative=alternative, method="not_testable", caveat=mine[0][0],
+                          excluded_doc_ids="", random_state=None)
+        else:
+            hits = sum(h for h, _ in mine)
+            result = mine[0][1].result(hits, n_permutations, random_state).to_dict()
+            result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
+        result["unit"] = unit
+        rows.append(result)
     return pd.DataFrame(rows, columns=[*fields, "unit"])
 
 
-def _vector_test_row(matrix: Any, doc_ids: list[str], documents: pd.DataFrame, relation: str, *, unit: str,
-                     alternative: str, n_permutations: int, random_state: int) -> dict[str, Any]:
-    """The row of :func:`vector_permutation_tests` for one relation (a ``not_testable`` row when it cannot be tested)."""
-    fields = [f.name for f in dataclasses.fields(PermutationResult)]
+def _vector_test_piece(matrix: Any, doc_ids: list[str], documents: pd.DataFrame, task: tuple[str, int, int], *,
+                       unit: str, alternative: str, random_state: int) -> tuple[Any, Any]:
+    """``(extreme arrangements among permutations start..stop-1, the test without its vectors)`` of one task
+    ``(relation, start, stop)`` of :func:`vector_permutation_tests`; ``(reason, None)`` when it cannot be tested."""
+    relation, start, stop = task
     try:
-        result = vector_permutation_test(
-            matrix, doc_ids, documents, relation=relation, unit=unit,  # type: ignore[arg-type]
-            alternative=alternative, n_permutations=n_permutations, random_state=random_state,  # type: ignore[arg-type]
-        ).to_dict()
+        prepared = _prepare_vector_test(matrix, doc_ids, documents, relation=relation, unit=unit,
+                                        alternative=alternative)
     except _NotTestableError as exc:
-        logger.warning("vector_permutation_tests: %s", exc)
-        result = dict.fromkeys(fields, np.nan)
-        result.update(relation=relation, alternative=alternative, method="not_testable", caveat=str(exc),
-                      excluded_doc_ids=[], random_state=None)
-    result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
-    result["unit"] = unit
-    return result
+        return str(exc), None
+    hits = prepared.count_extreme(random_state, start, stop)
+    return hits, dataclasses.replace(prepared, vectors=sp.csr_matrix(prepared.vectors.shape), sq_norms=prepared.sq_norms[:0])
 
 
 def sampled_pairs(
