@@ -199,3 +199,19 @@ def test_lexicon_prefilter_keeps_every_match():
     spans = formulaic._entry_spans(text, formulaic.load_formulations().slogans, "slogan")
     assert [e for _, _, e in spans] == ["学党史、悟思想、办实事、开新局"]
     assert [s.entry for s in formulaic.find_formulations(text)] == ["三会一课"]
+
+
+def test_reuse_candidates_are_the_same_with_signatures_in_two_processes():
+    # More distinct paragraphs than one signature task holds, so two processes share them; a report repeats
+    # paragraphs of another with one character changed, so there are pairs to find.
+    rng = random.Random(3)
+    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    n_paragraphs = formulaic._SIGNATURE_CHUNK + 500
+    paragraphs = ["".join(rng.choices(alphabet, k=40)) for _ in range(n_paragraphs)]
+    texts = {f"r{i:03d}": "\n".join(paragraphs[i * 55 : (i + 1) * 55]) for i in range(n_paragraphs // 55)}
+    texts["copy"] = "\n".join(p[:-1] + "甲" for p in paragraphs[:30])
+    one = formulaic.reuse_candidates(texts, jobs=1)
+    two = formulaic.reuse_candidates(texts, jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one[["doc_a", "doc_b"]].values.tolist() == [["copy", "r000"]]
+    assert one.at[0, "n_paragraphs"] == 30

@@ -1072,6 +1072,7 @@ def reuse_candidates(
     max_paragraph_reports: int = DEFAULT_MAX_PARAGRAPH_REPORTS,
     group_of: Mapping[str, str] | None = None,
     random_state: int = 0,
+    jobs: int | None = 1,
 ) -> pd.DataFrame:
     """Report pairs worth a passage search: those sharing near-identical paragraphs (MinHash/LSH), few per report.
 
@@ -1096,6 +1097,9 @@ def reuse_candidates(
         Keep only pairs of reports in different groups (e.g. places).
     random_state : int, default=0
         Seed of the MinHash permutations.
+    jobs : int or None, default=1
+        Local processes computing the paragraphs' MinHash signatures
+        (``None`` or 0: every core); the pairs are the same whatever it is.
 
     Returns
     -------
@@ -1124,7 +1128,9 @@ def reuse_candidates(
     >>> reuse_candidates(texts)[["doc_a", "doc_b", "n_paragraphs"]].to_numpy().tolist()
     [['a', 'b', 1]]
     """
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import MinHashLSH
+
+    from . import parallel
 
     _check_texts(texts_by_doc)
     _check_positive("max_candidates", max_candidates)
@@ -1152,8 +1158,9 @@ def reuse_candidates(
         paras_of.append(sorted(set(mine)))
     keys = sorted(docs_of)
     key_index = {k: j for j, k in enumerate(keys)}
-    shingle_sets = [sorted(g.encode("utf-8") for g in duplicates.shingles(k)) for k in keys]
-    signatures = MinHash.bulk(shingle_sets, num_perm=num_perm, seed=random_state) if keys else []
+    sign = functools.partial(_paragraph_signatures, num_perm=num_perm, seed=random_state)
+    chunks = [keys[i : i + _SIGNATURE_CHUNK] for i in range(0, len(keys), _SIGNATURE_CHUNK)]
+    signatures = [sig for chunk in parallel.map_ordered(sign, chunks, jobs=jobs, batch_size=1) for sig in chunk]
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     with lsh.insertion_session() as session:
         for j, signature in enumerate(signatures):
@@ -1222,6 +1229,18 @@ def reuse_candidates(
         }
     )
     return out
+
+
+#: Distinct paragraphs per task when their MinHash signatures are computed over several processes.
+_SIGNATURE_CHUNK = 5000
+
+
+def _paragraph_signatures(paragraphs: list[str], *, num_perm: int, seed: int) -> list:
+    """MinHash signatures (datasketch ``LeanMinHash``) of normalised paragraphs' shingle sets, in order."""
+    from datasketch import MinHash
+
+    shingle_sets = [sorted(g.encode("utf-8") for g in duplicates.shingles(k)) for k in paragraphs]
+    return MinHash.bulk(shingle_sets, num_perm=num_perm, seed=seed)
 
 
 def _pair_runs(ga: _Grams, gb: _Grams, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
