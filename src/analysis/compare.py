@@ -952,7 +952,7 @@ def vector_permutation_tests(
     bounds = [(n_permutations * k // pieces, n_permutations * (k + 1) // pieces) for k in range(pieces)]
     score = functools.partial(
         _vector_test_piece, matrix, list(doc_ids), documents, unit=unit, alternative=alternative,
-        random_state=random_state,
+        n_permutations=n_permutations, random_state=random_state,
     )
     tasks = [(relation, start, stop) for relation in relations for start, stop in bounds]
     scored = list(parallel.map_ordered(score, tasks, jobs=jobs, batch_size=1))
@@ -967,7 +967,7 @@ def vector_permutation_tests(
                           excluded_doc_ids="", random_state=None)
         else:
             hits = sum(h for h, _ in mine)
-            result = mine[0][1].result(hits, n_permutations, random_state).to_dict()
+            result = dataclasses.replace(mine[0][1], p_value=(hits + 1) / (n_permutations + 1)).to_dict()
             result["excluded_doc_ids"] = ";".join(result["excluded_doc_ids"])
         result["unit"] = unit
         rows.append(result)
@@ -975,9 +975,12 @@ def vector_permutation_tests(
 
 
 def _vector_test_piece(matrix: Any, doc_ids: list[str], documents: pd.DataFrame, task: tuple[str, int, int], *,
-                       unit: str, alternative: str, random_state: int) -> tuple[Any, Any]:
-    """``(extreme arrangements among permutations start..stop-1, the test without its vectors)`` of one task
-    ``(relation, start, stop)`` of :func:`vector_permutation_tests`; ``(reason, None)`` when it cannot be tested."""
+                       unit: str, alternative: str, n_permutations: int, random_state: int) -> tuple[Any, Any]:
+    """One task ``(relation, start, stop)`` of :func:`vector_permutation_tests`.
+
+    Returns ``(extreme arrangements among permutations start..stop-1, the test's result)``, whose p-value
+    counts these alone (the caller adds the counts of all ranges); ``(reason, None)`` when it cannot be tested.
+    """
     relation, start, stop = task
     try:
         prepared = _prepare_vector_test(matrix, doc_ids, documents, relation=relation, unit=unit,
@@ -985,7 +988,7 @@ def _vector_test_piece(matrix: Any, doc_ids: list[str], documents: pd.DataFrame,
     except _NotTestableError as exc:
         return str(exc), None
     hits = prepared.count_extreme(random_state, start, stop)
-    return hits, dataclasses.replace(prepared, vectors=sp.csr_matrix(prepared.vectors.shape), sq_norms=prepared.sq_norms[:0])
+    return hits, prepared.result(hits, n_permutations, random_state)
 
 
 def sampled_pairs(
