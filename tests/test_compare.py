@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import random
 
 import numpy as np
 import pandas as pd
@@ -465,6 +466,21 @@ def test_document_labels_name_place_and_a_distinguishing_doc_id_prefix():
     assert labels["short"] == "unknown place · short"
     assert len(set(labels.values())) == len(docs)
     assert compare.document_labels(docs, min_id_chars=30)["000_418f3820d632331f"] == "中原区 · 000_418f3820d632331f"
+
+
+def test_document_labels_cut_each_doc_id_as_the_one_by_one_search_does():
+    # Reference: lengthen the prefix until no other doc_id starts with it (one id a prefix of another included).
+    rng = random.Random(3)
+    ids = sorted({"".join(rng.choice("ab0") for _ in range(rng.randint(1, 12))) for _ in range(300)})
+    docs = pd.DataFrame({"doc_id": ids[::-1], "place": "中原区"})
+    for min_id_chars in (1, 3, 8):
+        expected = {}
+        for doc_id in ids:
+            n = min_id_chars
+            while n < len(doc_id) and any(o != doc_id and o.startswith(doc_id[:n]) for o in ids):
+                n += 1
+            expected[doc_id] = "中原区 · " + (doc_id if n >= len(doc_id) else doc_id[:n] + "…")
+        assert compare.document_labels(docs, min_id_chars=min_id_chars) == expected
 
 
 def test_document_labels_reject_bad_input():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 
-from analysis import metrics, tabulate
+from analysis import metrics, numerals, tabulate
 from analysis.records import Paragraph, Span
 
 
@@ -77,6 +80,36 @@ def test_indicator_places_shared_and_unique():
     unique = ind[ind["scope"] == "unique"]
     assert len(unique) >= 1 and (unique["n_places"] == 1).all()
     assert ind["n_places"].is_monotonic_decreasing
+
+
+def test_totals_are_the_per_group_decimal_sums(tmp_path):
+    # Reference: one pandas group at a time, as the table is defined (exact decimal sum, any inexact part).
+    rng = random.Random(5)
+    n = 400
+    df = pd.DataFrame({
+        "doc_id": [rng.choice("abcd") for _ in range(n)], "start": range(n), "end": range(1, n + 1),
+        "surface": "x", "value": [rng.choice(["3", "0.5", "12000", "1.25", "7"]) for _ in range(n)],
+        "unit": [rng.choice(["场", "人次", "名", "%"]) for _ in range(n)],
+        "qualifier": [rng.choice(["exact"] * 9 + ["approx"]) for _ in range(n)],
+        "is_rate": [rng.random() < 0.1 for _ in range(n)], "counted": "宣讲",
+        "category": [rng.choice(["outreach", "audience", "membership"]) for _ in range(n)],
+    })
+    docs = pd.DataFrame({"doc_id": list("abcd"), "place": ["乙区", "甲区", "乙区", "丙县"]})
+    tabulate.write_metric_tables(df, tmp_path)
+    for mentions in (df, tabulate.read_metric_tables(tmp_path)):
+        for by in ("place", "doc_id"):
+            table = tabulate.metric_totals(mentions, docs, by=by)
+            merged = mentions.merge(docs, on="doc_id")
+            merged = merged[~merged["is_rate"].astype(str).str.lower().eq("true")]
+            expected = [
+                (key, category, unit, len(g), numerals.format_decimal(sum(map(Decimal, g["value"].astype(str)))),
+                 bool((g["qualifier"] != "exact").any()))
+                for (key, category, unit), g in merged.groupby([by, "category", "unit"], sort=True)
+            ]
+            assert list(table.itertuples(index=False, name=None)) == expected
+            assert table["approximate"].any() and not table["approximate"].all()
+    empty = tabulate.metric_totals(df[df["is_rate"] & ~df["is_rate"]], docs)
+    assert empty.empty and list(empty.columns) == ["place", "category", "unit", "n_mentions", "total", "approximate"]
 
 
 def test_totals_additive_only_leaves_out_percentages():

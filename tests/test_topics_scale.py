@@ -146,6 +146,24 @@ def test_keyness_max_terms_is_the_head_of_the_full_table(paragraphs):
         topics.keyness(paragraphs, max_terms=0)
 
 
+def test_keyness_exclude_leaves_the_other_rows_as_they_were_and_reranks_them(paragraphs):
+    full = topics.keyness(paragraphs, min_count=2)
+    left_out = ["防汛", "疫苗", "红色", "not a term"]
+    table = topics.keyness(paragraphs, min_count=2, exclude=left_out)
+    kept = full[~full["term"].isin(left_out)].reset_index(drop=True)
+    kept["rank"] = kept.groupby("group").cumcount().astype("int64") + 1
+    pd.testing.assert_frame_equal(table, kept)
+    overused = int(((full["g2"] > 0) & full["term"].isin(left_out)).sum())
+    assert overused > 0
+    assert table.attrs["n_excluded_overused"] == overused
+    assert full.attrs["n_excluded_overused"] == 0
+    head = topics.keyness(paragraphs, min_count=2, exclude=left_out, max_terms=2)
+    pd.testing.assert_frame_equal(head, kept[kept["rank"] <= 2].reset_index(drop=True))
+    assert head.attrs["n_excluded_overused"] == overused
+    with pytest.raises(TypeError, match="exclude"):
+        topics.keyness(paragraphs, exclude="防汛")
+
+
 def test_keyness_counts_add_up(paragraphs):
     table = topics.keyness(paragraphs, min_count=2)
     # For every term, target + reference is the same corpus count in every group.

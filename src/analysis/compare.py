@@ -23,6 +23,7 @@ import functools
 import itertools
 import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -1401,11 +1402,16 @@ def document_labels(documents: pd.DataFrame, *, min_id_chars: int = MIN_DOC_ID_C
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"`documents`: doc_id {dup} appears more than once")
+    # The longest prefix a doc_id shares with any other is the one it shares with a neighbour in sorted order.
+    ordered = sorted(ids)
+    shared = dict.fromkeys(ordered, 0)
+    for left, right in itertools.pairwise(ordered):
+        common = len(os.path.commonprefix([left, right]))
+        shared[left] = max(shared[left], common)
+        shared[right] = max(shared[right], common)
     labels = {}
     for doc_id, place in zip(ids, documents["place"], strict=True):
-        n = min_id_chars
-        while n < len(doc_id) and any(o != doc_id and o.startswith(doc_id[:n]) for o in ids):
-            n += 1
+        n = max(min_id_chars, shared[doc_id] + 1)
         short = doc_id if n >= len(doc_id) else doc_id[:n] + "…"
         labels[doc_id] = f"{'unknown place' if _missing(place) else place} · {short}"
     return labels

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import numerals, storage
@@ -127,20 +128,27 @@ def metric_totals(
     df = df[~_as_bool(df["is_rate"])]
     if additive_only:
         df = df[~df["unit"].isin(NON_ADDITIVE_UNITS)]
-    rows = []
-    for (key, category, unit), g in df.groupby([by, "category", "unit"], sort=True):
-        total = sum((Decimal(str(v)) for v in g["value"]), Decimal(0))
-        rows.append(
-            {
-                by: key,
-                "category": category,
-                "unit": unit,
-                "n_mentions": len(g),
-                "total": numerals.format_decimal(total),
-                "approximate": bool((g["qualifier"] != "exact").any()),
-            }
-        )
-    out = pd.DataFrame(rows, columns=[by, "category", "unit", "n_mentions", "total", "approximate"])
+    grouped = df.groupby([by, "category", "unit"], sort=True, observed=True)
+    # Group number of each row (-1: a missing key, left out as groupby leaves it out); exact decimal sums
+    # added row by row in the table's order, one Python pass instead of one pandas slice per group.
+    codes = grouped.ngroup().to_numpy()
+    sizes = grouped.size()
+    totals = [Decimal(0)] * len(sizes)
+    for code, value in zip(codes.tolist(), df["value"].tolist(), strict=True):
+        if code >= 0:
+            totals[code] += Decimal(str(value))
+    inexact = (df["qualifier"] != "exact").to_numpy(dtype=bool)
+    approximate = np.zeros(len(sizes), dtype=bool)
+    np.logical_or.at(approximate, codes[codes >= 0], inexact[codes >= 0])
+    keys = sizes.index.to_frame(index=False)
+    out = pd.DataFrame({
+        by: keys[by].to_numpy(dtype=object),
+        "category": keys["category"].to_numpy(dtype=object),
+        "unit": keys["unit"].to_numpy(dtype=object),
+        "n_mentions": sizes.to_numpy(dtype=np.int64),
+        "total": [numerals.format_decimal(t) for t in totals],
+        "approximate": approximate,
+    }, columns=[by, "category", "unit", "n_mentions", "total", "approximate"])
     return out.astype({"n_mentions": "int64", "approximate": "bool"})
 
 

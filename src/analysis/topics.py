@@ -1194,6 +1194,7 @@ def keyness(
     drop_generic: bool = False,
     segmenter: tokens_mod.Segmenter | None = None,
     max_terms: int | None = None,
+    exclude: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Terms each group (place) uses more or less than the rest of the corpus.
 
@@ -1212,11 +1213,18 @@ def keyness(
         Keep only the ``max_terms`` most over-used terms of each group (ranks
         1 .. ``max_terms``); ``None`` keeps every term. With thousands of
         places x tens of thousands of terms the full table has 10^7-10^8 rows.
+    exclude : iterable of str or None, default=None
+        Terms left out of the table and of the ranks, e.g. place names (trivially
+        distinctive). They still count in the token totals, so every other row
+        is the same as without ``exclude``; with ``max_terms`` each group keeps
+        its ``max_terms`` most over-used terms that are not excluded.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (group, term). Columns: ``group``, ``term``, ``n_target``
+        One row per (group, term). ``attrs["n_excluded_overused"]`` is the
+        number of (group, excluded term) pairs with ``g2 > 0`` that were left
+        out (0 without ``exclude``). Columns: ``group``, ``term``, ``n_target``
         (count in the group), ``n_reference`` (count in the rest),
         ``total_target``, ``total_reference`` (token totals), ``g2``
         (signed log-likelihood: positive when the group over-uses the term),
@@ -1241,6 +1249,8 @@ def keyness(
         raise ValueError(f"`min_count` must be a positive int, got {min_count!r}.")
     if max_terms is not None and (isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1):
         raise ValueError(f"`max_terms` must be a positive int or None, got {max_terms!r}.")
+    if isinstance(exclude, str):
+        raise TypeError(f"`exclude` must be an iterable of terms, not the string {exclude!r}.")
     if paragraphs[by].isna().any():
         raise ValueError(f"`paragraphs`.{by} has missing values; fill them before computing keyness.")
     groups = sorted(paragraphs[by].astype(str).unique())
@@ -1261,6 +1271,9 @@ def keyness(
     totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
     counts = counts[:, keep].tocsr()
     kept_terms = terms[keep]
+    excluded = np.isin(kept_terms, sorted(set(exclude))) if exclude is not None else np.zeros(len(keep), dtype=bool)
+    ranked = np.flatnonzero(~excluded)
+    n_excluded_overused = 0
     column_totals = np.asarray(counts.sum(axis=0), dtype=np.float64).ravel()
     grand = totals.sum()
     columns: dict[str, list[np.ndarray]] = {name: [] for name in (
@@ -1281,8 +1294,9 @@ def keyness(
         log_ratio = np.log2(((a + 0.5) / (totals[gi] + 0.5)) / ((b + 0.5) / (grand - totals[gi] + 0.5)))
         p_value = stats.chi2.sf(g2, 1)  # one call for all terms: per term it cost 0.2 ms each
         signed_g2 = sign * g2
+        n_excluded_overused += int(np.count_nonzero(signed_g2[excluded] > 0))
         # Most over-used first, ties by term (kept_terms are sorted, so column order is term order).
-        order = np.lexsort((np.arange(len(kept_terms)), -signed_g2))[:max_terms]
+        order = ranked[np.lexsort((ranked, -signed_g2[ranked]))][:max_terms]
         n_rows = len(order)
         columns["group"].append(np.full(n_rows, group, dtype=object))
         columns["term"].append(kept_terms[order].astype(object))
@@ -1295,7 +1309,9 @@ def keyness(
         columns["p_value"].append(p_value[order])
         columns["log_ratio"].append(log_ratio[order])
         columns["rank"].append(np.arange(1, n_rows + 1, dtype=np.int64))
-    return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    table = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    table.attrs["n_excluded_overused"] = n_excluded_overused
+    return table
 
 
 def similarity_matrix(
