@@ -1222,9 +1222,9 @@ def keyness(
     Returns
     -------
     pandas.DataFrame
-        One row per (group, term). ``attrs["n_excluded_overused"]`` is the
-        number of (group, excluded term) pairs with ``g2 > 0`` that were left
-        out (0 without ``exclude``). Columns: ``group``, ``term``, ``n_target``
+        One row per (group, term). With ``exclude``,
+        ``attrs["n_excluded_overused"]`` is the number of (group, excluded
+        term) pairs with ``g2 > 0`` that were left out. Columns: ``group``, ``term``, ``n_target``
         (count in the group), ``n_reference`` (count in the rest),
         ``total_target``, ``total_reference`` (token totals), ``g2``
         (signed log-likelihood: positive when the group over-uses the term),
@@ -1310,7 +1310,8 @@ def keyness(
         columns["log_ratio"].append(log_ratio[order])
         columns["rank"].append(np.arange(1, n_rows + 1, dtype=np.int64))
     table = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
-    table.attrs["n_excluded_overused"] = n_excluded_overused
+    if exclude is not None:  # only then: attrs are written into parquet files
+        table.attrs["n_excluded_overused"] = n_excluded_overused
     return table
 
 
