@@ -89,7 +89,7 @@ def test_totals_are_the_per_group_decimal_sums(tmp_path):
     df = pd.DataFrame({
         "doc_id": [rng.choice("abcd") for _ in range(n)], "start": range(n), "end": range(1, n + 1),
         "surface": "x", "value": [rng.choice(["3", "0.5", "12000", "1.25", "7"]) for _ in range(n)],
-        "unit": [rng.choice(["场", "人次", "名", "%"]) for _ in range(n)],
+        "unit": [rng.choice(["场", "人次", "名", "%", None]) for _ in range(n)],
         "qualifier": [rng.choice(["exact"] * 9 + ["approx"]) for _ in range(n)],
         "is_rate": [rng.random() < 0.1 for _ in range(n)], "counted": "宣讲",
         "category": [rng.choice(["outreach", "audience", "membership"]) for _ in range(n)],

@@ -129,9 +129,9 @@ def metric_totals(
     if additive_only:
         df = df[~df["unit"].isin(NON_ADDITIVE_UNITS)]
     grouped = df.groupby([by, "category", "unit"], sort=True, observed=True)
-    # Group number of each row (-1: a missing key, left out as groupby leaves it out); exact decimal sums
-    # added row by row in the table's order, one Python pass instead of one pandas slice per group.
-    codes = grouped.ngroup().to_numpy()
+    # Group number of each row (-1 for a missing category or unit: left out, as groupby leaves it out); exact
+    # decimal sums added row by row in the table's order, one Python pass instead of one pandas slice per group.
+    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     sizes = grouped.size()
     totals = [Decimal(0)] * len(sizes)
     for code, value in zip(codes.tolist(), df["value"].tolist(), strict=True):
