@@ -17,8 +17,8 @@ peak), for the stages
   runs: read, clean and fingerprint in batches, rows spilled to sorted runs,
   duplicates checked, tables written a key range at a time), with the
   planted reposts it flagged;
-- ``read+clean``: ``corpus.clean_corpus`` (read in the parent, clean and
-  fingerprint in the workers, duplicate candidates checked in the parent), then ``write_corpus_tables``
+- ``read+clean``: ``corpus.clean_corpus`` (read, clean and fingerprint in
+  the workers, duplicate candidates checked in the parent), then ``write_corpus_tables``
   (timed on its own): the in-memory path of notebook 01, the baseline of
   ``corpus``'s memory (both write the same bytes: the script checks);
 - ``metrics``: ``python -m analysis metrics DIR --format csv`` (read, clean,
@@ -35,6 +35,7 @@ whole, and a 1.3 GB paragraphs.csv at 100,000 reports made that the peak). The o
     .venv/bin/python benchmarks/bench_scale.py               # N = 1,000
     .venv/bin/python benchmarks/bench_scale.py --sizes 1000 10000
     .venv/bin/python benchmarks/bench_scale.py --sizes 10000 --stages metrics
+    .venv/bin/python benchmarks/bench_scale.py --sizes 2000 --pages   # reports saved as web pages
 """
 
 from __future__ import annotations
@@ -135,6 +136,25 @@ def build_corpus(n: int, folder: Path, seed: int = 0) -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["doc_id", "place", "admin_level", "city", "province", "date", "source"])
         writer.writerows(rows)
+
+
+def to_pages(folder: Path) -> None:
+    """Replace each report of ``folder`` by a saved web page carrying it (``html_pages``; layouts in turn).
+
+    The ``legacy`` pages are written in GB18030, as such sites declare
+    GB2312; the doc_ids (file names without the suffix) and the manifest stay.
+    Reading such a corpus extracts every page's article text
+    (``webtext.extract_page``), the part of reading that costs most.
+    """
+    import html_pages
+
+    with (folder / "manifest.csv").open(encoding="utf-8") as fh:
+        places = {row["doc_id"]: row["place"] for row in csv.DictReader(fh)}
+    for i, path in enumerate(sorted(folder.glob("*.txt"))):
+        layout = html_pages.LAYOUTS[i % len(html_pages.LAYOUTS)]
+        page = html_pages.build_page(path.read_text("utf-8"), layout, place=places[path.stem], date="2021-06-04")
+        path.with_suffix(".html").write_bytes(page.html.encode("gb18030" if layout == "legacy" else "utf-8"))
+        path.unlink()
 
 
 def planted_reposts(folder: Path) -> list[str]:
@@ -274,6 +294,8 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                         help="which of 1 job, 2 jobs and a 2-worker Dask cluster to run (speed-ups need jobs1)")
+    parser.add_argument("--pages", action="store_true",
+                        help="save each synthetic report as a web page (gov, portal, wechat, legacy layouts in turn)")
     parser.add_argument("--measure", nargs=4, metavar=("STAGE", "MODE", "RAW", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -289,7 +311,9 @@ def main() -> None:
             raw = Path(tmp) / f"raw{n}"
             t0 = time.perf_counter()
             build_corpus(n, raw)
-            print(f"# N={n}: synthetic corpus built in {time.perf_counter() - t0:.1f} s", flush=True)
+            if args.pages:
+                to_pages(raw)
+            print(f"# N={n}: synthetic corpus {'of web pages ' if args.pages else ''}built in {time.perf_counter() - t0:.1f} s", flush=True)
             hashes_by_stage: dict[str, set[str]] = {}
             for stage in args.stages:
                 results = {m: _run_one(stage, m, raw, Path(tmp) / f"out{n}_{stage}_{m}", args.batch_size)

@@ -132,3 +132,88 @@ def test_an_error_raised_in_a_worker_comes_back_with_its_message() -> None:
     items = [b"\xe5\x85\x9a", b"", b"\xe5\x85\x9a"]
     with pytest.raises(ValueError, match=r"<bytes>: the file is empty"):
         list(parallel.map_ordered(ingest.decode_bytes, items, jobs=2, batch_size=1))
+
+
+def _add_pages_and_bad_records(raw: Path) -> None:
+    """A page (read in a worker: HTML extraction), a JSON Lines file with a bad line and a doc_id used twice, bad files."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(paths.PROJECT_ROOT / "benchmarks"))
+    import html_pages
+
+    reports = sorted(raw.glob("*.txt"))
+    page = html_pages.build_page(reports[0].read_text("utf-8"), "legacy", place="中原区", date="2021-06-04")
+    (raw / "aa_page.html").write_bytes(page.html.encode("gb18030"))
+    records = [
+        {"doc_id": "jl_one", "text": reports[1].read_text("utf-8"), "place": "召陵区"},
+        "{not json",
+        {"doc_id": reports[2].stem, "text": "重复的编号"},  # the doc_id of a file read before it
+        {"doc_id": "jl_page", "html": html_pages.build_page(reports[3].read_text("utf-8"), "wechat", place="召陵区").html},
+    ]
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+    (raw / "zz_bulk.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _add_bad_files(raw)
+
+
+def test_reports_read_in_workers_give_the_same_tables_and_skips_as_reading_in_one_process(
+    raw: Path, tmp_path: Path, dask_cluster
+) -> None:
+    from analysis import ingest
+
+    _add_pages_and_bad_records(raw)
+    outputs = {}
+    with distributed.Client(dask_cluster) as client:
+        for name, kwargs in {"jobs1": {"jobs": 1}, "jobs2": {"jobs": 2}, "dask": {"dask": client}}.items():
+            summary = corpus.write_corpus(raw, tmp_path / name, on_error="skip", keep_duplicates=True, batch_size=1, **kwargs)
+            outputs[name] = _hashes(tmp_path / name)
+            cleaned = corpus.clean_corpus(raw, on_error="skip", keep_duplicates=True, batch_size=1, **kwargs)
+            corpus.write_corpus_tables(cleaned, tmp_path / f"{name}_memory")
+            assert _hashes(tmp_path / f"{name}_memory") == outputs[name]
+    assert outputs["jobs2"] == outputs["jobs1"] and outputs["dask"] == outputs["jobs1"]
+    reasons = {(s.path.rsplit("/", 1)[-1], s.record): s.reason for s in summary.skipped}
+    assert set(reasons) == {("zz_bulk.jsonl", 2), ("zz_bulk.jsonl", 3), ("zz_empty.txt", None), ("zz_footer.txt", None)}
+    assert "is used twice" in reasons[("zz_bulk.jsonl", 3)] and "not valid JSON" in reasons[("zz_bulk.jsonl", 2)]
+    documents = corpus.read_documents(tmp_path / "jobs2")
+    formats = dict(zip(documents["doc_id"], documents["input_format"], strict=True))
+    assert formats["aa_page"] == formats["jl_page"] == "html" and formats["jl_one"] == "text"
+    assert (tmp_path / "jobs2" / corpus.EXTRACTED_DIR_NAME / "aa_page.txt").is_file()
+    assert {"aa_page", "jl_one", "jl_page"} <= {p.doc_id for p in summary.duplicates}  # pages and records of bundled reports
+
+    # Stopping on errors: the first report that cannot be read, in file order, whatever the mode; same type and message.
+    errors = {}
+    for name, kwargs in {"jobs1": {"jobs": 1}, "jobs2": {"jobs": 2}}.items():
+        with pytest.raises(ingest.InputError) as caught:
+            corpus.write_corpus(raw, tmp_path / f"{name}_raise", batch_size=1, **kwargs)
+        errors[name] = str(caught.value)
+        assert not (tmp_path / f"{name}_raise").exists()
+    assert errors["jobs2"] == errors["jobs1"]
+    assert "zz_bulk.jsonl, line 2" in errors["jobs1"] and "not valid JSON" in errors["jobs1"]
+
+
+def test_metrics_reads_pages_and_records_in_workers_as_in_one_process(raw: Path, capsys) -> None:
+    _add_pages_and_bad_records(raw)
+    out = {}
+    for jobs in ("1", "2"):
+        assert main(["metrics", str(raw), "--keep-going", "--all-columns", "--jobs", jobs, "--batch-size", "1"]) == 0
+        captured = capsys.readouterr()
+        out[jobs] = captured.out
+        assert "12 reports read, 4 skipped" in captured.err
+    assert out["2"] == out["1"]
+    assert "\naa_page," in out["1"] and "\njl_page," in out["1"] and "\njl_one," in out["1"]
+    assert main(["metrics", str(raw), "--jobs", "2", "--batch-size", "1"]) == 2
+    assert "zz_bulk.jsonl, line 2" in capsys.readouterr().err
+
+
+def test_a_report_to_read_travels_to_a_worker_and_its_failure_back() -> None:
+    import pickle
+
+    from analysis import ingest
+
+    source = ingest.Source(path=Path("x/a.txt"), doc_id="a")
+    assert pickle.loads(pickle.dumps(source)) == source
+    failure = ingest.read_source(ingest.Source(path=paths.PROJECT_ROOT / "pyproject.toml", doc_id="p", record={"doc_id": "p", "html": None, "text": ""}, line=4))
+    assert isinstance(failure, ingest.ReadFailure) and failure.line == 4 and failure.doc_id == "p"
+    back = pickle.loads(pickle.dumps(failure))
+    assert back == failure and isinstance(back.error(), ingest.InputError)
+    assert parallel.read_clean_and_fingerprint(failure) is failure

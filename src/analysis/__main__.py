@@ -83,12 +83,14 @@ def _measure_files(args: argparse.Namespace, what: str):
     """Read, clean and measure the raw files of ``metrics`` over ``--jobs`` processes or ``--dask``.
 
     Returns (per-document results in input order, number of documents with
-    paragraphs, skipped). Reading stays in this process (it checks that
-    doc_ids are unique); cleaning and extraction run in the workers. Errors as
-    in :func:`_clean_files`.
+    paragraphs, skipped). Listing the files and the check that doc_ids are
+    unique stay in this process; reading (decoding, HTML extraction),
+    cleaning and extraction run in the workers, and the results are taken
+    in input order. Errors as in :func:`_clean_files`.
     """
     import contextlib
     import functools
+    from collections import deque
 
     from . import bulk, clean, ingest, parallel
     from .errors import InputError
@@ -97,26 +99,27 @@ def _measure_files(args: argparse.Namespace, what: str):
     files = ingest.list_raw_files(args.inputs)
     total = None if any(f.suffix.lower() in bulk.BULK_SUFFIXES for f in files) else len(files)
     skipped: list = []
-    read: list = []
+    check = ingest.DocumentCheck(on_error)
+    pending: deque = deque()  # the files of the reports sent to the workers, result not back yet
 
-    def documents():
-        for item in ingest.iter_documents(files, on_error=on_error):
-            if isinstance(item, ingest.SkippedFile):
-                skipped.append(item)
-                continue
-            read.append(item)
-            yield item
+    def sources():
+        for source in ingest.iter_sources(files):
+            pending.append(source.path)
+            yield source
 
-    task = functools.partial(parallel.clean_and_measure, rules=clean.load_rules(), what=what)
+    task = functools.partial(parallel.read_clean_and_measure, rules=clean.load_rules(), what=what)
     results = parallel.map_ordered(
-        task, documents(), jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
+        task, sources(), jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
         progress=parallel.progress_enabled(args.quiet), total=total, desc="reports measured",
     )
     out, n_docs = [], 0
     with contextlib.closing(results):
-        for k, (n_paragraphs, result) in enumerate(results):
-            item = read[k]
-            read[k] = None  # keep memory bounded: only the pending documents are held
+        for found in results:
+            item = check.admit(found if isinstance(found, ingest.ReadFailure) else found[0], pending.popleft())
+            if isinstance(item, ingest.SkippedFile):
+                skipped.append(item)
+                continue
+            _, n_paragraphs, result = found
             if not n_paragraphs:
                 where = item.source_path + (f", line {item.record}" if item.record else "")
                 exc = InputError(

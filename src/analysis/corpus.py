@@ -20,6 +20,7 @@ import contextlib
 import functools
 import json
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,11 +189,15 @@ def clean_corpus(
 
     Notes
     -----
-    Reading the files, the comparison of duplicate candidates and the tables
-    stay in this process; cleaning a report and computing its MinHash
+    Listing the files, the checks across reports (a doc_id used twice, the
+    manifest's rows), the comparison of duplicate candidates and the tables
+    stay in this process; reading a report (decoding, HTML extraction:
+    ``ingest.read_source``), cleaning it and computing its MinHash
     fingerprint (``duplicates.fingerprint``), one report at a time with no
-    shared state, is what runs in parallel, and the results are collected in
-    the reading order.
+    shared state, is what runs in parallel, and the results are taken in
+    the order of the files (``ingest.CorpusReader``). With
+    ``on_error="raise"`` the error raised is that of the first report, in
+    that order, that cannot be read or leaves no paragraph.
 
     Raises
     ------
@@ -204,28 +209,44 @@ def clean_corpus(
     """
     if not 0 < duplicate_threshold <= 1:
         raise ValueError(f"`duplicate_threshold` value {duplicate_threshold!r} is invalid; it must be in (0, 1].")
-    corpus = ingest.read_corpus(raw_dir, files=files, on_error=on_error)
+    reader = ingest.CorpusReader(raw_dir, files=files, on_error=on_error)
     if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
         corrections_path = paths.CORRECTIONS_PATH
     corrections = clean.load_corrections(corrections_path) if corrections_path is not None else None
     rules = clean.load_rules()
+    read: list[ingest.Document] = []
+    read_skipped: list[ingest.SkippedFile] = []
     docs: list[CleanDocument] = []
-    skipped = list(corpus.skipped)
-    clean_skipped: list[str] = []
+    clean_skipped: list[ingest.SkippedFile] = []
     prints: list[duplicates.Fingerprint] = []
-    cleaner = functools.partial(parallel.clean_and_fingerprint, corrections=corrections, rules=rules)
+    cleaner = functools.partial(parallel.read_clean_and_fingerprint, corrections=corrections, rules=rules)
+    in_flight: deque[Path] = deque()  # the files of the reports sent to be read and cleaned, result not back yet
+
+    def sources():  # noqa: ANN202 - the reports to read and clean, as they are listed
+        for source in reader.sources():
+            in_flight.append(source.path)
+            yield source
+
     results = parallel.map_ordered(
-        cleaner, corpus.documents, jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
-        total=len(corpus.documents), desc="reports cleaned",
+        cleaner, sources(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
+        total=ingest.count_reports(raw_dir, files=files), desc="reports cleaned",
     )
-    with contextlib.closing(results):  # stops the workers when a report without paragraphs raises
-        for document, (doc, print_) in zip(corpus.documents, results, strict=True):
+    with contextlib.closing(results):  # stops the workers when a report raises
+        for result in results:
+            document = reader.admit(result if isinstance(result, ingest.ReadFailure) else result[0], in_flight.popleft())
+            if isinstance(document, ingest.SkippedFile):
+                read_skipped.append(document)
+                continue
+            read.append(document)
+            _, doc, print_ = result
             if not doc.paragraphs:
-                skipped.append(_without_paragraphs(document, on_error))
-                clean_skipped.append(document.doc_id)
+                clean_skipped.append(_without_paragraphs(document, on_error))
                 continue
             docs.append(doc)
             prints.append(print_)
+    reader.finish()
+    corpus = ingest.Corpus(documents=tuple(read), skipped=tuple(read_skipped), manifest_path=ingest.manifest_path_of(raw_dir, files=files))
+    skipped = [*read_skipped, *clean_skipped]
     if not docs:
         raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
     if corrections:
@@ -243,7 +264,7 @@ def clean_corpus(
         skipped=tuple(skipped),
         duplicates=pairs,
         duplicates_kept=keep_duplicates,
-        clean_skipped=tuple(clean_skipped),
+        clean_skipped=tuple(s.doc_id for s in clean_skipped),
     )
 
 
@@ -303,8 +324,8 @@ def write_corpus(
 
     Writes the same files, byte for byte, as :func:`clean_corpus` followed by
     :func:`write_corpus_tables` (the parameters mean the same), but streams:
-    reports are read one at a time (``ingest.iter_corpus``), cleaned in
-    batches (``jobs`` / ``dask``), and every ``run_reports`` reports their
+    reports are listed one at a time (``ingest.CorpusReader``), read and
+    cleaned in batches (``jobs`` / ``dask``), and every ``run_reports`` reports their
     rows go to disk as sorted runs of each table (``runs.SortedRuns``), their
     text for the duplicate checks to a ``runs.TextStore``, and the extracted
     text of pages and records beside them. Only doc_ids and duplicate
@@ -325,7 +346,6 @@ def write_corpus(
     """
     import shutil
     import tempfile
-    from collections import deque
 
     from . import runs
 
@@ -337,7 +357,7 @@ def write_corpus(
     if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
         corrections_path = paths.CORRECTIONS_PATH
     corrections = clean.load_corrections(corrections_path) if corrections_path is not None else None
-    cleaner = functools.partial(parallel.clean_and_fingerprint, corrections=corrections, rules=clean.load_rules())
+    cleaner = functools.partial(parallel.read_clean_and_fingerprint, corrections=corrections, rules=clean.load_rules())
     processed_dir = Path(processed_dir)
     created = not processed_dir.exists()
     processed_dir.mkdir(parents=True, exist_ok=True)
@@ -349,19 +369,18 @@ def write_corpus(
         extracted_work.mkdir()
         read_skipped: list[ingest.SkippedFile] = []
         clean_skipped: list[ingest.SkippedFile] = []
-        in_flight: deque[ingest.Document] = deque()  # read, sent to be cleaned, result not back yet
+        in_flight: deque[Path] = deque()  # the files of the reports sent to be read and cleaned, result not back yet
         doc_ids: list[str] = []  # cleaned reports with paragraphs, in reading order
         extracted: list[str] = []
         prints: list[duplicates.Fingerprint] = []
         run: list[tuple[CleanDocument, ingest.Document]] = []
 
-        def documents():  # noqa: ANN202 - the reports to clean, as they are read
-            for item in ingest.iter_corpus(raw_dir, files=files, on_error=on_error):
-                if isinstance(item, ingest.SkippedFile):
-                    read_skipped.append(item)
-                    continue
-                in_flight.append(item)
-                yield item
+        reader = ingest.CorpusReader(raw_dir, files=files, on_error=on_error)
+
+        def sources():  # noqa: ANN202 - the reports to read and clean, as they are listed
+            for source in reader.sources():
+                in_flight.append(source.path)
+                yield source
 
         def spill() -> None:
             if not run:
@@ -373,12 +392,16 @@ def write_corpus(
             run.clear()
 
         results = parallel.map_ordered(
-            cleaner, documents(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
+            cleaner, sources(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
             total=ingest.count_reports(raw_dir, files=files), desc="reports cleaned",
         )
         with contextlib.closing(results):
-            for doc, print_ in results:
-                document = in_flight.popleft()
+            for result in results:
+                document = reader.admit(result if isinstance(result, ingest.ReadFailure) else result[0], in_flight.popleft())
+                if isinstance(document, ingest.SkippedFile):
+                    read_skipped.append(document)
+                    continue
+                _, doc, print_ = result
                 if document.input_format != "text" or document.record is not None:
                     (extracted_work / f"{document.doc_id}.txt").write_bytes(document.raw_text.encode("utf-8"))
                     extracted.append(document.doc_id)
@@ -391,6 +414,7 @@ def write_corpus(
                 if len(run) >= run_reports:
                     spill()
         spill()
+        reader.finish()
         if not doc_ids:
             raise InputError(raw_dir, "no report has paragraphs after cleaning; see the warnings above.")
         if corrections:

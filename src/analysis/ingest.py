@@ -45,6 +45,12 @@ __all__ = [
     "count_reports",
     "manifest_path_of",
     "iter_documents",
+    "iter_sources",
+    "read_source",
+    "Source",
+    "ReadFailure",
+    "DocumentCheck",
+    "CorpusReader",
     "list_raw_files",
     "doc_id_of",
     "REPORT_SUFFIXES",
@@ -107,6 +113,48 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[SkippedFile, ...] = field(default_factory=tuple)
     manifest_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A report to read with :func:`read_source`: a raw file, or one parsed JSON Lines record.
+
+    Listing the sources is cheap and stays in one process; reading them
+    (decoding, HTML extraction) is the costly part, and a ``Source`` is small
+    and picklable so that it can be done in a worker process.
+    """
+
+    path: Path
+    doc_id: str
+    manifest_row: ManifestRow | None = None
+    record: dict | None = None  # the JSON Lines record; None for a file
+    line: int | None = None  # the record's 1-based line in the file
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """A file or record that could not be read, as a value, so that it can come back from a worker.
+
+    ``path``, ``line`` and ``doc_id`` say what was not read (the skipped
+    table); ``error_path``, ``message`` and ``error_line`` rebuild the
+    ``InputError`` that reading raised (:meth:`error`).
+    """
+
+    path: Path
+    line: int | None
+    doc_id: str | None
+    error_path: str | None
+    message: str
+    error_line: int | None
+
+    @classmethod
+    def of(cls, exc: InputError, *, path: Path, line: int | None, doc_id: str | None) -> ReadFailure:
+        """The failure to read ``path`` (record ``line``) that raised ``exc``."""
+        return cls(path=path, line=line, doc_id=doc_id, error_path=exc.path, message=exc.message, error_line=exc.line)
+
+    def error(self) -> InputError:
+        """The ``InputError`` reading raised (same message)."""
+        return InputError(self.error_path, self.message, line=self.error_line)
 
 
 def decode_bytes(data: bytes, *, path: str | Path = "<bytes>") -> tuple[str, str]:
@@ -356,6 +404,103 @@ def _record_document(record: dict, *, path: Path, line: int, manifest_row: Manif
     return _document(text, input_format="text", **common)
 
 
+def iter_sources(files: Iterable[str | Path], *, manifest: dict[str, ManifestRow] | None = None) -> Iterator[Source | ReadFailure]:
+    """The reports of raw files to read, in the order :func:`iter_documents` yields them, without reading them.
+
+    A file is one :class:`Source`; a JSON Lines file is read line by line
+    here (one line in memory at a time) and each record is a ``Source``, or
+    a :class:`ReadFailure` for a line that is not a valid record.
+    ``manifest`` as in :func:`iter_documents`; a ``manifest.csv`` that cannot
+    be read makes a ``ReadFailure`` of each report it would describe.
+    """
+    manifests: dict[Path, dict[str, ManifestRow]] = {}
+
+    def row_for(path: Path, doc_id: str) -> ManifestRow | None:
+        if manifest is not None:
+            return manifest.get(doc_id)
+        directory = path.resolve().parent
+        if directory not in manifests:
+            candidate = directory / paths.MANIFEST_NAME
+            manifests[directory] = read_manifest(candidate) if candidate.is_file() else {}
+        return manifests[directory].get(doc_id)
+
+    for path in list_raw_files(files):
+        if path.suffix.lower() in bulk.BULK_SUFFIXES:
+            for line, item in bulk.iter_records(path):
+                if isinstance(item, InputError):
+                    yield ReadFailure.of(item, path=path, line=line, doc_id=getattr(item, "doc_id", None))
+                    continue
+                try:
+                    row = row_for(path, item["doc_id"])
+                except InputError as exc:
+                    yield ReadFailure.of(exc, path=path, line=line, doc_id=item["doc_id"])
+                    continue
+                yield Source(path=path, doc_id=item["doc_id"], manifest_row=row, record=item, line=line)
+            continue
+        doc_id = doc_id_of(path)
+        try:
+            row = row_for(path, doc_id)
+        except InputError as exc:
+            yield ReadFailure.of(exc, path=path, line=None, doc_id=doc_id)
+            continue
+        yield Source(path=path, doc_id=doc_id, manifest_row=row)
+
+
+def read_source(source: Source | ReadFailure) -> Document | ReadFailure:
+    """Read one report of :func:`iter_sources`: its ``Document``, or a ``ReadFailure`` instead of an ``InputError``.
+
+    Needs nothing but the source, so it can run in a worker process; a
+    ``ReadFailure`` passes through unchanged.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file no longer exists.
+    """
+    if isinstance(source, ReadFailure):
+        return source
+    try:
+        if source.record is not None:
+            return _record_document(source.record, path=source.path, line=source.line, manifest_row=source.manifest_row)
+        return read_document(source.path, manifest_row=source.manifest_row)
+    except InputError as exc:
+        return ReadFailure.of(exc, path=source.path, line=source.line, doc_id=source.doc_id)
+
+
+class DocumentCheck:
+    """What :func:`iter_documents` checks across reports, applied to each read report in input order.
+
+    A report whose ``doc_id`` an earlier one used, and a ``ReadFailure``,
+    raise their ``InputError`` (``on_error="raise"``) or become a
+    :class:`SkippedFile` (``"skip"``, logged). Reading can then happen
+    anywhere (:func:`read_source` in workers) as long as the results come
+    back here in the order of :func:`iter_sources`.
+    """
+
+    def __init__(self, on_error: Literal["raise", "skip"] = "raise") -> None:
+        if on_error not in ("raise", "skip"):
+            raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
+        self.on_error = on_error
+        self._seen: dict[str, str] = {}
+
+    def _fail(self, exc: InputError, path: Path, line: int | None, doc_id: str | None) -> SkippedFile:
+        if self.on_error == "raise":
+            raise exc
+        logger.warning("skipped %s", exc)
+        return SkippedFile(path=_display_path(path), reason=exc.message, record=line, doc_id=doc_id)
+
+    def admit(self, item: Document | ReadFailure, path: Path) -> Document | SkippedFile:
+        """The report read from ``path`` (the source's file), or what to list as skipped instead."""
+        if isinstance(item, ReadFailure):
+            return self._fail(item.error(), item.path, item.line, item.doc_id)
+        line = item.record
+        if item.doc_id in self._seen:
+            exc = InputError(path, f"doc_id {item.doc_id!r} is used twice (first by {self._seen[item.doc_id]}); give each report its own.", line=line)
+            return self._fail(exc, path, line, item.doc_id)
+        self._seen[item.doc_id] = f"{item.source_path}" + (f", line {line}" if line else "")
+        return item
+
+
 def iter_documents(
     files: Iterable[str | Path],
     *,
@@ -380,59 +525,9 @@ def iter_documents(
     Document or SkippedFile
         Files in name order, records of a JSON Lines file in line order.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
-    manifests: dict[Path, dict[str, ManifestRow]] = {}
-
-    def row_for(path: Path, doc_id: str) -> ManifestRow | None:
-        if manifest is not None:
-            return manifest.get(doc_id)
-        directory = path.resolve().parent
-        if directory not in manifests:
-            candidate = directory / paths.MANIFEST_NAME
-            manifests[directory] = read_manifest(candidate) if candidate.is_file() else {}
-        return manifests[directory].get(doc_id)
-
-    seen: dict[str, str] = {}
-
-    def fail(exc: InputError, path: Path, line: int | None, doc_id: str | None) -> SkippedFile:
-        if on_error == "raise":
-            raise exc
-        logger.warning("skipped %s", exc)
-        return SkippedFile(path=_display_path(path), reason=exc.message, record=line, doc_id=doc_id)
-
-    def checked(document: Document, path: Path, line: int | None) -> Document | SkippedFile:
-        where = f"{document.source_path}" + (f", line {line}" if line else "")
-        if document.doc_id in seen:
-            return fail(
-                InputError(path, f"doc_id {document.doc_id!r} is used twice (first by {seen[document.doc_id]}); give each report its own.", line=line),
-                path,
-                line,
-                document.doc_id,
-            )
-        seen[document.doc_id] = where
-        return document
-
-    for path in list_raw_files(files):
-        if path.suffix.lower() in bulk.BULK_SUFFIXES:
-            for line, item in bulk.iter_records(path):
-                if isinstance(item, InputError):
-                    yield fail(item, path, line, getattr(item, "doc_id", None))
-                    continue
-                try:
-                    document = _record_document(item, path=path, line=line, manifest_row=row_for(path, item["doc_id"]))
-                except InputError as exc:
-                    yield fail(exc, path, line, item["doc_id"])
-                    continue
-                yield checked(document, path, line)
-            continue
-        doc_id = doc_id_of(path)
-        try:
-            document = read_document(path, manifest_row=row_for(path, doc_id))
-        except InputError as exc:
-            yield fail(exc, path, None, doc_id)
-            continue
-        yield checked(document, path, None)
+    check = DocumentCheck(on_error)
+    for source in iter_sources(files, manifest=manifest):
+        yield check.admit(read_source(source), source.path)
 
 
 def _display_path(path: Path) -> str:
@@ -575,6 +670,79 @@ def manifest_path_of(raw_dir: str | Path, *, files: Sequence[str | Path] | None 
     return _display_path(manifest_path) if manifest_path.is_file() else None
 
 
+class CorpusReader:
+    """:func:`iter_corpus` in three steps, so that reading the reports can run in worker processes.
+
+    ``sources()`` lists the reports to read (:func:`iter_sources`, with the
+    manifest of ``raw_dir``); each is read with :func:`read_source`,
+    anywhere; ``admit(result, source.path)`` takes the results back in the
+    order of ``sources()`` and gives what :func:`iter_corpus` yields; and
+    ``finish()``, after the last, runs the checks that need the whole
+    collection. Parameters and errors as :func:`read_corpus`.
+    """
+
+    def __init__(
+        self,
+        raw_dir: str | Path = paths.RAW_DIR,
+        *,
+        files: Sequence[str | Path] | None = None,
+        on_error: Literal["raise", "skip"] = "raise",
+    ) -> None:
+        self._check = DocumentCheck(on_error)
+        raw_dir = Path(raw_dir)
+        if files is None and raw_dir.is_file():
+            files, raw_dir = [raw_dir], raw_dir.parent
+        self.raw_dir = raw_dir
+        self.manifest_path = raw_dir / paths.MANIFEST_NAME
+        self.manifest = read_manifest(self.manifest_path) if self.manifest_path.is_file() else {}
+        if files is None and not raw_dir.is_dir():
+            raise FileNotFoundError(f"{raw_dir}: raw data directory not found")
+        self._all_files = files is None
+        self._inputs: Sequence[str | Path] = [raw_dir] if files is None else files
+        self._present: set[str] = set()
+        self._n_documents = 0
+        self._skipped_paths: list[str] = []
+
+    def sources(self) -> Iterator[Source | ReadFailure]:
+        """The reports to read, in order (files by name, records by line)."""
+        return iter_sources(self._inputs, manifest=self.manifest)
+
+    def admit(self, item: Document | ReadFailure, path: Path) -> Document | SkippedFile:
+        """The ``Document`` read from ``path``, or the ``SkippedFile`` to list instead (see :class:`DocumentCheck`)."""
+        item = self._check.admit(item, path)
+        if isinstance(item, SkippedFile):
+            if item.doc_id:
+                self._present.add(item.doc_id)
+            if len(self._skipped_paths) < 20:
+                self._skipped_paths.append(item.path)
+            return item
+        if not item.in_manifest and item.input_format == "text" and item.record is None:
+            logger.warning(
+                "%s has no row in %s; its place and date are detected from the text.",
+                Path(item.source_path).name,
+                paths.MANIFEST_NAME,
+            )
+        self._present.add(item.doc_id)
+        self._n_documents += 1
+        return item
+
+    def finish(self) -> None:
+        """Raise ``InputError`` for a manifest row whose report was not among those read, or when none could be read."""
+        if self._all_files:
+            for doc_id, row in sorted(self.manifest.items()):
+                if doc_id not in self._present:
+                    raise InputError(
+                        self.manifest_path,
+                        f"the row for {doc_id!r} names a report that is not in {self.raw_dir.name}/ "
+                        f"({doc_id}.txt, .html or a JSON Lines record); restore it or remove the row.",
+                        line=row.line,
+                    )
+        if not self._n_documents:
+            raise InputError(
+                self.raw_dir, "no readable report found" + (f"; skipped: {self._skipped_paths}" if self._skipped_paths else ".")
+            )
+
+
 def iter_corpus(
     raw_dir: str | Path = paths.RAW_DIR,
     *,
@@ -586,52 +754,13 @@ def iter_corpus(
     Only the doc_ids seen are kept, so a collection of any size can be
     streamed. The checks that need the whole collection (a manifest row
     whose report is missing, no readable report at all) raise after the last
-    item, before the generator is exhausted.
+    item, before the generator is exhausted. :class:`CorpusReader` does the
+    same in steps, for reading in other processes.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(value_invalid_msg("on_error", on_error, ("raise", "skip")))
-    raw_dir = Path(raw_dir)
-    if files is None and raw_dir.is_file():
-        files, raw_dir = [raw_dir], raw_dir.parent
-    manifest_path = raw_dir / paths.MANIFEST_NAME
-    manifest = read_manifest(manifest_path) if manifest_path.is_file() else {}
-    if files is None:
-        if not raw_dir.is_dir():
-            raise FileNotFoundError(f"{raw_dir}: raw data directory not found")
-        inputs: Sequence[str | Path] = [raw_dir]
-    else:
-        inputs = files
-    present: set[str] = set()
-    n_documents = 0
-    skipped_paths: list[str] = []
-    for item in iter_documents(inputs, manifest=manifest, on_error=on_error):
-        if isinstance(item, SkippedFile):
-            if item.doc_id:
-                present.add(item.doc_id)
-            if len(skipped_paths) < 20:
-                skipped_paths.append(item.path)
-            yield item
-            continue
-        if not item.in_manifest and item.input_format == "text" and item.record is None:
-            logger.warning(
-                "%s has no row in %s; its place and date are detected from the text.",
-                Path(item.source_path).name,
-                paths.MANIFEST_NAME,
-            )
-        present.add(item.doc_id)
-        n_documents += 1
-        yield item
-    if files is None:
-        for doc_id, row in sorted(manifest.items()):
-            if doc_id not in present:
-                raise InputError(
-                    manifest_path,
-                    f"the row for {doc_id!r} names a report that is not in {raw_dir.name}/ "
-                    f"({doc_id}.txt, .html or a JSON Lines record); restore it or remove the row.",
-                    line=row.line,
-                )
-    if not n_documents:
-        raise InputError(raw_dir, "no readable report found" + (f"; skipped: {skipped_paths}" if skipped_paths else "."))
+    reader = CorpusReader(raw_dir, files=files, on_error=on_error)
+    for source in reader.sources():
+        yield reader.admit(read_source(source), source.path)
+    reader.finish()
 
 
 def count_reports(raw_dir: str | Path = paths.RAW_DIR, *, files: Sequence[str | Path] | None = None) -> int | None:

@@ -44,6 +44,8 @@ __all__ = [
     "describe",
     "clean_and_measure",
     "clean_and_fingerprint",
+    "read_clean_and_fingerprint",
+    "read_clean_and_measure",
 ]
 
 T = TypeVar("T")
@@ -137,6 +139,38 @@ def clean_and_fingerprint(document, *, corrections=None, rules=None):  # noqa: A
     if not doc.paragraphs:
         return doc, None
     return doc, duplicates.fingerprint(doc.doc_id, duplicates.document_text(doc))
+
+
+def read_clean_and_measure(source, *, rules=None, what: str = "mentions"):  # noqa: ANN001, ANN201 - ingest/records types
+    """Read one report (``ingest.read_source``), then :func:`clean_and_measure` it, in a worker.
+
+    Returns ``(document, n_paragraphs, result)``, the document without its
+    text (the parent needs only its name and origin), or the
+    ``ingest.ReadFailure`` when the report cannot be read.
+    """
+    import dataclasses
+
+    from . import ingest
+
+    document = ingest.read_source(source)
+    if isinstance(document, ingest.ReadFailure):
+        return document
+    return (dataclasses.replace(document, raw_text=""), *clean_and_measure(document, rules=rules, what=what))
+
+
+def read_clean_and_fingerprint(source, *, corrections=None, rules=None):  # noqa: ANN001, ANN201 - ingest/records types
+    """Read one report (``ingest.read_source``: decoding, HTML extraction), then :func:`clean_and_fingerprint` it, in a worker.
+
+    Returns ``(document, clean_document, fingerprint)``, or the
+    ``ingest.ReadFailure`` when the report cannot be read, so that the parent
+    can raise or skip it in input order (``ingest.CorpusReader.admit``).
+    """
+    from . import ingest
+
+    document = ingest.read_source(source)
+    if isinstance(document, ingest.ReadFailure):
+        return document
+    return (document, *clean_and_fingerprint(document, corrections=corrections, rules=rules))
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
