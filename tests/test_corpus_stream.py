@@ -160,3 +160,31 @@ def test_count_reports_counts_files_and_records(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("not a report", "utf-8")
     assert ingest.count_reports(tmp_path) == 4
     assert ingest.count_reports(tmp_path / "missing") is None
+
+
+def test_a_table_put_together_from_pieces_read_back_is_written_as_the_whole(tmp_path: Path) -> None:
+    """Pieces read back from parquet hold arrow strings in several chunks; the file must not depend on them.
+
+    The text column is a few MB, more than one parquet data page, which is
+    where the chunks would show (as in the corpus of 10,000 reports).
+    """
+    rng = np.random.default_rng(1)
+    n = 900
+    frame = pd.DataFrame({"key": [f"d{i:04d}" for i in range(n)], "text": [f"{i}党史学习教育" * int(k) for i, k in enumerate(rng.integers(100, 400, n))]})
+    frame = pd.read_parquet(_round_trip(frame, tmp_path / "whole_in.parquet"))
+    pieces = [pd.read_parquet(_round_trip(frame.iloc[a:b], tmp_path / f"piece{a}.parquet")) for a, b in [(0, 300), (300, 301), (301, n)]]
+    joined = pd.concat(pieces, ignore_index=True)
+    assert joined["text"].array._pa_array.num_chunks > 1  # what the streamed corpus hands to write_table
+    storage.write_table(frame, tmp_path / "whole" / "t")
+    storage.write_table(joined, tmp_path / "joined" / "t")
+    storage.write_table_chunks(iter(pieces), tmp_path / "chunks" / "t", n_rows=n, schema=storage._unified_schema(pieces))
+    assert _hashes(tmp_path / "joined") == _hashes(tmp_path / "whole") == _hashes(tmp_path / "chunks")
+    for rows in (200, 10_000):  # partitioned or not
+        storage.write_table(frame, tmp_path / f"whole{rows}" / "t", partition_rows=rows)
+        storage.write_table(joined, tmp_path / f"joined{rows}" / "t", partition_rows=rows)
+        assert _hashes(tmp_path / f"joined{rows}") == _hashes(tmp_path / f"whole{rows}")
+
+
+def _round_trip(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_parquet(path, index=False)
+    return path

@@ -183,7 +183,7 @@ def write_table(
         import shutil
 
         shutil.rmtree(target)
-    written = [atomic_write(target, lambda p: plain.to_parquet(p, index=False, engine="pyarrow", **_PARQUET))]
+    written = [atomic_write(target, lambda p: _write_parquet(plain, p))]
     if csv:
         written.append(
             atomic_write(
@@ -250,6 +250,26 @@ def _rechunk(chunks: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame
         yield _plain(pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0].reset_index(drop=True))
 
 
+def _arrow_table(df: pd.DataFrame) -> Any:
+    """``df`` as one arrow table with one chunk per column.
+
+    A frame concatenated from pieces (the streamed corpus) holds its arrow
+    strings in several chunks, and parquet lays out the pages of a column by
+    its chunks: combined, the same rows give the same bytes however the frame
+    was built.
+    """
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(df, preserve_index=False).combine_chunks()
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """``df.to_parquet(path, index=False)`` with the fixed settings, from :func:`_arrow_table`."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(_arrow_table(df), path, **_PARQUET)
+
+
 def _unified_schema(frames: Iterable[pd.DataFrame]) -> Any:
     """The arrow types of ``frames``' columns taken together (a column empty in one frame takes the others' type)."""
     import pyarrow as pa
@@ -276,7 +296,7 @@ def _write_partitioned(parts: Iterable[pd.DataFrame], stem: Path, *, schema: Any
             for k, part in enumerate(parts):
                 if len(part) > rows:
                     raise ValueError(f"part {k} of {stem.name} has {len(part)} rows, more than {rows}.")
-                table = pa.Table.from_pandas(part, preserve_index=False)
+                table = _arrow_table(part)
                 if target_schema is None:
                     target_schema = pa.schema(list(schema), metadata=table.schema.metadata)
                 pq.write_table(table.cast(target_schema), folder / f"part-{k:05d}.parquet", **_PARQUET)
