@@ -188,3 +188,14 @@ def test_a_table_put_together_from_pieces_read_back_is_written_as_the_whole(tmp_
 def _round_trip(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_parquet(path, index=False)
     return path
+
+
+def test_tables_are_written_as_to_parquet_writes_them_attrs_included(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"term": ["党史", "学习", None], "n": [3, 2, 1], "share": [0.5, 0.25, 0.25]})
+    frame.attrs["provenance"] = {"model": "kmeans", "n_components": 3, "terms": ["党史"]}
+    storage.write_table(frame, tmp_path / "t", csv=False)
+    frame.to_parquet(tmp_path / "pandas.parquet", index=False, engine="pyarrow", compression="zstd")
+    assert (tmp_path / "t.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
+    assert pd.read_parquet(tmp_path / "t.parquet").attrs == frame.attrs
+    storage.write_table(pd.DataFrame({"n": [1]}), tmp_path / "plain", csv=False)  # no attrs: none read back
+    assert pd.read_parquet(tmp_path / "plain.parquet").attrs == {}

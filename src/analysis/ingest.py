@@ -14,6 +14,9 @@ article text is extracted by ``webtext.extract_page`` and becomes the
 record at a time. :func:`iter_documents` streams them in a fixed order (files
 sorted by name, records in file order); :func:`read_corpus` collects them
 with the manifest's metadata and lists what could not be read.
+:class:`CorpusReader` does the same in steps (list the reports, read each
+anywhere with :func:`read_source`, admit the results in order), so that the
+reading itself runs in worker processes (``corpus.write_corpus``).
 """
 
 from __future__ import annotations

@@ -251,7 +251,7 @@ def _rechunk(chunks: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame
 
 
 def _arrow_table(df: pd.DataFrame) -> Any:
-    """``df`` as one arrow table with one chunk per column.
+    """``df`` as an arrow table (pyarrow keeps ``df.attrs`` in its pandas metadata) with one chunk per column.
 
     A frame concatenated from pieces (the streamed corpus) holds its arrow
     strings in several chunks, and parquet lays out the pages of a column by
@@ -264,10 +264,18 @@ def _arrow_table(df: pd.DataFrame) -> Any:
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """``df.to_parquet(path, index=False)`` with the fixed settings, from :func:`_arrow_table`."""
+    """The file ``df.to_parquet(path, index=False)`` writes with the fixed settings, from :func:`_arrow_table`.
+
+    pandas adds ``df.attrs`` once more as ``PANDAS_ATTRS`` metadata; so does
+    this, so that the bytes stay those of ``to_parquet``
+    (tests/test_corpus_stream.py compares them).
+    """
     import pyarrow.parquet as pq
 
-    pq.write_table(_arrow_table(df), path, **_PARQUET)
+    table = _arrow_table(df)
+    if df.attrs:
+        table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(df.attrs)})
+    pq.write_table(table, path, **_PARQUET)
 
 
 def _unified_schema(frames: Iterable[pd.DataFrame]) -> Any:
