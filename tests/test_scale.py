@@ -146,7 +146,7 @@ def _add_pages_and_bad_records(raw: Path) -> None:
     page = html_pages.build_page(reports[0].read_text("utf-8"), "legacy", place="中原区", date="2021-06-04")
     (raw / "aa_page.html").write_bytes(page.html.encode("gb18030"))
     records = [
-        {"doc_id": "jl_one", "text": reports[1].read_text("utf-8"), "place": "召陵区"},
+        {"doc_id": "0-jl_one", "text": reports[1].read_text("utf-8"), "place": "召陵区"},
         "{not json",
         {"doc_id": reports[2].stem, "text": "重复的编号"},  # the doc_id of a file read before it
         {"doc_id": "jl_page", "html": html_pages.build_page(reports[3].read_text("utf-8"), "wechat", place="召陵区").html},
@@ -176,9 +176,9 @@ def test_reports_read_in_workers_give_the_same_tables_and_skips_as_reading_in_on
     assert "is used twice" in reasons[("zz_bulk.jsonl", 3)] and "not valid JSON" in reasons[("zz_bulk.jsonl", 2)]
     documents = corpus.read_documents(tmp_path / "jobs2")
     formats = dict(zip(documents["doc_id"], documents["input_format"], strict=True))
-    assert formats["aa_page"] == formats["jl_page"] == "html" and formats["jl_one"] == "text"
+    assert formats["aa_page"] == formats["jl_page"] == "html" and formats["0-jl_one"] == "text"
     assert (tmp_path / "jobs2" / corpus.EXTRACTED_DIR_NAME / "aa_page.txt").is_file()
-    assert {"aa_page", "jl_one", "jl_page"} <= {p.doc_id for p in summary.duplicates}  # pages and records of bundled reports
+    assert {"aa_page", "0-jl_one", "jl_page"} <= {d for p in summary.duplicates for d in (p.doc_id, p.duplicate_of)}  # copies of bundled reports
 
     # Stopping on errors: the first report that cannot be read, in file order, whatever the mode; same type and message.
     errors = {}
@@ -200,7 +200,7 @@ def test_metrics_reads_pages_and_records_in_workers_as_in_one_process(raw: Path,
         out[jobs] = captured.out
         assert "12 reports read, 4 skipped" in captured.err
     assert out["2"] == out["1"]
-    assert "\naa_page," in out["1"] and "\njl_page," in out["1"] and "\njl_one," in out["1"]
+    assert "\naa_page," in out["1"] and "\njl_page," in out["1"] and "\n0-jl_one," in out["1"]
     assert main(["metrics", str(raw), "--jobs", "2", "--batch-size", "1"]) == 2
     assert "zz_bulk.jsonl, line 2" in capsys.readouterr().err
 
@@ -217,3 +217,53 @@ def test_a_report_to_read_travels_to_a_worker_and_its_failure_back() -> None:
     back = pickle.loads(pickle.dumps(failure))
     assert back == failure and isinstance(back.error(), ingest.InputError)
     assert parallel.read_clean_and_fingerprint(failure) is failure
+
+
+def _whole_table_output(raw: Path, what: str, fmt: str, all_columns: bool) -> str:
+    """What ``metrics`` printed before it streamed: one table of every report's rows, formatted at once."""
+    import pandas as pd
+
+    from analysis import clean, ingest, metrics
+
+    rules = clean.load_rules()
+    documents = [d for d in ingest.iter_documents([raw], on_error="skip") if not isinstance(d, ingest.SkippedFile)]
+    results = [r for n, r in (parallel.clean_and_measure(d, rules=rules, what=what) for d in documents) if n]
+    if what == "excluded":
+        frame = metrics.excluded_to_frame(x for found in results for x in found)
+        columns = ["doc_id", "start", "end", "surface", "reason"] + (["para_id", "sentence"] if all_columns else [])
+        frame = frame[columns]
+    else:
+        frame = pd.concat(results, ignore_index=True) if what == "explain" else metrics.mentions_to_frame(m for f in results for m in f)
+        columns = list(metrics.METRIC_COLUMNS) if not all_columns else list(frame.columns)
+        if what == "explain" and not all_columns:
+            columns += list(metrics.EXPLAIN_COLUMNS)
+        frame = frame[columns].copy()
+        if fmt == "csv":
+            frame["is_rate"] = ["true" if bool(v) else "false" for v in frame["is_rate"]]
+    if fmt == "csv":
+        return frame.to_csv(index=False, lineterminator="\n")
+    return frame.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("what", ["mentions", "explain", "excluded"])
+def test_metrics_prints_from_sorted_runs_what_one_whole_table_would_print(raw: Path, capsys, what: str) -> None:
+    from analysis import __main__ as cli
+
+    _add_pages_and_bad_records(raw)
+    flags = {"mentions": [], "explain": ["--explain"], "excluded": ["--excluded"]}[what]
+    for fmt in ("csv", "json"):
+        for all_columns in (False, True):
+            expected = _whole_table_output(raw, what, fmt, all_columns)
+            argv = ["metrics", str(raw), "--keep-going", "--format", fmt, "--jobs", "1", *flags, *(["--all-columns"] if all_columns else [])]
+            args = cli.build_parser(argv).parse_args(argv)
+            assert cli._cmd_metrics(args, run_reports=2, range_reports=3) == 0  # 6 runs, 4 ranges of doc_ids
+            assert capsys.readouterr().out == expected, (fmt, all_columns)
+    assert expected.count('"doc_id"') > 20
+
+
+def test_metrics_of_reports_without_rows_prints_the_header_or_an_empty_list(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a.txt").write_text("通知\n\n全区党员干部深入学习党史。\n", encoding="utf-8")  # no number at all
+    assert main(["metrics", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == _whole_table_output(tmp_path, "mentions", "csv", False)
+    assert main(["metrics", str(tmp_path), "--format", "json"]) == 0
+    assert capsys.readouterr().out == _whole_table_output(tmp_path, "mentions", "json", False) == "[\n\n]\n"

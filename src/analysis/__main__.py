@@ -79,11 +79,11 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return 1 if skipped and not docs else 0
 
 
-def _measure_files(args: argparse.Namespace, what: str):
+def _measure_files(args: argparse.Namespace, what: str, keep):  # noqa: ANN001 - keep(doc_id, result)
     """Read, clean and measure the raw files of ``metrics`` over ``--jobs`` processes or ``--dask``.
 
-    Returns (per-document results in input order, number of documents with
-    paragraphs, skipped). Listing the files and the check that doc_ids are
+    Calls ``keep(doc_id, result)`` for each document with paragraphs, in
+    input order, and returns (number of such documents, skipped). Listing the files and the check that doc_ids are
     unique stay in this process; reading (decoding, HTML extraction),
     cleaning and extraction run in the workers, and the results are taken
     in input order. Errors as in :func:`_clean_files`.
@@ -112,7 +112,7 @@ def _measure_files(args: argparse.Namespace, what: str):
         task, sources(), jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
         progress=parallel.progress_enabled(args.quiet), total=total, desc="reports measured",
     )
-    out, n_docs = [], 0
+    n_docs = 0
     with contextlib.closing(results):
         for found in results:
             item = check.admit(found if isinstance(found, ingest.ReadFailure) else found[0], pending.popleft())
@@ -133,41 +133,109 @@ def _measure_files(args: argparse.Namespace, what: str):
                 skipped.append(ingest.SkippedFile(path=item.source_path, reason=exc.message, record=item.record, doc_id=item.doc_id))
                 continue
             n_docs += 1
-            out.append(result)
+            keep(item.doc_id, result)
     if skipped:
         print(f"{n_docs + len(skipped)} reports read, {len(skipped)} skipped: see the warnings above", file=sys.stderr)
-    return out, n_docs, skipped
+    return n_docs, skipped
 
 
-def _cmd_metrics(args: argparse.Namespace) -> int:
+#: Reports whose rows ``metrics`` holds before it spills them to a sorted run on disk (memory stays bounded).
+METRICS_RUN_REPORTS = 1000
+#: Reports whose rows ``metrics`` reads back and prints at a time.
+METRICS_RANGE_REPORTS = 2000
+_ORDER = "_input_order"  # key of --explain's rows: the report's place in the input (its rows are not sorted)
+
+
+def _cmd_metrics(args: argparse.Namespace, *, run_reports: int = METRICS_RUN_REPORTS, range_reports: int = METRICS_RANGE_REPORTS) -> int:
+    """Print the mentions (or excluded numbers, or explained mentions) of every report.
+
+    The rows are the same, in the same order and format, as one table built
+    from all reports at once (sorted by ``doc_id, start, end``; ``--explain``
+    in input order), but every ``run_reports`` reports they go to a sorted
+    run in a temporary folder (``runs.SortedRuns``) and are printed at the
+    end ``range_reports`` reports at a time, so memory stays bounded.
+    """
+    import tempfile
+
     import pandas as pd
 
-    from . import metrics
+    from . import metrics, runs
 
     what = "excluded" if args.excluded else "explain" if args.explain else "mentions"
-    results, n_docs, skipped = _measure_files(args, what)
-    if args.excluded:
-        excluded = metrics.excluded_to_frame(x for found in results for x in found)
-        columns = ["doc_id", "start", "end", "surface", "reason"] + (["para_id", "sentence"] if args.all_columns else [])
-        if args.format == "csv":
-            sys.stdout.write(excluded[columns].to_csv(index=False, lineterminator="\n"))
-        else:
-            sys.stdout.write(excluded[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
-        return 1 if skipped and not n_docs else 0
-    if args.explain:  # the rules that chose each mention's category and counted object
-        frame = pd.concat(results, ignore_index=True) if results else metrics.explain_document_empty()
+    if what == "excluded":
+        to_frame, sort_by = (lambda found: metrics.excluded_to_frame(x for f in found for x in f)), ["doc_id", "start", "end"]
+    elif what == "explain":  # the rules that chose each mention's category and counted object
+        def to_frame(found: list) -> pd.DataFrame:
+            frames = [f.assign(**{_ORDER: key}) for key, f in found]
+            empty = metrics.explain_document_empty().assign(**{_ORDER: pd.Series(dtype=object)})
+            return pd.concat(frames, ignore_index=True) if frames else empty
+
+        sort_by = [_ORDER]
     else:
-        frame = metrics.mentions_to_frame(m for found in results for m in found)
-    columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(frame.columns)
-    if args.explain and not args.all_columns:
-        columns += list(metrics.EXPLAIN_COLUMNS)
-    if args.format == "csv":
-        out = frame[columns].copy()
-        out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]  # as in the gold CSV
-        sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
-    else:
-        sys.stdout.write(frame[columns].to_json(orient="records", force_ascii=False, indent=2) + "\n")
+        to_frame, sort_by = (lambda found: metrics.mentions_to_frame(m for f in found for m in f)), ["doc_id", "start", "end"]
+    with tempfile.TemporaryDirectory(prefix="analysis-metrics-") as tmp:
+        table = runs.SortedRuns(Path(tmp), sort_by)
+        keys: list[str] = []
+        pending: list = []
+
+        def spill() -> None:
+            table.add(to_frame(pending))
+            pending.clear()
+
+        def keep(doc_id: str, result) -> None:  # noqa: ANN001 - mentions, excluded numbers or a frame
+            key = f"{len(keys):012d}" if what == "explain" else doc_id
+            keys.append(key)
+            pending.append((key, result) if what == "explain" else result)
+            if len(pending) >= run_reports:
+                spill()
+
+        n_docs, skipped = _measure_files(args, what, keep)
+        spill()  # also when nothing is pending: records the columns of an empty table
+        ranges = runs.key_ranges(sorted(keys)[range_reports::range_reports])
+        printer = _RowPrinter(sys.stdout, args.format)
+        for chunk in table.chunks(ranges):
+            chunk = chunk.drop(columns=[_ORDER], errors="ignore")
+            if what == "excluded":
+                columns = ["doc_id", "start", "end", "surface", "reason"] + (["para_id", "sentence"] if args.all_columns else [])
+            else:
+                columns = list(metrics.METRIC_COLUMNS) if not args.all_columns else list(chunk.columns)
+                if what == "explain" and not args.all_columns:
+                    columns += list(metrics.EXPLAIN_COLUMNS)
+            out = chunk[columns].copy()
+            if what != "excluded" and args.format == "csv":
+                out["is_rate"] = ["true" if bool(v) else "false" for v in out["is_rate"]]  # as in the gold CSV
+            printer.add(out)
+        printer.close()
     return 1 if skipped and not n_docs else 0
+
+
+class _RowPrinter:
+    """Prints a table a piece at a time as ``to_csv`` / ``to_json(orient="records", indent=2)`` print it whole."""
+
+    def __init__(self, handle, fmt: str) -> None:  # noqa: ANN001 - a text stream
+        self.handle, self.fmt = handle, fmt
+        self._empty = None
+        self._written = False
+
+    def add(self, frame) -> None:  # noqa: ANN001 - a DataFrame
+        if frame.empty:
+            self._empty = frame
+            return
+        if self.fmt == "csv":
+            self.handle.write(frame.to_csv(index=False, header=not self._written, lineterminator="\n"))
+        else:
+            text = frame.to_json(orient="records", force_ascii=False, indent=2)  # "[\n  {...},\n  {...}\n]"
+            self.handle.write(("[\n" if not self._written else ",\n") + text[2:-2])
+        self._written = True
+
+    def close(self) -> None:
+        if self._written:
+            if self.fmt != "csv":
+                self.handle.write("\n]\n")
+        elif self.fmt == "csv":
+            self.handle.write(self._empty.to_csv(index=False, lineterminator="\n"))
+        else:
+            self.handle.write(self._empty.to_json(orient="records", force_ascii=False, indent=2) + "\n")
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
