@@ -219,6 +219,36 @@ def test_a_report_to_read_travels_to_a_worker_and_its_failure_back() -> None:
     assert parallel.read_clean_and_fingerprint(failure) is failure
 
 
+def test_results_read_elsewhere_are_admitted_in_input_order_and_closed_when_abandoned(raw: Path) -> None:
+    from analysis import ingest
+
+    _add_pages_and_bad_records(raw)
+    closed = []
+
+    def read_elsewhere(sources):  # as workers would: each result a tuple with the Document first, or the ReadFailure
+        try:
+            for source in sources:
+                found = ingest.read_source(source)
+                yield found if isinstance(found, ingest.ReadFailure) else (found, "cleaned")
+        finally:
+            closed.append(True)
+
+    reader = ingest.CorpusReader(raw, on_error="skip")
+    admitted = list(ingest.admit_in_order(reader.admit, reader.sources(), read_elsewhere))
+    assert [item for item, _ in admitted] == list(ingest.iter_corpus(raw, on_error="skip"))
+    assert all(result[1] == "cleaned" for item, result in admitted if isinstance(item, ingest.Document))
+    reused = [item for item, _ in admitted if isinstance(item, ingest.SkippedFile) and "is used twice" in item.reason]
+    assert [(Path(s.path).name, s.record) for s in reused] == [("zz_bulk.jsonl", 3)]  # the later source's file, not the first one's
+    assert closed == [True]
+
+    closed.clear()
+    again = ingest.CorpusReader(raw, on_error="skip")
+    results = ingest.admit_in_order(again.admit, again.sources(), read_elsewhere)
+    next(results)
+    results.close()
+    assert closed == [True]
+
+
 def _whole_table_output(raw: Path, what: str, fmt: str, all_columns: bool) -> str:
     """What ``metrics`` printed before it streamed: one table of every report's rows, formatted at once."""
     import pandas as pd

@@ -90,7 +90,6 @@ def _measure_files(args: argparse.Namespace, what: str, keep):  # noqa: ANN001 -
     """
     import contextlib
     import functools
-    from collections import deque
 
     from . import bulk, clean, ingest, parallel
     from .errors import InputError
@@ -100,22 +99,15 @@ def _measure_files(args: argparse.Namespace, what: str, keep):  # noqa: ANN001 -
     total = None if any(f.suffix.lower() in bulk.BULK_SUFFIXES for f in files) else len(files)
     skipped: list = []
     check = ingest.DocumentCheck(on_error)
-    pending: deque = deque()  # the files of the reports sent to the workers, result not back yet
-
-    def sources():
-        for source in ingest.iter_sources(files):
-            pending.append(source.path)
-            yield source
-
     task = functools.partial(parallel.read_clean_and_measure, rules=clean.load_rules(), what=what)
-    results = parallel.map_ordered(
-        task, sources(), jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
+    read_and_measure = functools.partial(
+        parallel.map_ordered, task, jobs=args.jobs, dask=args.dask, batch_size=args.batch_size,
         progress=parallel.progress_enabled(args.quiet), total=total, desc="reports measured",
     )
     n_docs = 0
+    results = ingest.admit_in_order(check.admit, ingest.iter_sources(files), read_and_measure)
     with contextlib.closing(results):
-        for found in results:
-            item = check.admit(found if isinstance(found, ingest.ReadFailure) else found[0], pending.popleft())
+        for item, found in results:
             if isinstance(item, ingest.SkippedFile):
                 skipped.append(item)
                 continue

@@ -20,7 +20,6 @@ import contextlib
 import functools
 import json
 import logging
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,20 +219,13 @@ def clean_corpus(
     clean_skipped: list[ingest.SkippedFile] = []
     prints: list[duplicates.Fingerprint] = []
     cleaner = functools.partial(parallel.read_clean_and_fingerprint, corrections=corrections, rules=rules)
-    in_flight: deque[Path] = deque()  # the files of the reports sent to be read and cleaned, result not back yet
-
-    def sources():  # noqa: ANN202 - the reports to read and clean, as they are listed
-        for source in reader.sources():
-            in_flight.append(source.path)
-            yield source
-
-    results = parallel.map_ordered(
-        cleaner, sources(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
+    read_and_clean = functools.partial(
+        parallel.map_ordered, cleaner, jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
         total=ingest.count_reports(raw_dir, files=files), desc="reports cleaned",
     )
+    results = ingest.admit_in_order(reader.admit, reader.sources(), read_and_clean)
     with contextlib.closing(results):  # stops the workers when a report raises
-        for result in results:
-            document = reader.admit(result if isinstance(result, ingest.ReadFailure) else result[0], in_flight.popleft())
+        for document, result in results:
             if isinstance(document, ingest.SkippedFile):
                 read_skipped.append(document)
                 continue
@@ -369,18 +361,12 @@ def write_corpus(
         extracted_work.mkdir()
         read_skipped: list[ingest.SkippedFile] = []
         clean_skipped: list[ingest.SkippedFile] = []
-        in_flight: deque[Path] = deque()  # the files of the reports sent to be read and cleaned, result not back yet
         doc_ids: list[str] = []  # cleaned reports with paragraphs, in reading order
         extracted: list[str] = []
         prints: list[duplicates.Fingerprint] = []
         run: list[tuple[CleanDocument, ingest.Document]] = []
 
         reader = ingest.CorpusReader(raw_dir, files=files, on_error=on_error)
-
-        def sources():  # noqa: ANN202 - the reports to read and clean, as they are listed
-            for source in reader.sources():
-                in_flight.append(source.path)
-                yield source
 
         def spill() -> None:
             if not run:
@@ -391,13 +377,13 @@ def write_corpus(
             texts.add([(d.doc_id, duplicates.document_text(d)) for d, _ in run])
             run.clear()
 
-        results = parallel.map_ordered(
-            cleaner, sources(), jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
+        read_and_clean = functools.partial(
+            parallel.map_ordered, cleaner, jobs=jobs, dask=dask, batch_size=batch_size, progress=progress,
             total=ingest.count_reports(raw_dir, files=files), desc="reports cleaned",
         )
+        results = ingest.admit_in_order(reader.admit, reader.sources(), read_and_clean)
         with contextlib.closing(results):
-            for result in results:
-                document = reader.admit(result if isinstance(result, ingest.ReadFailure) else result[0], in_flight.popleft())
+            for document, result in results:
                 if isinstance(document, ingest.SkippedFile):
                     read_skipped.append(document)
                     continue

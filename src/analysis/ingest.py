@@ -25,10 +25,11 @@ import csv
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from . import bulk, paths, webtext
 from .errors import InputError, value_invalid_msg
@@ -502,6 +503,43 @@ class DocumentCheck:
             return self._fail(exc, path, line, item.doc_id)
         self._seen[item.doc_id] = f"{item.source_path}" + (f", line {line}" if line else "")
         return item
+
+
+def admit_in_order(
+    admit: Callable[[Document | ReadFailure, Path], Document | SkippedFile],
+    sources: Iterable[Source | ReadFailure],
+    read: Callable[[Iterator[Source | ReadFailure]], Iterable[Any]],
+) -> Iterator[tuple[Document | SkippedFile, Any]]:
+    """Read ``sources`` with ``read`` (in workers, say) and admit each result in input order.
+
+    ``read`` is given the sources as an iterator and must yield one result
+    per source, in the same order: the source's ``ReadFailure`` or a tuple
+    whose first item is the ``Document`` read (what
+    :func:`parallel.read_clean_and_fingerprint` returns, for instance).
+    ``admit`` is :meth:`DocumentCheck.admit` or :meth:`CorpusReader.admit`.
+
+    Yields
+    ------
+    (Document or SkippedFile, result)
+        What ``admit`` gave for the result, and the result itself. The
+        results are closed (its workers stopped) when this generator ends,
+        raises or is closed.
+    """
+    listed: deque[Path] = deque()  # the files of the sources handed to `read`, result not back yet
+
+    def handed() -> Iterator[Source | ReadFailure]:
+        for source in sources:
+            listed.append(source.path)
+            yield source
+
+    results = read(handed())
+    try:
+        for result in results:
+            yield admit(result if isinstance(result, ReadFailure) else result[0], listed.popleft()), result
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
 
 
 def iter_documents(
