@@ -249,6 +249,22 @@ def test_results_read_elsewhere_are_admitted_in_input_order_and_closed_when_aban
     assert closed == [True]
 
 
+def test_a_worker_sends_back_table_rows_and_the_text_only_of_an_extracted_report(raw: Path) -> None:
+    import pickle
+
+    from analysis import clean, ingest
+
+    _add_pages_and_bad_records(raw)
+    sources = {Path(s.path).name: s for s in ingest.iter_sources([raw]) if isinstance(s, ingest.Source) and s.record is None}
+    for name, keeps_text in (("aa_page.html", True), (sorted(n for n in sources if n.endswith(".txt"))[0], False)):
+        document, rows, text, print_ = pickle.loads(pickle.dumps(parallel.read_clean_and_rows(sources[name])))
+        read = ingest.read_source(sources[name])
+        doc = clean.clean_document(read)
+        assert rows == corpus.report_rows(doc, read) and rows["paragraphs"] and print_ is not None
+        assert (document.raw_text == read.raw_text) if keeps_text else (document.raw_text == "" and read.raw_text)
+        assert rows["documents"][0][list(corpus.DOCUMENT_COLUMNS).index("n_raw_chars")] == len(read.raw_text)
+
+
 def _whole_table_output(raw: Path, what: str, fmt: str, all_columns: bool) -> str:
     """What ``metrics`` printed before it streamed: one table of every report's rows, formatted at once."""
     import pandas as pd

@@ -349,7 +349,7 @@ def write_corpus(
     if corrections_path is None and paths.CORRECTIONS_PATH.is_file():
         corrections_path = paths.CORRECTIONS_PATH
     corrections = clean.load_corrections(corrections_path) if corrections_path is not None else None
-    cleaner = functools.partial(parallel.read_clean_and_fingerprint, corrections=corrections, rules=clean.load_rules())
+    cleaner = functools.partial(parallel.read_clean_and_rows, corrections=corrections, rules=clean.load_rules())
     processed_dir = Path(processed_dir)
     created = not processed_dir.exists()
     processed_dir.mkdir(parents=True, exist_ok=True)
@@ -364,17 +364,16 @@ def write_corpus(
         doc_ids: list[str] = []  # cleaned reports with paragraphs, in reading order
         extracted: list[str] = []
         prints: list[duplicates.Fingerprint] = []
-        run: list[tuple[CleanDocument, ingest.Document]] = []
+        run: list[tuple[str, dict[str, list[tuple]], str]] = []  # doc_id, table rows, text for the duplicate check
 
         reader = ingest.CorpusReader(raw_dir, files=files, on_error=on_error)
 
         def spill() -> None:
             if not run:
                 return
-            part = CleanCorpus(documents=tuple(d for d, _ in run), corpus=ingest.Corpus(documents=tuple(r for _, r in run)))
-            for name, frame in _row_frames(part).items():
+            for name, frame in frames_from_report_rows([rows for _, rows, _ in run]).items():
                 tables[name].add(frame)
-            texts.add([(d.doc_id, duplicates.document_text(d)) for d, _ in run])
+            texts.add([(doc_id, text) for doc_id, _, text in run])
             run.clear()
 
         read_and_clean = functools.partial(
@@ -387,15 +386,15 @@ def write_corpus(
                 if isinstance(document, ingest.SkippedFile):
                     read_skipped.append(document)
                     continue
-                _, doc, print_ = result
+                _, rows, text, print_ = result
                 if document.input_format != "text" or document.record is not None:
                     (extracted_work / f"{document.doc_id}.txt").write_bytes(document.raw_text.encode("utf-8"))
                     extracted.append(document.doc_id)
-                if not doc.paragraphs:
+                if rows is None:
                     clean_skipped.append(_without_paragraphs(document, on_error))
                     continue
-                run.append((doc, document))
-                doc_ids.append(doc.doc_id)
+                run.append((document.doc_id, rows, text))
+                doc_ids.append(document.doc_id)
                 prints.append(print_)
                 if len(run) >= run_reports:
                     spill()
@@ -493,35 +492,38 @@ def place_label(doc: CleanDocument) -> str:
 def documents_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """One row per document, columns ``DOCUMENT_COLUMNS``, sorted by ``doc_id``."""
     raw_by_id = {d.doc_id: d for d in cleaned.corpus.documents}
-    rows = []
-    for doc in cleaned.documents:
-        raw = raw_by_id[doc.doc_id]
-        rows.append(
-            {
-                "doc_id": doc.doc_id,
-                "title": doc.title,
-                "subtitle": doc.subtitle,
-                "place": place_label(doc),
-                "admin_level": doc.admin_level,
-                "city": doc.city,
-                "province": doc.province,
-                "date": doc.date,
-                "authors": "; ".join(doc.authors) if doc.authors else (raw.author or ""),
-                "source": raw.source,
-                "source_path": raw.source_path,
-                "record": raw.record,
-                "input_format": raw.input_format,
-                "url": raw.url,
-                "encoding": raw.encoding,
-                "metadata_source": json.dumps(dict(sorted(doc.metadata_source.items())), ensure_ascii=False),
-                "n_paragraphs": len(doc.paragraphs),
-                "n_chars": sum(p.n_chars for p in doc.paragraphs),
-                "n_raw_chars": len(doc.raw_text),
-                "n_removed": len(doc.removed),
-                "n_repairs": len(doc.repairs),
-                "n_warnings": len(doc.warnings),
-            }
-        )
+    return _documents_from_rows([_document_row(doc, raw_by_id[doc.doc_id]) for doc in cleaned.documents])
+
+
+def _document_row(doc: CleanDocument, raw: ingest.Document) -> tuple:
+    """The ``documents`` row of one report, in the order of ``DOCUMENT_COLUMNS``."""
+    return (
+        doc.doc_id,
+        doc.title,
+        doc.subtitle,
+        place_label(doc),
+        doc.admin_level,
+        doc.city,
+        doc.province,
+        doc.date,
+        "; ".join(doc.authors) if doc.authors else (raw.author or ""),
+        raw.source,
+        raw.source_path,
+        raw.record,
+        raw.input_format,
+        raw.url,
+        raw.encoding,
+        json.dumps(dict(sorted(doc.metadata_source.items())), ensure_ascii=False),
+        len(doc.paragraphs),
+        sum(p.n_chars for p in doc.paragraphs),
+        len(doc.raw_text),
+        len(doc.removed),
+        len(doc.repairs),
+        len(doc.warnings),
+    )
+
+
+def _documents_from_rows(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS))
     frame["record"] = frame["record"].astype("Int64")
     return frame.sort_values(TABLE_SORT["documents"], kind="stable").reset_index(drop=True)
@@ -545,58 +547,71 @@ def headings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
 
 
 def _records_frame(cleaned: CleanCorpus, records_of) -> pd.DataFrame:  # noqa: ANN001 - doc -> paragraphs
-    rows = []
-    for doc in cleaned.documents:
-        for p in records_of(doc):
-            rows.append(
-                {
-                    "para_id": p.para_id,
-                    "doc_id": p.doc_id,
-                    "place": place_label(doc),
-                    "para_index": p.index,
-                    "section": p.section,
-                    "section_index": p.section_index,
-                    "text": p.text,
-                    "raw_start": p.raw_start,
-                    "raw_end": p.raw_end,
-                    "n_chars": p.n_chars,
-                    "spans": json.dumps([[s.text_start, s.raw_start, s.length] for s in p.spans]),
-                    "flags": json.dumps(list(p.flags), ensure_ascii=False),
-                }
-            )
+    return _paragraphs_from_rows([row for doc in cleaned.documents for row in _paragraph_rows(doc, records_of(doc))])
+
+
+def _paragraph_rows(doc: CleanDocument, records: Sequence[Paragraph]) -> list[tuple]:
+    """The rows of ``records`` (paragraphs or headings of ``doc``), in the order of ``PARAGRAPH_COLUMNS``."""
+    place = place_label(doc)
+    return [
+        (
+            p.para_id,
+            p.doc_id,
+            place,
+            p.index,
+            p.section,
+            p.section_index,
+            p.text,
+            p.raw_start,
+            p.raw_end,
+            p.n_chars,
+            json.dumps([[s.text_start, s.raw_start, s.length] for s in p.spans]),
+            json.dumps(list(p.flags), ensure_ascii=False),
+        )
+        for p in records
+    ]
+
+
+def _paragraphs_from_rows(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(PARAGRAPH_COLUMNS))
     frame["section_index"] = frame["section_index"].astype("Int64")
     return frame.sort_values(TABLE_SORT["paragraphs"], kind="stable").reset_index(drop=True)
 
 
+REMOVED_COLUMNS = ("doc_id", "kind", "raw_start", "raw_end", "text", "reason")
+REPAIR_COLUMNS = ("doc_id", "kind", "raw_start", "raw_end", "before", "after", "note")
+WARNING_COLUMNS = ("doc_id", "kind", "message")
+
+
 def removed_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """Every removal: doc_id, kind, raw_start, raw_end, text, reason (sorted by doc, offset)."""
-    rows = [
-        {"doc_id": r.doc_id, "kind": r.kind, "raw_start": r.raw_start, "raw_end": r.raw_end, "text": r.text, "reason": r.reason}
-        for doc in cleaned.documents
-        for r in doc.removed
-    ]
-    cols = ["doc_id", "kind", "raw_start", "raw_end", "text", "reason"]
-    return pd.DataFrame(rows, columns=cols).sort_values(TABLE_SORT["removed"], kind="stable").reset_index(drop=True)
+    return _removed_from_rows([row for doc in cleaned.documents for row in _removed_rows(doc)])
+
+
+def _removed_rows(doc: CleanDocument) -> list[tuple]:
+    return [(r.doc_id, r.kind, r.raw_start, r.raw_end, r.text, r.reason) for r in doc.removed]
+
+
+def _removed_from_rows(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(REMOVED_COLUMNS))
+    return frame.sort_values(TABLE_SORT["removed"], kind="stable").reset_index(drop=True)
 
 
 def repairs_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     """Every repair or flag: doc_id, kind, raw_start, raw_end, before (JSON list), after, note."""
-    rows = [
-        {
-            "doc_id": r.doc_id,
-            "kind": r.kind,
-            "raw_start": r.raw_start,
-            "raw_end": r.raw_end,
-            "before": json.dumps(list(r.before), ensure_ascii=False),
-            "after": r.after,
-            "note": r.note,
-        }
-        for doc in cleaned.documents
+    return _repairs_from_rows([row for doc in cleaned.documents for row in _repair_rows(doc)])
+
+
+def _repair_rows(doc: CleanDocument) -> list[tuple]:
+    return [
+        (r.doc_id, r.kind, r.raw_start, r.raw_end, json.dumps(list(r.before), ensure_ascii=False), r.after, r.note)
         for r in doc.repairs
     ]
-    cols = ["doc_id", "kind", "raw_start", "raw_end", "before", "after", "note"]
-    return pd.DataFrame(rows, columns=cols).sort_values(TABLE_SORT["repairs"], kind="stable").reset_index(drop=True)
+
+
+def _repairs_from_rows(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(REPAIR_COLUMNS))
+    return frame.sort_values(TABLE_SORT["repairs"], kind="stable").reset_index(drop=True)
 
 
 def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -607,29 +622,30 @@ def warnings_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     file, with the JSON Lines line) or ``duplicate`` (a report that repeats
     another; the ``duplicates`` table has the pair and the similarity).
     """
-    rows = [
-        {
-            "doc_id": doc.doc_id,
-            "kind": "metadata_conflict" if w.startswith(clean.METADATA_CONFLICT) else "warning",
-            "message": w,
-        }
-        for doc in cleaned.documents
-        for w in doc.warnings
-    ]
+    rows = [row for doc in cleaned.documents for row in _warning_rows(doc)]
     rows += [
-        {"doc_id": s.path + (f", line {s.record}" if s.record else ""), "kind": "skipped_file", "message": s.reason}
+        (s.path + (f", line {s.record}" if s.record else ""), "skipped_file", s.reason)
         for s in cleaned.skipped
     ]
     rows += [
-        {
-            "doc_id": p.doc_id,
-            "kind": "duplicate",
-            "message": f"repeats {p.duplicate_of} ({p.kind}, similarity {p.similarity:.3f}); "
+        (
+            p.doc_id,
+            "duplicate",
+            f"repeats {p.duplicate_of} ({p.kind}, similarity {p.similarity:.3f}); "
             + ("kept (keep_duplicates)" if cleaned.duplicates_kept else "left out of the comparison"),
-        }
+        )
         for p in cleaned.duplicates
     ]
-    return pd.DataFrame(rows, columns=["doc_id", "kind", "message"]).sort_values(TABLE_SORT["cleaning_warnings"], kind="stable").reset_index(drop=True)
+    return _warnings_from_rows(rows)
+
+
+def _warning_rows(doc: CleanDocument) -> list[tuple]:
+    return [(doc.doc_id, "metadata_conflict" if w.startswith(clean.METADATA_CONFLICT) else "warning", w) for w in doc.warnings]
+
+
+def _warnings_from_rows(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(WARNING_COLUMNS))
+    return frame.sort_values(TABLE_SORT["cleaning_warnings"], kind="stable").reset_index(drop=True)
 
 
 def duplicates_frame(cleaned: CleanCorpus) -> pd.DataFrame:
@@ -703,14 +719,42 @@ def _remove_stale_extracted(folder: Path, doc_ids: Sequence[str]) -> None:
 
 def _row_frames(cleaned: CleanCorpus) -> dict[str, pd.DataFrame]:
     """The tables made of the reports' rows (keys of ``TABLE_SORT``), in the order they are written."""
+    raw_by_id = {d.doc_id: d for d in cleaned.corpus.documents}
+    frames = frames_from_report_rows([report_rows(doc, raw_by_id[doc.doc_id]) for doc in cleaned.documents])
+    frames["cleaning_warnings"] = warnings_frame(cleaned)  # with the skipped files and the duplicates
+    return frames
+
+
+def report_rows(doc: CleanDocument, raw: ingest.Document) -> dict[str, list[tuple]]:
+    """The rows of one cleaned report in each table of ``TABLE_SORT``, as tuples in the tables' column order.
+
+    Small and picklable, so that workers can build them
+    (:func:`parallel.read_clean_and_rows`) and the parent only puts them
+    together (:func:`frames_from_report_rows`).
+    """
     return {
-        "documents": documents_frame(cleaned),
-        "paragraphs": paragraphs_frame(cleaned),
-        "headings": headings_frame(cleaned),
-        "removed": removed_frame(cleaned),
-        "repairs": repairs_frame(cleaned),
-        "cleaning_warnings": warnings_frame(cleaned),
+        "documents": [_document_row(doc, raw)],
+        "paragraphs": _paragraph_rows(doc, doc.paragraphs),
+        "headings": _paragraph_rows(doc, doc.heading_paragraphs()),
+        "removed": _removed_rows(doc),
+        "repairs": _repair_rows(doc),
+        "cleaning_warnings": _warning_rows(doc),
     }
+
+
+_FROM_ROWS = {
+    "documents": _documents_from_rows,
+    "paragraphs": _paragraphs_from_rows,
+    "headings": _paragraphs_from_rows,
+    "removed": _removed_from_rows,
+    "repairs": _repairs_from_rows,
+    "cleaning_warnings": _warnings_from_rows,
+}
+
+
+def frames_from_report_rows(reports: Sequence[dict[str, list[tuple]]]) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`_row_frames` from the :func:`report_rows` of each report (in reading order)."""
+    return {name: from_rows([row for rows in reports for row in rows[name]]) for name, from_rows in _FROM_ROWS.items()}
 
 
 def _provenance(

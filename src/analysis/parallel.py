@@ -173,6 +173,32 @@ def read_clean_and_fingerprint(source, *, corrections=None, rules=None):  # noqa
     return (document, *clean_and_fingerprint(document, corrections=corrections, rules=rules))
 
 
+def read_clean_and_rows(source, *, corrections=None, rules=None):  # noqa: ANN001, ANN201 - ingest/records types
+    """:func:`read_clean_and_fingerprint`, then the report's table rows (``corpus.report_rows``), in a worker.
+
+    Returns ``(document, rows, text, fingerprint)`` (``rows`` and ``text``,
+    the ``duplicates.document_text``, are ``None`` for a report without
+    paragraphs), or the ``ingest.ReadFailure``. The document keeps its text
+    only when it was extracted (a page, a JSON Lines record): the parent
+    writes that to ``extracted/`` and needs nothing else of it but its name
+    and origin. So ``corpus.write_corpus`` spends its time putting rows
+    together, not building them.
+    """
+    import dataclasses
+
+    from . import corpus, duplicates
+
+    found = read_clean_and_fingerprint(source, corrections=corrections, rules=rules)
+    if not isinstance(found, tuple):
+        return found
+    document, doc, print_ = found
+    rows = corpus.report_rows(doc, document) if doc.paragraphs else None
+    text = duplicates.document_text(doc) if doc.paragraphs else None
+    if document.input_format == "text" and document.record is None:
+        document = dataclasses.replace(document, raw_text="")
+    return document, rows, text, print_
+
+
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while batch := list(itertools.islice(it, size)):
