@@ -387,7 +387,7 @@ def write_corpus(
                     read_skipped.append(document)
                     continue
                 _, rows, text, print_ = result
-                if document.input_format != "text" or document.record is not None:
+                if document.extracted:
                     (extracted_work / f"{document.doc_id}.txt").write_bytes(document.raw_text.encode("utf-8"))
                     extracted.append(document.doc_id)
                 if rows is None:
@@ -688,7 +688,7 @@ def _write_extracted(cleaned: CleanCorpus, processed_dir: Path) -> list[str]:
     folder = processed_dir / EXTRACTED_DIR_NAME
     written = []
     for document in sorted(cleaned.corpus.documents, key=lambda d: d.doc_id):
-        if document.input_format == "text" and document.record is None:
+        if not document.extracted:
             continue
         data = document.raw_text.encode("utf-8")
         storage.atomic_write(folder / f"{document.doc_id}.txt", lambda p, data=data: p.write_bytes(data))
@@ -719,10 +719,14 @@ def _remove_stale_extracted(folder: Path, doc_ids: Sequence[str]) -> None:
 
 def _row_frames(cleaned: CleanCorpus) -> dict[str, pd.DataFrame]:
     """The tables made of the reports' rows (keys of ``TABLE_SORT``), in the order they are written."""
-    raw_by_id = {d.doc_id: d for d in cleaned.corpus.documents}
-    frames = frames_from_report_rows([report_rows(doc, raw_by_id[doc.doc_id]) for doc in cleaned.documents])
-    frames["cleaning_warnings"] = warnings_frame(cleaned)  # with the skipped files and the duplicates
-    return frames
+    return {
+        "documents": documents_frame(cleaned),
+        "paragraphs": paragraphs_frame(cleaned),
+        "headings": headings_frame(cleaned),
+        "removed": removed_frame(cleaned),
+        "repairs": repairs_frame(cleaned),
+        "cleaning_warnings": warnings_frame(cleaned),
+    }
 
 
 def report_rows(doc: CleanDocument, raw: ingest.Document) -> dict[str, list[tuple]]:
@@ -753,7 +757,7 @@ _FROM_ROWS = {
 
 
 def frames_from_report_rows(reports: Sequence[dict[str, list[tuple]]]) -> dict[str, pd.DataFrame]:
-    """The tables of :func:`_row_frames` from the :func:`report_rows` of each report (in reading order)."""
+    """The tables of :func:`_row_frames` (without skipped files and duplicates) from each report's :func:`report_rows`, in reading order."""
     return {name: from_rows([row for rows in reports for row in rows[name]]) for name, from_rows in _FROM_ROWS.items()}
 
 

@@ -757,7 +757,7 @@ class CorpusReader:
             if len(self._skipped_paths) < 20:
                 self._skipped_paths.append(item.path)
             return item
-        if not item.in_manifest and item.input_format == "text" and item.record is None:
+        if not item.in_manifest and not item.extracted:
             logger.warning(
                 "%s has no row in %s; its place and date are detected from the text.",
                 Path(item.source_path).name,

@@ -186,15 +186,15 @@ def read_clean_and_rows(source, *, corrections=None, rules=None):  # noqa: ANN00
     """
     import dataclasses
 
-    from . import corpus, duplicates
+    from . import corpus, duplicates, ingest
 
     found = read_clean_and_fingerprint(source, corrections=corrections, rules=rules)
-    if not isinstance(found, tuple):
+    if isinstance(found, ingest.ReadFailure):
         return found
     document, doc, print_ = found
     rows = corpus.report_rows(doc, document) if doc.paragraphs else None
     text = duplicates.document_text(doc) if doc.paragraphs else None
-    if document.input_format == "text" and document.record is None:
+    if not document.extracted:
         document = dataclasses.replace(document, raw_text="")
     return document, rows, text, print_
 

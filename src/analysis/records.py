@@ -97,6 +97,12 @@ class Document:
     author: str | None = None
     metadata_origin: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def extracted(self) -> bool:
+        """Whether ``raw_text`` was extracted (a web page, a JSON Lines record) rather than read from a ``.txt``;
+        such text is written to ``extracted/<doc_id>.txt``, the reference of its offsets."""
+        return self.input_format != "text" or self.record is not None
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
