@@ -104,6 +104,16 @@ def test_reused_mask_matches_passages_on_content_characters():
     assert not same_group["a"].any()
 
 
+def test_a_paragraph_in_more_than_max_paragraph_reports_reports_proposes_no_pair():
+    shared = "全区组织开展党史学习教育专题宣讲活动一百余场,覆盖干部群众两万余人次。"
+    own = ["甲县修缮革命旧址三处。", "乙区新建村史馆两个。", "丙市接待参观群众五千余人。", "丁镇走访老党员八十余户。"]
+    texts = {f"r{i}": f"{shared}\n{text}" for i, text in enumerate(own)}
+    at_limit = formulaic.reuse_candidates(texts, max_paragraph_reports=4)
+    assert len(at_limit) == 6 and at_limit.attrs["reuse_candidates"]["n_boilerplate_paragraphs"] == 0
+    over = formulaic.reuse_candidates(texts, max_paragraph_reports=3)
+    assert over.empty and over.attrs["reuse_candidates"]["n_boilerplate_paragraphs"] == 1
+
+
 def test_candidates_and_shares_are_deterministic(paragraphs):
     joined = _joined(paragraphs)
     first = formulaic.reuse_candidates(joined, random_state=3)

@@ -383,6 +383,26 @@ def test_notebooks_that_need_only_earlier_ones_run_alongside_each_other(tmp_path
     assert all(later[1][0] >= earlier[1][1] for earlier, later in zip(spans, spans[1:], strict=False))
 
 
+def test_the_ready_notebook_with_the_longest_last_run_starts_first(tmp_path):
+    # 02-04 need only 01 and two may run at once. The last run's records say 04 took longest, then 03:
+    # 04 and 03 start before 02 (without records they start in run order, as the test above shows).
+    notebooks_dir = tmp_path / "notebooks"
+    notebooks_dir.mkdir()
+    _needs(_notebook(notebooks_dir / "01_first.ipynb", [_log_cell("01")]), [])
+    for name in ("02_a", "03_b", "04_c"):
+        _needs(_notebook(notebooks_dir / f"{name}.ipynb", [_log_cell(name[:2])]), ["01"])
+    executed = tmp_path / "reports" / "executed"
+    executed.mkdir(parents=True)
+    for stem, seconds in (("01_first", 1.0), ("02_a", 1.0), ("03_b", 30.0), ("04_c", 60.0)):
+        (executed / f"{stem}.run.json").write_text(json.dumps({"status": "ok", "duration_s": seconds}))
+    (executed / "02_a.run.json").write_text(json.dumps({"status": "failed", "duration_s": 90.0}))  # not an estimate
+    lines: list[str] = []
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None, jobs=2,
+                           progress=lines.append)
+    assert [line.split()[1] for line in lines if line.startswith("running ")] == ["01_first", "04_c", "03_b", "02_a"]
+    assert sorted(_order(notebooks_dir)) == ["01", "02", "03", "04"]
+
+
 def test_a_failure_lets_running_notebooks_finish_and_starts_no_other(tmp_path):
     notebooks_dir = tmp_path / "notebooks"
     notebooks_dir.mkdir()

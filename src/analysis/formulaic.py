@@ -1170,10 +1170,12 @@ def reuse_candidates(
     best_of: list[dict[int, float]] = []
     n_boilerplate = 0
     for j, signature in enumerate(signatures):
-        near = sorted(lsh.query(signature))
+        near = lsh.query(signature)
         docs: set[int] = set()
         for q in near:
             docs |= docs_of[keys[q]]
+            if len(docs) > max_paragraph_reports:
+                break  # boilerplate, whatever the rest of ``near`` holds
         if len(docs) > max_paragraph_reports:
             n_boilerplate += 1
             variant_docs.append(None)
@@ -1181,7 +1183,7 @@ def reuse_candidates(
             continue
         variant_docs.append(docs)
         best: dict[int, float] = {}
-        for q in near:
+        for q in sorted(near):
             estimate = 1.0 if q == j else float(signature.jaccard(signatures[q]))
             for doc in docs_of[keys[q]]:
                 best[doc] = max(best.get(doc, 0.0), estimate)

@@ -233,6 +233,41 @@ def notebook_needs(notebooks: Sequence[Path]) -> dict[Path, list[Path]]:
     return needs
 
 
+def start_priorities(notebooks: Sequence[Path], needs: Mapping[Path, Sequence[Path]],
+                     durations: Mapping[Path, float]) -> dict[Path, float]:
+    """Seconds from each notebook's start to the end of the run along its longest chain of notebooks that need it.
+
+    ``durations`` are estimates (the last run's, from its run records); a
+    notebook without one counts 0 s. When more notebooks are ready than may
+    run at once, the runner starts those with the longest chain first
+    (critical-path list scheduling), so that a long notebook others wait for
+    does not start last. Which notebook starts first changes no table.
+
+    >>> a, b, c, d = (Path(f"0{i}.ipynb") for i in range(1, 5))
+    >>> needs = {a: [], b: [a], c: [a], d: [a, b, c]}
+    >>> chain = start_priorities([a, b, c, d], needs, {a: 10, b: 5, c: 20, d: 1})
+    >>> {nb.stem: seconds for nb, seconds in sorted(chain.items())}
+    {'01': 31, '02': 6, '03': 21, '04': 1}
+    """
+    notebooks = list(notebooks)
+    chain: dict[Path, float] = {}
+    for notebook in reversed(notebooks):  # a notebook is needed only by later ones
+        after = [chain[later] for later in notebooks if later in chain and notebook in needs[later]]
+        chain[notebook] = durations.get(notebook, 0) + max(after, default=0)
+    return chain
+
+
+def _last_durations(reports_dir: Path, notebooks: Sequence[Path]) -> dict[Path, float]:
+    """Each notebook's duration in its last successful run (its run record), where there is one."""
+    durations = {}
+    for notebook in notebooks:
+        record = _read_record(reports_dir, notebook)
+        seconds = record.get("duration_s")
+        if record.get("status") == "ok" and isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+            durations[notebook] = float(seconds)
+    return durations
+
+
 # ---------------------------------------------------------------- kernel and execution
 
 
@@ -668,7 +703,10 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
     jobs : int or None, default=None
         Notebooks that may run at once, each in a process of its own, once the
         notebooks it needs have run; None for the number of CPUs, 1 runs them
-        one after another in this process. The tables are the same either way.
+        one after another in this process. When more are ready than may run,
+        those with the longest chain to the end of the run (by the durations
+        of the last run, :func:`start_priorities`) start first, else the first
+        in run order. The tables are the same either way.
     if_changed : bool, default=False
         Run nothing (and return None) when the last complete run had exactly
         the same inputs (:func:`input_digests`).
@@ -714,6 +752,8 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
     run_started, commit, executed_dir = _now(), _git_commit(), reports_dir / EXECUTED_DIR_NAME
     executed_dir.mkdir(parents=True, exist_ok=True)
     order = {nb: i for i, nb in enumerate(selected)}
+    # With several at once, the ready notebooks with the longest chain (by the last run's durations) start first.
+    chain = start_priorities(selected, needs, _last_durations(reports_dir, selected)) if jobs > 1 else {}
     runs: dict[Path, NotebookRun] = {}
     pending, running = list(selected), {}
     slots: dict[Path, int] = {}  # bar line of each running notebook (below the notebooks bar)
@@ -729,6 +769,7 @@ def run_notebooks(*, notebooks_dir: str | Path = paths.NOTEBOOKS_DIR, reports_di
             failed = any(r.status != "ok" for r in runs.values())
             ready = [nb for nb in pending if not failed and all(p in runs or p not in order for p in needs[nb])
                      and all(runs[p].status == "ok" for p in needs[nb] if p in runs)]
+            ready.sort(key=lambda nb: (-chain.get(nb, 0), order[nb]))
             for notebook in ready[: max(0, (1 if pool is None else jobs) - len(running))]:
                 pending.remove(notebook)
                 injected = {k: v for k, v in sorted(merged.items()) if k in declared[notebook]}
