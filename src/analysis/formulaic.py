@@ -999,12 +999,17 @@ def reused_mask(
     """
     _check_texts(texts_by_doc)
     _check_min_chars(min_chars)
-    doc_ids = sorted(texts_by_doc)
     if group_of is not None:
-        missing = [d for d in doc_ids if d not in group_of]
+        missing = [d for d in sorted(texts_by_doc) if d not in group_of]
         if missing:
             raise ValueError(f"`group_of` has no group for doc_id(s) {missing[:5]}")
-    grams = {d: _grams(texts_by_doc[d], min_chars) for d in doc_ids}
+    return _reused_mask(texts_by_doc, min_chars, group_of, {d: _grams(t, min_chars) for d, t in texts_by_doc.items()})
+
+
+def _reused_mask(texts_by_doc: Mapping[str, str], min_chars: int, group_of: Mapping[str, str] | None,
+                 grams: Mapping[str, _Grams]) -> dict[str, np.ndarray]:
+    """:func:`reused_mask` from each report's ``min_chars``-grams (computed once when passages need them too)."""
+    doc_ids = sorted(texts_by_doc)
     groups = sorted({group_of[d] for d in doc_ids}) if group_of is not None else []
     code_of = {g: i for i, g in enumerate(groups)}
     uniq = [np.unique(grams[d].hashes, sorted=True) for d in doc_ids]
@@ -1279,9 +1284,13 @@ def _pair_runs(ga: _Grams, gb: _Grams, n: int) -> tuple[np.ndarray, np.ndarray, 
     return pa[first], pa[last] + n, delta[first]
 
 
-def _candidate_passages(texts: dict[str, str], min_chars: int, pairs: Iterable[tuple[str, str]]) -> pd.DataFrame:
-    """:func:`reused_passages` restricted to ``pairs``, pair by pair (no corpus-wide index; columns built in bulk)."""
-    cache: dict[str, _Grams] = {}
+def _candidate_passages(texts: dict[str, str], min_chars: int, pairs: Iterable[tuple[str, str]],
+                        grams_of: Mapping[str, _Grams] | None = None) -> pd.DataFrame:
+    """:func:`reused_passages` restricted to ``pairs``, pair by pair (no corpus-wide index; columns built in bulk).
+
+    ``grams_of`` holds reports' ``min_chars``-grams already computed; the others are computed here.
+    """
+    cache: dict[str, _Grams] = dict(grams_of or {})
 
     def grams(d: str) -> _Grams:
         if d not in cache:
@@ -1725,8 +1734,11 @@ def formulaic_shares(
             for a, b in candidate_pairs[["doc_a", "doc_b"]].itertuples(index=False, name=None)
             if group_of is None or group_of[a] != group_of[b]
         ]
-        passages_table = _candidate_passages(joined, min_reuse_chars, compared)
-        reused_mask_of = reused_mask(joined, min_chars=min_reuse_chars, group_of=group_of)
+        # Both steps hash every report's n-grams: once.
+        grams_of = {d: _grams(joined[d], min_reuse_chars) for d in doc_ids}
+        passages_table = _candidate_passages(joined, min_reuse_chars, compared, grams_of)
+        reused_mask_of = _reused_mask(joined, min_reuse_chars, group_of, grams_of)
+        del grams_of
         extra = {
             "reuse_candidates": candidate_pairs.attrs.get("reuse_candidates", {"method": "given"}),
             "n_compared_pairs": len(set(compared)),
