@@ -393,9 +393,11 @@ def test_the_ready_notebook_with_the_longest_last_run_starts_first(tmp_path):
         _needs(_notebook(notebooks_dir / f"{name}.ipynb", [_log_cell(name[:2])]), ["01"])
     executed = tmp_path / "reports" / "executed"
     executed.mkdir(parents=True)
-    for stem, seconds in (("01_first", 1.0), ("02_a", 1.0), ("03_b", 30.0), ("04_c", 60.0)):
-        (executed / f"{stem}.run.json").write_text(json.dumps({"status": "ok", "duration_s": seconds}))
-    (executed / "02_a.run.json").write_text(json.dumps({"status": "failed", "duration_s": 90.0}))  # not an estimate
+    # 02's record is of a failed run, so its 90 s is no estimate and it counts 0 s.
+    for stem, status, seconds in (("01_first", "ok", 1.0), ("02_a", "failed", 90.0), ("03_b", "ok", 30.0),
+                                  ("04_c", "ok", 60.0)):
+        record = {"status": status, "duration_s": seconds}
+        (executed / f"{stem}.run.json").write_text(json.dumps(record), encoding="utf-8")
     lines: list[str] = []
     pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None, jobs=2,
                            progress=lines.append)
