@@ -301,3 +301,18 @@ def test_saved_cuts_of_another_lexicon_or_broken_are_not_used(tmp_path, caplog):
         assert seg.load_cuts(broken) == 0
     assert "unreadable" in caplog.text
     assert seg.load_cuts(tmp_path / "missing.parquet") == 0
+
+
+def test_cut_many_in_processes_gives_the_tokens_of_cut_with_the_same_dictionary(tmp_path):
+    domain = _write(tmp_path / "domain.txt", "溪岸红帆宣讲团 300000 nt\n")
+    texts = [f"溪岸红帆宣讲团走进第{i}社区开展宣讲" for i in range(6)] + ["全区开展学习\n溪岸红帆宣讲团讲党课", "全区开展学习"]
+    parallel_seg = _segmenter(tmp_path, domain)
+    # Batches of two lines: four tasks, sent to two worker processes, which must build this dictionary too.
+    assert parallel_seg.cut_many(texts, jobs=2, batch_size=2) == 8  # distinct lines; the last text is one of them
+    assert parallel_seg.cut_many(texts, jobs=2, batch_size=2) == 0  # all remembered
+    serial_seg = _segmenter(tmp_path, domain)
+    for text in texts:
+        assert parallel_seg.cut(text) == serial_seg.cut(text)
+        assert "溪岸红帆宣讲团" in parallel_seg.cut(text) or "溪岸红帆宣讲团" not in text
+    with pytest.raises(TypeError, match="str"):
+        parallel_seg.cut_many(["ok", None])

@@ -213,3 +213,30 @@ def test_topic_shares_top_pools_the_rest_by_counts(paragraphs):
         topics.topic_shares_top(pt, {"d0": "x"}, max_groups=4)
     with pytest.raises(ValueError, match="max_groups"):
         topics.topic_shares_top(pt, groups, max_groups=1)
+
+
+@pytest.fixture(scope="module")
+def many_texts() -> list[str]:
+    """2,400 distinct paragraphs of theme words (fixed seed): more than PROCESSES_MIN_TEXTS and CUT_BATCH_SIZE."""
+    rng = random.Random(11)
+    texts = {"，".join(rng.sample(THEMES[i % 3], 6)) + f"，第{i}次" for i in range(2400)}
+    return sorted(texts)
+
+
+def test_tfidf_k_scan_and_seed_check_are_the_same_in_two_processes(many_texts):
+    from analysis import tokens
+
+    assert len(many_texts) >= max(topics.PROCESSES_MIN_TEXTS, tokens.CUT_BATCH_SIZE + 1)
+    one = topics.build_tfidf(many_texts, min_df=1, max_df=1.0, segmenter=tokens.Segmenter(), jobs=1)
+    two = topics.build_tfidf(many_texts, min_df=1, max_df=1.0, segmenter=tokens.Segmenter(), jobs=2)
+    assert (one.matrix != two.matrix).nnz == 0
+    assert list(one.feature_names) == list(two.feature_names)
+    scans = [topics.k_scores(one, [3, 4], [0, 1], method="minibatch", jobs=jobs) for jobs in (1, 2)]
+    pd.testing.assert_frame_equal(*scans)
+    assert scans[0].attrs == scans[1].attrs
+    checks = [topics.seed_agreement(one, k=3, seeds=[0, 1, 2], method="minibatch", jobs=jobs) for jobs in (1, 2)]
+    pd.testing.assert_frame_equal(*checks)
+    # The scan is the runs it reports: seed 1 at k = 3 is the clustering of cluster_tfidf with that seed.
+    labels = topics.cluster_tfidf(one, k=3, random_state=1, method="minibatch")
+    reference = topics.cluster_tfidf(one, k=3, random_state=0, method="minibatch")
+    assert checks[1].loc[checks[1]["seed"] == 1, "ari"].item() == pytest.approx(adjusted_rand_score(reference, labels))

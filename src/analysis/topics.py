@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import joblib
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -40,7 +41,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from . import paths, storage
+from . import parallel, paths, storage
 from . import tokens as tokens_mod
 from .errors import check_texts, value_invalid_msg
 
@@ -114,6 +115,9 @@ MINIBATCH_N_INIT = 3
 #: Silhouette is computed on all texts up to this many, above it on a fixed-seed random sample
 #: of this size (the same sample for every k and seed): exact silhouette costs O(n²).
 SILHOUETTE_SAMPLE_SIZE = 5_000
+#: ``k_scores`` and ``seed_agreement`` run their clusterings in ``jobs`` processes from this many texts
+#: (paragraphs) on; below it, in this process: the runs take less time than starting the workers.
+PROCESSES_MIN_TEXTS = 2_000
 #: Seed of the silhouette sample (fixed, so every k and seed is scored on the same texts).
 SILHOUETTE_SAMPLE_SEED = 0
 #: Rows of the document x document product computed at a time by ``similarity_matrix(form="pairs")``.
@@ -170,6 +174,7 @@ def build_tfidf(
     sublinear_tf: bool = True,
     drop_generic: bool = True,
     segmenter: tokens_mod.Segmenter | None = None,
+    jobs: int | None = 1,
 ) -> TfidfResult:
     """TF-IDF matrix of ``texts`` with the project's tokenizer.
 
@@ -188,6 +193,9 @@ def build_tfidf(
     drop_generic : bool, default=True
         Drop the campaign-generic words (see :mod:`analysis.tokens`).
     segmenter : Segmenter or None, default=None
+    jobs : int or None, default=1
+        Processes that segment the texts first (``Segmenter.cut_many``;
+        ``None`` or 0: every core). The matrix is the same whatever it is.
 
     Returns
     -------
@@ -218,6 +226,8 @@ def build_tfidf(
         dup = sorted({r for r in row_ids if row_ids.count(r) > 1})[:5]
         raise ValueError(f"`row_ids` must be unique; repeated: {dup}.")
     seg, tokenizer = _tokenizer(segmenter, drop_generic)
+    if parallel.resolve_jobs(jobs) > 1:
+        seg.cut_many(texts, jobs=jobs)
     vectorizer = TfidfVectorizer(
         tokenizer=tokenizer,
         token_pattern=None,
@@ -564,6 +574,23 @@ def _silhouette(embedding: np.ndarray, labels: np.ndarray, sample_size: int | No
                                   random_state=SILHOUETTE_SAMPLE_SEED))
 
 
+def _in_processes(jobs: int | None, n_texts: int) -> joblib.Parallel:
+    """joblib's runner over ``jobs`` processes (``None`` or 0: every core), or this process for few texts.
+
+    Below :data:`PROCESSES_MIN_TEXTS` texts the clusterings take less time than starting the workers.
+    """
+    n_jobs = parallel.resolve_jobs(jobs)
+    return joblib.Parallel(n_jobs=n_jobs if n_texts >= PROCESSES_MIN_TEXTS else 1)
+
+
+def _scored_run(tfidf: TfidfResult, embedding: np.ndarray, *, k: int, seed: int, model: Model, n_init: int | None,
+                method: Method, minibatch_min_texts: int, silhouette_sample_size: int | None) -> tuple[np.ndarray, float]:
+    """One clustering of :func:`k_scores` and its silhouette (module level, so that workers can run it)."""
+    labels = cluster_tfidf(tfidf, k=k, random_state=seed, model=model, n_init=n_init, method=method,
+                           minibatch_min_texts=minibatch_min_texts, embedding=embedding if model == "kmeans" else None)
+    return labels, _silhouette(embedding, labels, silhouette_sample_size)
+
+
 def k_scores(
     texts_or_tfidf: Iterable[str] | TfidfResult,
     ks: Iterable[int],
@@ -575,6 +602,7 @@ def k_scores(
     method: Method = "auto",
     minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
     silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
+    jobs: int | None = 1,
     **tfidf_options: Any,
 ) -> pd.DataFrame:
     """Scores for choosing k: silhouette and stability across seeds.
@@ -589,6 +617,11 @@ def k_scores(
     silhouette_sample_size : int or None, default=SILHOUETTE_SAMPLE_SIZE
         Above this many texts, silhouette is computed on a fixed-seed sample of
         this size (the same texts for every k and seed); ``None``: always on all.
+    jobs : int or None, default=1
+        Processes that run the clusterings (one per k and seed, each on one
+        thread; ``None`` or 0: every core), through joblib, which shares the
+        embedding with them as a memory map. The scores are the same whatever
+        it is.
     **tfidf_options
         Passed to :func:`build_tfidf` when texts are given.
 
@@ -647,15 +680,16 @@ def k_scores(
         embeddings = dict.fromkeys(seeds, shared)
     else:
         embeddings = {s: embed_tfidf(tfidf, n_components=n_components, random_state=s) for s in seeds}
+    scored = _in_processes(jobs, n_texts)(
+        joblib.delayed(_scored_run)(tfidf, embeddings[s], k=k, seed=s, model=model, n_init=n_init, method=method,
+                                    minibatch_min_texts=minibatch_min_texts,
+                                    silhouette_sample_size=silhouette_sample_size)
+        for k in ks for s in seeds
+    )
     rows = []
-    for k in ks:
-        runs = [
-            cluster_tfidf(tfidf, k=k, random_state=s, model=model, n_init=n_init, method=method,
-                          minibatch_min_texts=minibatch_min_texts,
-                          embedding=embeddings[s] if model == "kmeans" else None)
-            for s in seeds
-        ]
-        sil = [_silhouette(embeddings[s], lab, silhouette_sample_size) for s, lab in zip(seeds, runs, strict=True)]
+    for i, k in enumerate(ks):
+        runs = [labels for labels, _ in scored[i * len(seeds) : (i + 1) * len(seeds)]]
+        sil = [silhouette for _, silhouette in scored[i * len(seeds) : (i + 1) * len(seeds)]]
         aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
         rows.append({
             "k": k,
@@ -705,6 +739,7 @@ def seed_agreement(
     n_init: int | None = None,
     method: Method = "auto",
     minibatch_min_texts: int = MINIBATCH_MIN_TEXTS,
+    jobs: int | None = 1,
 ) -> pd.DataFrame:
     """How much the clustering at one ``k`` changes with the seed: each seed against a reference run.
 
@@ -721,6 +756,8 @@ def seed_agreement(
     model, n_components, n_init, method, minibatch_min_texts
         As in :func:`cluster_tfidf` (with MiniBatchKMeans, one LSA embedding
         serves every seed, as in :func:`k_scores`).
+    jobs : int or None, default=1
+        Processes that run the clusterings, as in :func:`k_scores`.
 
     Returns
     -------
@@ -757,14 +794,14 @@ def seed_agreement(
     if settings["clustering_method"] == "MiniBatchKMeans":
         shared = embed_tfidf(tfidf, n_components=n_components, random_state=int(reference_seed))
 
-    def run(seed: int) -> np.ndarray:
-        return cluster_tfidf(tfidf, k=k, random_state=seed, model=model, n_components=n_components, n_init=n_init,
-                             method=method, minibatch_min_texts=minibatch_min_texts, embedding=shared)
-
-    reference = run(int(reference_seed))
+    reference, *runs = _in_processes(jobs, n_texts)(
+        joblib.delayed(cluster_tfidf)(tfidf, k=k, random_state=seed, model=model, n_components=n_components,
+                                      n_init=n_init, method=method, minibatch_min_texts=minibatch_min_texts,
+                                      embedding=shared)
+        for seed in [int(reference_seed), *seeds]
+    )
     rows = []
-    for seed in seeds:
-        labels = run(seed)
+    for seed, labels in zip(seeds, runs, strict=True):
         table = np.zeros((k, k), dtype=np.int64)
         np.add.at(table, (reference, labels), 1)
         matched_rows, matched_cols = linear_sum_assignment(table, maximize=True)
