@@ -316,3 +316,7 @@ def test_cut_many_in_processes_gives_the_tokens_of_cut_with_the_same_dictionary(
         assert "溪岸红帆宣讲团" in parallel_seg.cut(text) or "溪岸红帆宣讲团" not in text
     with pytest.raises(TypeError, match="str"):
         parallel_seg.cut_many(["ok", None])
+    # A word list edited after the segmenter was built: the workers would build another lexicon, so it is an error.
+    _write(domain, "溪岸红帆 300000 nt\n")
+    with pytest.raises(RuntimeError, match="word lists .* changed"):
+        parallel_seg.cut_many([f"新的一行{i}" for i in range(4)], jobs=2, batch_size=2)

@@ -457,7 +457,7 @@ class Segmenter:
             logger.info("cut_many: %d new lines but room for %d remembered ones; the other %d are cut when used.",
                         len(todo), max(room, 0), len(todo) - max(room, 0))
             todo = todo[: max(room, 0)]
-        cut = functools.partial(_jieba_cut, self)
+        cut = functools.partial(_jieba_cut, self, self.lexicon_hash)
         for line, tokens in zip(todo, parallel.map_ordered(cut, todo, jobs=jobs, dask=dask, batch_size=batch_size),
                                 strict=True):
             self._remember(line, tuple(map(sys.intern, tokens)))
@@ -525,8 +525,17 @@ class Segmenter:
         return out
 
 
-def _jieba_cut(segmenter: Segmenter, line: str) -> list[str]:
-    """jieba's tokens of one line (module level, so that worker processes can run it)."""
+def _jieba_cut(segmenter: Segmenter, lexicon_hash: str, line: str) -> list[str]:
+    """jieba's tokens of one line (module level, so that worker processes can run it).
+
+    A worker rebuilds the segmenter from its word lists; ``lexicon_hash`` is the caller's, so a list
+    edited meanwhile is an error, not tokens of another lexicon.
+    """
+    if segmenter.lexicon_hash != lexicon_hash:
+        raise RuntimeError(
+            f"the word lists of {segmenter!r} changed while its texts were being segmented "
+            f"(lexicon hash {lexicon_hash[:12]} expected); run the step again."
+        )
     return segmenter._jieba_cut(line)
 
 
