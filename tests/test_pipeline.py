@@ -383,7 +383,11 @@ def test_notebooks_that_need_only_earlier_ones_run_alongside_each_other(tmp_path
     assert all(later[1][0] >= earlier[1][1] for earlier, later in zip(spans, spans[1:], strict=False))
 
 
-def test_the_ready_notebook_with_the_longest_last_run_starts_first(tmp_path):
+@pytest.mark.parametrize(("jobs", "expected"), [
+    (2, ["01_first", "04_c", "03_b", "02_a"]),
+    (1, ["01_first", "02_a", "03_b", "04_c"]),  # one at a time: run order, whatever the records say
+])
+def test_the_ready_notebook_with_the_longest_last_run_starts_first(tmp_path, jobs, expected):
     # 02-04 need only 01 and two may run at once. The last run's records say 04 took longest, then 03:
     # 04 and 03 start before 02 (without records they start in run order, as the test above shows).
     notebooks_dir = tmp_path / "notebooks"
@@ -399,9 +403,9 @@ def test_the_ready_notebook_with_the_longest_last_run_starts_first(tmp_path):
         record = {"status": status, "duration_s": seconds}
         (executed / f"{stem}.run.json").write_text(json.dumps(record), encoding="utf-8")
     lines: list[str] = []
-    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None, jobs=2,
+    pipeline.run_notebooks(notebooks_dir=notebooks_dir, reports_dir=tmp_path / "reports", params_file=None, jobs=jobs,
                            progress=lines.append)
-    assert [line.split()[1] for line in lines if line.startswith("running ")] == ["01_first", "04_c", "03_b", "02_a"]
+    assert [line.split()[1] for line in lines if line.startswith("running ")] == expected
     assert sorted(_order(notebooks_dir)) == ["01", "02", "03", "04"]
 
 
