@@ -236,6 +236,50 @@ def test_discover_counts_unquoted_occurrences_and_excludes_known(lexicon):
     ]
 
 
+def _naive_counts(paras: pd.DataFrame, candidates: list[str], lexicon) -> dict[str, tuple]:
+    """The count of every candidate in every paragraph with str.find, one candidate at a time (the oracle)."""
+    out = {}
+    for candidate in candidates:
+        count, docs, contexts, first = 0, set(), [], ""
+        for doc_id, para_id, text in paras[["doc_id", "para_id", "text"]].itertuples(index=False):
+            start = text.find(candidate)
+            while start != -1:
+                end = start + len(candidate)
+                numerals = [i for i in range(start, end) if formulaic.RE_NUMERAL.match(text[i])]
+                ordinary = set()
+                for word in lexicon.ordinary_words:
+                    at = text.find(word)
+                    while at != -1:
+                        ordinary.update(range(at, at + len(word)))
+                        at = text.find(word, at + 1)
+                if any(i not in ordinary for i in numerals):
+                    count += 1
+                    docs.add(doc_id)
+                    first = first or para_id
+                    if len(contexts) < 5:
+                        contexts.append(f"{text[max(0, start - 15):start]}【{candidate}】{text[end:end + 15]}")
+                start = text.find(candidate, end)
+        out[candidate] = (count, ";".join(sorted(docs)), contexts, first)
+    return out
+
+
+def test_discover_counts_every_occurrence_as_one_candidate_at_a_time_would(corpus_paras, lexicon):
+    # Occurrences that overlap (一楼一楼一), near misses (一村一村一策), candidates inside others (一周一 / 一周一调度), a numeral last
+    # (门前三包 has it inside; “两新” first), numerals inside ordinary words (进一步, 统一) and repeated candidates.
+    tricky = _paras(
+        "推行“一村一策”,一村一村一策,“一周一调度”和一周一小结。“门前三包”落实门前三包,“两新”组织,",
+        "进一步统一思想,“四个作用”发挥四个作用四个作用,“七个讲好”,“五个一”五个一五个一。",
+        "“二十四节气”,“一三五”,一三五七,“一楼一议”。",
+        "实行“一楼一”,一楼一楼一楼。",  # 一楼一 twice over one 一: str.find counts the first only
+    )
+    for paras in (corpus_paras, tricky, pd.concat([corpus_paras, tricky], ignore_index=True)):
+        found = formulaic.discover_formulations(paras, lexicon=lexicon, exclude_known=False)
+        assert len(found) > 0
+        expected = _naive_counts(paras, found["candidate"].tolist(), lexicon)
+        for row in found.itertuples(index=False):
+            assert (row.count, row.doc_ids, list(row.contexts), row.first_para_id) == expected[row.candidate], row.candidate
+
+
 def test_discover_empty_result_warns(lexicon, caplog):
     with caplog.at_level(logging.WARNING, logger="analysis.formulaic"):
         found = formulaic.discover_formulations(_paras("全区干部群众积极参与。"), lexicon=lexicon)

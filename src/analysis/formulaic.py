@@ -27,7 +27,7 @@ import operator
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -550,6 +550,58 @@ def _canonical(entry: str) -> str:
     return _RE_ITEM_SEP.sub("", entry)
 
 
+def _count_occurrences(
+    rows: Sequence[tuple[str, str, str]], candidates: Sequence[str], ordinary_words: tuple[str, ...],
+    max_contexts: int, context_chars: int,
+) -> list[tuple[int, set[str], list[str], str]]:
+    """Per candidate: (occurrences with a free numeral, their doc_ids, the first contexts, the first para_id).
+
+    An occurrence is what ``str.find`` finds from the start of a paragraph and
+    then from the end of the last occurrence (so they never overlap), counted
+    when a numeral of it is not inside an ordinary word. One pass over the
+    paragraphs for all candidates: every candidate holds a numeral (each rule
+    asks for one), so its occurrences are looked up at the numerals of the
+    text, by the two characters at the candidate's first numeral. Comparing
+    every candidate with every paragraph instead costs candidates x
+    paragraphs, and a corpus of many places has many local formulations.
+    """
+    ahead: dict[str, list[tuple[int, int]]] = defaultdict(list)  # numeral and the next character
+    behind: dict[str, list[tuple[int, int]]] = defaultdict(list)  # the character before and the numeral
+    for i, candidate in enumerate(candidates):
+        k = next((j for j, ch in enumerate(candidate) if RE_NUMERAL.match(ch)), None)
+        if k is None or len(candidate) < 2:
+            raise ValueError(f"candidate formulation {candidate!r} holds no numeral or is one character long")
+        if k + 1 < len(candidate):
+            ahead[candidate[k : k + 2]].append((k, i))
+        else:
+            behind[candidate[k - 1 : k + 1]].append((k, i))
+    found: list[list] = [[0, set(), [], ""] for _ in candidates]
+    for doc_id, para_id, text in rows:
+        mask = None
+        next_start: dict[int, int] = {}  # where str.find would look for a candidate's next occurrence
+        for m in RE_NUMERAL.finditer(text):
+            q = m.start()
+            hits = ahead.get(text[q : q + 2], [])
+            if q and behind:
+                hits = [*hits, *behind.get(text[q - 1 : q + 1], [])]
+            for k, i in hits:
+                start, candidate = q - k, candidates[i]
+                if start < next_start.get(i, 0) or not text.startswith(candidate, start):
+                    continue
+                end = start + len(candidate)
+                next_start[i] = end
+                mask = mask if mask is not None else _ordinary_mask(text, ordinary_words)
+                if _has_free_numeral(text, start, end, mask):
+                    entry = found[i]
+                    entry[0] += 1
+                    entry[1].add(doc_id)
+                    entry[3] = entry[3] or para_id
+                    if len(entry[2]) < max_contexts:
+                        left = text[max(0, start - context_chars) : start]
+                        entry[2].append(f"{left}【{candidate}】{text[end : end + context_chars]}")
+    return [tuple(entry) for entry in found]
+
+
 def discover_formulations(
     paragraphs: pd.DataFrame,
     *,
@@ -637,29 +689,12 @@ def discover_formulations(
             rules[text[start:end]].update(rule.split(";"))
 
     records = []
-    for candidate in sorted(rules):
+    candidates = [c for c in sorted(rules) if not (exclude_known and _canonical(c) in known)]
+    for candidate, (count, docs, contexts, first_para) in zip(
+        candidates, _count_occurrences(rows, candidates, lexicon.ordinary_words, max_contexts, context_chars),
+        strict=True,
+    ):
         is_known = _canonical(candidate) in known
-        if exclude_known and is_known:
-            continue
-        count = 0
-        docs: set[str] = set()
-        contexts: list[str] = []
-        first_para = ""
-        for doc_id, para_id, text in rows:
-            mask = None
-            start = text.find(candidate)
-            while start != -1:
-                end = start + len(candidate)
-                mask = mask if mask is not None else _ordinary_mask(text, lexicon.ordinary_words)
-                if _has_free_numeral(text, start, end, mask):
-                    count += 1
-                    docs.add(doc_id)
-                    first_para = first_para or para_id
-                    if len(contexts) < max_contexts:
-                        left = text[max(0, start - context_chars) : start]
-                        right = text[end : end + context_chars]
-                        contexts.append(f"{left}【{candidate}】{right}")
-                start = text.find(candidate, end)
         if count >= min_count:
             records.append(
                 {
