@@ -668,12 +668,13 @@ def skipped_frame(cleaned: CleanCorpus) -> pd.DataFrame:
     (``read`` or ``clean``) and ``reason``.
     """
     cleaned_ids = set(cleaned.clean_skipped)
+    read_skipped = set(cleaned.corpus.skipped)  # SkippedFile is frozen: hashed by value, as `in` compares
     rows = [
         {
             "path": s.path,
             "record": s.record,
             "doc_id": s.doc_id,
-            "stage": "clean" if s.doc_id in cleaned_ids and s not in cleaned.corpus.skipped else "read",
+            "stage": "clean" if s.doc_id in cleaned_ids and s not in read_skipped else "read",
             "reason": s.reason,
         }
         for s in cleaned.skipped

@@ -40,6 +40,7 @@ import sys
 import threading
 import unicodedata
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,7 +287,9 @@ class Segmenter:
         self.lexicon_hash = _hash_files(files, f"jieba={jieba.__version__};hmm={self.hmm}")
         self._stop_words: frozenset[str] | None = None
         self._decisions: dict[bool, dict[str, bool]] = {True: {}, False: {}}
-        self._cuts: dict[str, tuple[str, ...]] = {}
+        # First in, first out: an OrderedDict drops its oldest entry in constant time (a dict's first key
+        # is found by scanning past the slots of the keys deleted before it).
+        self._cuts: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._cuts_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
@@ -469,7 +472,7 @@ class Segmenter:
     def _remember(self, text: str, tokens: tuple[str, ...]) -> None:
         with self._cuts_lock:
             if len(self._cuts) >= CUT_CACHE_SIZE:
-                del self._cuts[next(iter(self._cuts))]  # the oldest
+                self._cuts.popitem(last=False)  # the oldest
             self._cuts[text] = tokens
 
     def _cut_line(self, text: str) -> tuple[str, ...]:
