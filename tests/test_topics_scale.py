@@ -146,6 +146,20 @@ def test_keyness_max_terms_is_the_head_of_the_full_table(paragraphs):
         topics.keyness(paragraphs, max_terms=0)
 
 
+@pytest.mark.parametrize("max_terms", [1, 3, 20])
+def test_keyness_top_terms_are_exactly_the_head_of_the_full_scoring(paragraphs, max_terms):
+    # max_terms=1 and 3: every place over-uses that many terms, found among the terms it uses; 20: more than
+    # any place over-uses, so every term is scored. Either way the rows are those of scoring every term.
+    unfiltered = topics.keyness(paragraphs, min_count=2)
+    left_out = sorted(set(unfiltered.loc[unfiltered["rank"] == 1, "term"]))  # each place's most over-used term
+    full = topics.keyness(paragraphs, min_count=2, exclude=left_out)
+    head = topics.keyness(paragraphs, min_count=2, exclude=left_out, max_terms=max_terms)
+    over = full[full["g2"] > 0].groupby("group").size()
+    assert (over >= 3).all() and (over < 20).all()
+    pd.testing.assert_frame_equal(head, full[full["rank"] <= max_terms].reset_index(drop=True), check_exact=True)
+    assert head.attrs == full.attrs and full.attrs["n_excluded_overused"] > 0
+
+
 def test_keyness_exclude_leaves_the_other_rows_as_they_were_and_reranks_them(paragraphs):
     full = topics.keyness(paragraphs, min_count=2)
     left_out = ["防汛", "疫苗", "红色", "not a term"]

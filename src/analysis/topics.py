@@ -1316,40 +1316,72 @@ def keyness(
     columns: dict[str, list[np.ndarray]] = {name: [] for name in (
         "group", "term", "n_target", "n_reference", "total_target", "total_reference", "g2", "chi2",
         "p_value", "log_ratio", "rank")}
+    counts.sort_indices()
     for gi, group in enumerate(groups):
-        a = counts[gi].toarray().ravel().astype(np.float64)
-        b = column_totals - a
-        c = totals[gi] - a
-        d = (grand - totals[gi]) - b
-        n = a + b + c + d
-        obs = np.stack([a, b, c, d])
-        exp = np.stack([(a + b) * (a + c), (a + b) * (b + d), (c + d) * (a + c), (c + d) * (b + d)]) / n
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g2 = 2 * np.nansum(np.where(obs > 0, obs * np.log(obs / exp), 0.0), axis=0)
-            chi2 = np.sum(np.maximum(np.abs(obs - exp) - 0.5, 0.0) ** 2 / exp, axis=0)
-        sign = np.where(a >= exp[0], 1.0, -1.0)
-        log_ratio = np.log2(((a + 0.5) / (totals[gi] + 0.5)) / ((b + 0.5) / (grand - totals[gi] + 0.5)))
-        p_value = stats.chi2.sf(g2, 1)  # one call for all terms: per term it cost 0.2 ms each
-        signed_g2 = sign * g2
-        n_excluded_overused += int(np.count_nonzero(signed_g2[excluded] > 0))
-        # Most over-used first, ties by term (kept_terms are sorted, so column order is term order).
-        order = ranked[np.lexsort((ranked, -signed_g2[ranked]))][:max_terms]
-        n_rows = len(order)
+        total, rest = totals[gi], grand - totals[gi]
+        order = None
+        if max_terms is not None:
+            # A term the group does not use has g2 <= 0, so when the group over-uses at least max_terms terms
+            # its top rows are among the terms it uses: only those are scored (linear in the counts, not
+            # groups x vocabulary), with the same formulas, so the rows are those of the full scoring.
+            row = counts[gi]
+            used = row.indices
+            scored = _keyness_statistics(row.data.astype(np.float64), column_totals[used], total, grand)
+            over = scored[0] > 0
+            n_excluded_overused += int(np.count_nonzero(over & excluded[used]))
+            pick = np.flatnonzero(over & ~excluded[used])
+            if len(pick) >= max_terms:
+                order = pick[np.lexsort((used[pick], -scored[0][pick]))][:max_terms]
+                term_index, a = used[order], row.data[order].astype(np.float64)
+                signed_g2, signed_chi2, p_value, log_ratio = (values[order] for values in scored)
+        if order is None:
+            a = counts[gi].toarray().ravel().astype(np.float64)
+            signed_g2, signed_chi2, p_value, log_ratio = _keyness_statistics(a, column_totals, total, grand)
+            if max_terms is None:
+                n_excluded_overused += int(np.count_nonzero(signed_g2[excluded] > 0))
+            # Most over-used first, ties by term (kept_terms are sorted, so column order is term order).
+            term_index = ranked[np.lexsort((ranked, -signed_g2[ranked]))][:max_terms]
+            a, signed_g2, signed_chi2, p_value, log_ratio = (
+                values[term_index] for values in (a, signed_g2, signed_chi2, p_value, log_ratio))
+        n_rows = len(term_index)
         columns["group"].append(np.full(n_rows, group, dtype=object))
-        columns["term"].append(kept_terms[order].astype(object))
-        columns["n_target"].append(a[order].astype(np.int64))
-        columns["n_reference"].append(b[order].astype(np.int64))
-        columns["total_target"].append(np.full(n_rows, int(totals[gi]), dtype=np.int64))
-        columns["total_reference"].append(np.full(n_rows, int(grand - totals[gi]), dtype=np.int64))
-        columns["g2"].append(signed_g2[order])
-        columns["chi2"].append((sign * chi2)[order])
-        columns["p_value"].append(p_value[order])
-        columns["log_ratio"].append(log_ratio[order])
+        columns["term"].append(kept_terms[term_index].astype(object))
+        columns["n_target"].append(a.astype(np.int64))
+        columns["n_reference"].append((column_totals[term_index] - a).astype(np.int64))
+        columns["total_target"].append(np.full(n_rows, int(total), dtype=np.int64))
+        columns["total_reference"].append(np.full(n_rows, int(rest), dtype=np.int64))
+        columns["g2"].append(signed_g2)
+        columns["chi2"].append(signed_chi2)
+        columns["p_value"].append(p_value)
+        columns["log_ratio"].append(log_ratio)
         columns["rank"].append(np.arange(1, n_rows + 1, dtype=np.int64))
     table = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
     if exclude is not None:  # only then: attrs are written into parquet files
         table.attrs["n_excluded_overused"] = n_excluded_overused
     return table
+
+
+def _keyness_statistics(a: np.ndarray, column_totals: np.ndarray, total: float,
+                        grand: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Signed G², signed Yates χ², p-value of G² and log ratio of terms counted ``a`` times in a group.
+
+    ``column_totals`` are the terms' counts in the corpus, ``total`` and ``grand`` the token counts of
+    the group and the corpus (see :func:`keyness`). Element by element, so scoring a subset of the terms
+    gives the same values as scoring all of them.
+    """
+    b = column_totals - a
+    c = total - a
+    d = (grand - total) - b
+    n = a + b + c + d
+    obs = np.stack([a, b, c, d])
+    exp = np.stack([(a + b) * (a + c), (a + b) * (b + d), (c + d) * (a + c), (c + d) * (b + d)]) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g2 = 2 * np.nansum(np.where(obs > 0, obs * np.log(obs / exp), 0.0), axis=0)
+        chi2 = np.sum(np.maximum(np.abs(obs - exp) - 0.5, 0.0) ** 2 / exp, axis=0)
+    sign = np.where(a >= exp[0], 1.0, -1.0)
+    log_ratio = np.log2(((a + 0.5) / (total + 0.5)) / ((b + 0.5) / (grand - total + 0.5)))
+    p_value = stats.chi2.sf(g2, 1)  # one call for all terms: per term it cost 0.2 ms each
+    return sign * g2, sign * chi2, p_value, log_ratio
 
 
 def similarity_matrix(
