@@ -450,6 +450,35 @@ def test_place_synthesis_is_computed_from_the_summary():
         compare.place_synthesis(summary.drop(columns="top_terms"))
 
 
+def test_place_synthesis_counts_and_ranks_against_every_other_place():
+    # 40 places with tied topics and shares and some unknowns: each sentence's count and rank, recomputed
+    # here place by place against all the others.
+    rng = np.random.default_rng(3)
+    shares = rng.choice([0.1, 0.2, 0.2, 0.35, np.nan, 0.5], size=40)
+    summary = pd.DataFrame({
+        "place": [f"第{i:02d}区" for i in range(40)],
+        "top_topic": rng.choice(["宣讲", "防汛", "疫情", None], size=40),
+        "top_topic_share": 0.4, "n_metric_mentions": 1.0, "top_metric_category": "outreach",
+        "formulaic_share": shares, "top_terms": "",
+    })
+    text = compare.place_synthesis(summary).set_index("place")["text"]
+    known = summary["formulaic_share"].dropna()
+    for row in summary.itertuples(index=False):
+        others = summary[summary["place"] != row.place]
+        if not pd.isna(row.top_topic):
+            shared = int((others["top_topic"] == row.top_topic).sum())
+            assert (f"also the largest topic of {shared} other place(s)" if shared else "no other place's largest") \
+                in text[row.place]
+        if not np.isnan(row.formulaic_share):
+            if row.formulaic_share == known.max():
+                expected = f"the highest of the {len(known)} places"
+            elif row.formulaic_share == known.min():
+                expected = f"the lowest of the {len(known)} places"
+            else:
+                expected = f"rank {int((known > row.formulaic_share).sum()) + 1} of {len(known)} places"
+            assert expected in text[row.place], (row.place, text[row.place])
+
+
 # ---------------------------------------------------------------- prose labels naming documents
 
 

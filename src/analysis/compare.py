@@ -1309,15 +1309,19 @@ def place_synthesis(summary: pd.DataFrame, *, n_documents: Mapping[str, int] | N
     n_places = len(summary)
     formulaic = pd.to_numeric(summary["formulaic_share"], errors="coerce")
     known_formulaic = formulaic.dropna()
+    # Computed once, not per place against all the others (places x places with thousands of places).
+    n_leading = summary["top_topic"].value_counts(dropna=True)
+    ranked_formulaic = np.sort(known_formulaic.to_numpy())
+    if len(ranked_formulaic):
+        highest, lowest = known_formulaic.max(), known_formulaic.min()
     rows = []
     for i, row in summary.iterrows():
         place = row["place"]
-        others = summary.drop(index=i)
         sentences = []
         if n_documents is not None and place in n_documents:
             sentences.append(f"{n_documents[place]} report(s)")
         if not _missing(row["top_topic"]):
-            shared = int((others["top_topic"] == row["top_topic"]).sum())
+            shared = int(n_leading[row["top_topic"]]) - 1  # the other places whose largest topic it is too
             share = row["top_topic_share"]
             text = f"its largest topic is {row['top_topic']}"
             if not _missing(share):
@@ -1343,12 +1347,12 @@ def place_synthesis(summary: pd.DataFrame, *, n_documents: Mapping[str, int] | N
                 "shared with other reports"
             )
             if len(known_formulaic) > 1:
-                if value >= known_formulaic.max():
+                if value >= highest:
                     text += f", the highest of the {len(known_formulaic)} places"
-                elif value <= known_formulaic.min():
+                elif value <= lowest:
                     text += f", the lowest of the {len(known_formulaic)} places"
                 else:
-                    rank = int((known_formulaic > value).sum()) + 1
+                    rank = len(ranked_formulaic) - int(np.searchsorted(ranked_formulaic, value, side="right")) + 1
                     text += f", rank {rank} of {len(known_formulaic)} places"
             body.append(text + ".")
         if isinstance(row["top_terms"], str) and row["top_terms"]:
