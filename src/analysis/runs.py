@@ -194,7 +194,6 @@ class SortedRuns:
         if not yielded:
             yield self._template.reset_index(drop=True)
 
-
     def _files_by_range(self, ranges: list[tuple[str | None, str | None]], partition: bool | None) -> list[list[Path]]:
         """The run files each range reads: the runs reaching into it, or their pieces split by range."""
         order = sorted(self._bounds)
