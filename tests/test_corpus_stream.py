@@ -117,8 +117,7 @@ def test_write_table_chunks_writes_the_bytes_of_write_table(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("in_key_order", [False, True])
-@pytest.mark.parametrize("partition", [None, True, False])
-def test_sorted_runs_give_the_stable_sort_of_the_whole_table(tmp_path: Path, partition, in_key_order) -> None:
+def test_sorted_runs_give_the_stable_sort_of_the_whole_table(tmp_path: Path, in_key_order) -> None:
     rng = np.random.default_rng(1)
     keys = [f"k{int(v):03d}" for v in rng.integers(0, 60, 500)]
     frame = pd.DataFrame({"key": keys, "n": rng.integers(0, 3, 500), "row": range(500)})  # many ties on (key, n)
@@ -129,10 +128,7 @@ def test_sorted_runs_give_the_stable_sort_of_the_whole_table(tmp_path: Path, par
         table.add(frame.iloc[start : start + 37])
     extra = pd.DataFrame({"key": ["k010", "k999"], "n": [0, 0], "row": [-1, -2]})
     chunks = list(table.chunks(runs.key_ranges(["k010", "k020", "k045"]), drop_keys=frozenset({"k005"}), drop_column="key",
-                               extra=extra, partition=partition))
-    # Overlapping runs are split by range first (each read once), unless told otherwise; runs in key order never are.
-    split = bool(list((tmp_path / "t").glob("by-range-*")))
-    assert split == (partition is True or (partition is None and not in_key_order))
+                               extra=extra))
     assert len(chunks) == 4
     got = pd.concat(chunks, ignore_index=True)
     expected = (

@@ -61,7 +61,6 @@ class SortedRuns:
         self.key = self.sort_by[0]
         self.n_rows = 0
         self._files: list[Path] = []
-        self._bounds: list[tuple[str, str]] = []  # smallest and largest key of each run
         self._template: pd.DataFrame | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
@@ -83,7 +82,6 @@ class SortedRuns:
         path = self.folder / f"run-{len(self._files):06d}.parquet"
         pq.write_table(pa.Table.from_pandas(run, preserve_index=False), path, row_group_size=RUN_ROW_GROUP)
         self._files.append(path)
-        self._bounds.append((run[self.key].iloc[0], run[self.key].iloc[-1]))
         self.n_rows += len(frame)
 
     def count(self, keys: frozenset[str], column: str) -> int:
@@ -119,7 +117,6 @@ class SortedRuns:
         drop_keys: frozenset[str] = frozenset(),
         drop_column: str | None = None,
         extra: pd.DataFrame | None = None,
-        partition: bool | None = None,
     ) -> Iterator[pd.DataFrame]:
         """The table in sort order, one frame per range of the key (ranges consecutive and covering all keys).
 
@@ -127,13 +124,6 @@ class SortedRuns:
         ``extra`` rows (never dropped) are sorted in among the others. Yields
         at least one frame (an empty one with the table's columns and dtypes
         when there are no rows).
-
-        A range reads only the runs whose keys reach into it. When runs
-        overlap (reports read in an order that is not their doc_id order, as
-        in a JSON Lines collection), every range would touch a row group of
-        every run, runs x ranges reads for a table read once; so the runs are
-        first split by range, each run read once (``partition=None`` decides
-        so; ``True``/``False`` force it). The frames are the same either way.
         """
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
@@ -159,22 +149,15 @@ class SortedRuns:
                 valid = pc.field(name).is_valid() if kept is None else pc.field(name).is_valid() & kept
                 filled = dataset.count_rows(filter=valid) > 0 or (extra is not None and extra[name].notna().any())
                 dtypes[name] = _STRING if filled else object
-        ranges = list(ranges)
-        schema = self._read_schema()
-        files_of_range = self._files_by_range(ranges, partition)
         yielded = False
-        for (lo, hi), files in zip(ranges, files_of_range, strict=True):
+        for lo, hi in ranges:
             condition = None
             if lo is not None:
                 condition = pc.field(self.key) >= lo
             if hi is not None:
                 upper = pc.field(self.key) < hi
                 condition = upper if condition is None else condition & upper
-            if files:
-                part = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
-                frame = (part.to_table(filter=condition) if condition is not None else part.to_table()).to_pandas()
-            else:
-                frame = schema.empty_table().to_pandas()
+            frame = (dataset.to_table(filter=condition) if condition is not None else dataset.to_table()).to_pandas()
             frame = _restore_dtypes(frame, dtypes)
             if drop_keys and drop_column is not None and len(frame):
                 frame = frame[~frame[drop_column].isin(drop_keys)]
@@ -193,39 +176,6 @@ class SortedRuns:
             yield frame.reset_index(drop=True)
         if not yielded:
             yield self._template.reset_index(drop=True)
-
-    def _files_by_range(self, ranges: list[tuple[str | None, str | None]], partition: bool | None) -> list[list[Path]]:
-        """The run files each range reads: the runs reaching into it, or their pieces split by range."""
-        order = sorted(self._bounds)
-        overlapping = any(nxt[0] < prev[1] for prev, nxt in itertools.pairwise(order))
-        consecutive = bool(ranges) and ranges[0][0] is None and ranges[-1][1] is None and all(
-            a[1] is not None and a[1] == b[0] for a, b in itertools.pairwise(ranges))
-        if partition is None:
-            partition = overlapping and len(ranges) > 1
-        if not (partition and consecutive):
-            return [[f for f, (low, high) in zip(self._files, self._bounds, strict=True)
-                     if (hi is None or low < hi) and (lo is None or high >= lo)] for lo, hi in ranges]
-        return self._split_by_range([hi for _, hi in ranges[:-1]])
-
-    def _split_by_range(self, cuts: list[str]) -> list[list[Path]]:
-        """Write each run's rows of each range ``[cuts[r-1], cuts[r])`` to its own file, reading every run once."""
-        import bisect
-
-        import pyarrow.parquet as pq
-
-        folder = self.folder / f"by-range-{len(self._files):06d}-{len(cuts):06d}"
-        pieces: list[list[Path]] = [[] for _ in range(len(cuts) + 1)]
-        for i, path in enumerate(self._files):
-            table = pq.read_table(path)
-            keys = table.column(self.key).to_pylist()  # sorted: the run was written in key order
-            edges = [0, *(bisect.bisect_left(keys, cut) for cut in cuts), len(keys)]
-            for r, (start, stop) in enumerate(itertools.pairwise(edges)):
-                if stop > start:
-                    piece = folder / f"{r:06d}" / f"run-{i:06d}.parquet"
-                    piece.parent.mkdir(parents=True, exist_ok=True)
-                    pq.write_table(table.slice(start, stop - start), piece, row_group_size=RUN_ROW_GROUP)
-                    pieces[r].append(piece)
-        return pieces
 
 
 def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
