@@ -116,8 +116,9 @@ MINIBATCH_N_INIT = 3
 #: of this size (the same sample for every k and seed): exact silhouette costs O(n²).
 SILHOUETTE_SAMPLE_SIZE = 5_000
 #: ``k_scores`` and ``seed_agreement`` run their clusterings in ``jobs`` processes from this many texts
-#: (paragraphs) on; below it, in this process: the runs take less time than starting the workers.
-PROCESSES_MIN_TEXTS = 2_000
+#: (paragraphs) on; below it, in this process. 02's k scan (9 k x 5 seeds) on 2 cores took 2.2 s in one
+#: process and 2.6 s in two on 300 paragraphs, 5.5 s and 3.2 s on 1,000 (benchmarks/scale.md).
+PROCESSES_MIN_TEXTS = 1_000
 #: Seed of the silhouette sample (fixed, so every k and seed is scored on the same texts).
 SILHOUETTE_SAMPLE_SEED = 0
 #: Rows of the document x document product computed at a time by ``similarity_matrix(form="pairs")``.
@@ -577,7 +578,7 @@ def _silhouette(embedding: np.ndarray, labels: np.ndarray, sample_size: int | No
 def _in_processes(jobs: int | None, n_texts: int) -> joblib.Parallel:
     """joblib's runner over ``jobs`` processes (``None`` or 0: every core), or this process for few texts.
 
-    Below :data:`PROCESSES_MIN_TEXTS` texts the clusterings take less time than starting the workers.
+    Below :data:`PROCESSES_MIN_TEXTS` texts one process was as fast or faster (measured there).
     """
     n_jobs = parallel.resolve_jobs(jobs)
     return joblib.Parallel(n_jobs=n_jobs if n_texts >= PROCESSES_MIN_TEXTS else 1)
@@ -1316,7 +1317,6 @@ def keyness(
     columns: dict[str, list[np.ndarray]] = {name: [] for name in (
         "group", "term", "n_target", "n_reference", "total_target", "total_reference", "g2", "chi2",
         "p_value", "log_ratio", "rank")}
-    counts.sort_indices()
     for gi, group in enumerate(groups):
         total, rest = totals[gi], grand - totals[gi]
         order = None
